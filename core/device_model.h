@@ -1,0 +1,56 @@
+// core/device_model.h: the user-space device model behind the default client.
+//
+// In ACRN the default client is the device model, a user-space process that
+// attaches to the HSM (ACRN_IOCTL_ATTACH_IOREQ_CLIENT), is woken with the
+// requests no range owns, emulates them and reports each one finished
+// (ACRN_IOCTL_NOTIFY_REQUEST_FINISH). DeviceModelThread is that loop on a
+// thread of its own: it creates the default client, serves it until Stop(),
+// then destroys it.
+//
+// Example:
+//   ioreq::PciConfigSpace pci;
+//   pci.AddStandardDevices();
+//   ioreq::DeviceModelThread dm(&hsm, vm, pci.DefaultDeviceModel());
+//   if (!dm.Start().ok()) ...;
+//   ...
+//   dm.Stop();
+#ifndef IOREQ_CORE_DEVICE_MODEL_H_
+#define IOREQ_CORE_DEVICE_MODEL_H_
+
+#include <cstdint>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "core/hsm.h"
+
+namespace ioreq {
+
+class DeviceModelThread {
+ public:
+  DeviceModelThread(Hsm* hsm, uint16_t vmid, IoHandler handler)
+      : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)) {}
+  ~DeviceModelThread() { Stop(); }
+  DeviceModelThread(const DeviceModelThread&) = delete;
+  DeviceModelThread& operator=(const DeviceModelThread&) = delete;
+
+  // Creates the VM's default client and starts serving it.
+  absl::Status Start();
+  // Interrupts the wait, joins the thread, destroys the client (requests it
+  // still held are completed by the HSM). Idempotent.
+  void Stop();
+
+  ClientId client() const { return client_; }
+
+ private:
+  void Run();
+
+  Hsm* const hsm_;
+  const uint16_t vmid_;
+  const IoHandler handler_;
+  ClientId client_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_DEVICE_MODEL_H_

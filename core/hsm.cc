@@ -1,0 +1,812 @@
+#include "core/hsm.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "core/cf8cfc.h"
+#include "core/slot_decode.h"
+#include "core/slot_state.h"
+
+namespace ioreq {
+namespace {
+
+constexpr uint64_t kAllOnes = ~uint64_t{0};
+constexpr absl::Duration kHandlerRetryBackoff = absl::Milliseconds(1);
+constexpr absl::Duration kClearPollInterval = absl::Milliseconds(10);
+
+inline uint32_t Bit(uint32_t vcpu) { return uint32_t{1} << vcpu; }
+inline uint32_t LowestBit(uint32_t bits) {
+  return static_cast<uint32_t>(__builtin_ctz(bits));
+}
+
+}  // namespace
+
+struct Hsm::Counters {
+  std::atomic<uint64_t> dispatch_passes{0}, dispatched{0}, completed{0},
+      cf8cfc_in_place{0}, cf8cfc_converted{0}, completed_while_clearing{0},
+      forced_by_clear{0}, rejected_invalid{0}, no_client{0},
+      spurious_completions{0}, handed_over_on_destroy{0},
+      completed_on_destroy{0}, handler_errors{0}, handler_gave_up{0},
+      ownership_lost{0}, hypercall_errors{0};
+};
+
+#define IOREQ_COUNT(name) \
+  counters_->name.fetch_add(1, std::memory_order_relaxed)
+
+struct Hsm::Client {
+  ClientId id = 0;
+  std::string name;
+  bool is_default = false;
+  IoHandler handler;
+  std::shared_ptr<Vm> vm;
+  // The vCPUs whose requests this client holds (the kernel's ioreqs_map).
+  std::atomic<uint32_t> pending{0};
+  // ACRN_IOREQ_CLIENT_DESTROYING / kthread_should_stop().
+  std::atomic<bool> destroying{false};
+  // Cleared under the VM's clients_mu when the client leaves the VM.
+  bool attached = true;
+  Doorbell bell;  // the client's wait queue
+  std::thread thread;
+  int failed_attempts[kIoRequestMax] = {};  // serving thread only
+};
+
+struct Hsm::Vm {
+  uint16_t vmid = 0;
+  uint32_t vcpu_num = 0;
+  std::atomic<SharedPage*> page{nullptr};
+  // ACRN_VM_FLAG_CLEARING_IOREQ.
+  std::atomic<bool> clearing{false};
+  // The latched 0xCF8 value; only dispatch passes (under dispatch_mu_)
+  // touch it.
+  uint32_t pci_config_address = 0;
+
+  // ioreq_clients_lock: guards everything below.
+  std::mutex clients_mu;
+  std::vector<std::shared_ptr<Client>> clients;  // non-default, newest first
+  absl::flat_hash_map<ClientId, Client*> by_id;
+  std::shared_ptr<Client> default_client;
+  KernelRangeList reference_ranges;  // the kernel's structure
+  RangeIndex range_index;            // what lookups use
+
+  IoeventfdTable ioeventfds;  // has its own lock (ioeventfds_lock)
+  ClientId ioeventfd_client = 0;
+};
+
+Hsm::Hsm(HypervisorCalls* hypervisor, HsmOptions options)
+    : hypervisor_(hypervisor),
+      options_(options),
+      counters_(std::make_unique<Counters>()) {
+  if (options_.run_threads) dispatcher_ = std::thread([this] { DispatcherLoop(); });
+}
+
+Hsm::~Hsm() {
+  std::vector<uint16_t> vmids;
+  {
+    std::shared_lock<std::shared_mutex> lock(vms_mu_);
+    for (const auto& [id, vm] : vms_) vmids.push_back(id);
+  }
+  for (uint16_t id : vmids) DestroyVm(id).IgnoreError();
+  stopping_.store(true, std::memory_order_release);
+  upcall_.Ring();
+  if (dispatcher_.joinable()) dispatcher_.join();
+}
+
+// ---------------------------------------------------------------------------
+// Look-ups
+
+absl::StatusOr<std::shared_ptr<Hsm::Vm>> Hsm::FindVm(uint16_t vmid) const {
+  std::shared_lock<std::shared_mutex> lock(vms_mu_);
+  auto it = vms_.find(vmid);
+  if (it == vms_.end()) {
+    return absl::NotFoundError(absl::StrFormat("no VM %u", vmid));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<Hsm::Client>> Hsm::FindClientById(
+    ClientId id) const {
+  std::lock_guard<std::mutex> lock(clients_mu_);
+  auto it = clients_.find(id);
+  if (it == clients_.end()) {
+    return absl::NotFoundError(absl::StrFormat("no client %u", id));
+  }
+  return it->second;
+}
+
+// ---------------------------------------------------------------------------
+// VMs
+
+absl::Status Hsm::CreateVm(uint16_t vmid, uint32_t vcpu_num) {
+  if (vcpu_num < 1 || vcpu_num > static_cast<uint32_t>(kIoRequestMax)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vcpu_num %u: a VM has 1 to %d vCPUs", vcpu_num, kIoRequestMax));
+  }
+  auto vm = std::make_shared<Vm>();
+  vm->vmid = vmid;
+  vm->vcpu_num = vcpu_num;
+  {
+    std::unique_lock<std::shared_mutex> lock(vms_mu_);
+    if (!vms_.emplace(vmid, vm).second) {
+      return absl::AlreadyExistsError(absl::StrFormat("VM %u exists", vmid));
+    }
+  }
+  // acrn_ioeventfd_init(): every VM has an ioeventfd client.
+  Vm* raw = vm.get();
+  absl::StatusOr<ClientId> client = CreateClient(
+      vmid, "ioeventfd",
+      [raw](IoRequest& req) { return raw->ioeventfds.Handle(req); },
+      /*is_default=*/false);
+  if (!client.ok()) return client.status();
+  vm->ioeventfd_client = *client;
+  return absl::OkStatus();
+}
+
+absl::Status Hsm::SetIoreqBuffer(uint16_t vmid, SharedPage* page) {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  if (page == nullptr ||
+      reinterpret_cast<uintptr_t>(page) % kPageSize != 0) {
+    return absl::InvalidArgumentError("the I/O request buffer must be a "
+                                      "4 KiB-aligned page");
+  }
+  // Pairs with the acquire loads of `page` in Dispatch() and the serving
+  // paths: the page's contents are visible with the pointer.
+  (*vm)->page.store(page, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status Hsm::DestroyVm(uint16_t vmid) {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  std::vector<ClientId> ids;
+  {
+    std::lock_guard<std::mutex> lock((*vm)->clients_mu);
+    for (const auto& c : (*vm)->clients) ids.push_back(c->id);
+    if ((*vm)->default_client) ids.push_back((*vm)->default_client->id);
+  }
+  for (ClientId id : ids) DestroyClient(id).IgnoreError();
+  Pause();
+  {
+    std::unique_lock<std::shared_mutex> lock(vms_mu_);
+    vms_.erase(vmid);
+  }
+  Resume();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+absl::StatusOr<ClientId> Hsm::CreateClient(uint16_t vmid,
+                                           absl::string_view name,
+                                           IoHandler handler,
+                                           bool is_default) {
+  if (name.empty() || name.size() > kClientNameMax) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "client name \"%s\": 1 to %u characters", name, kClientNameMax));
+  }
+  if (!is_default && !handler) {
+    return absl::InvalidArgumentError(
+        "a non-default client needs a handler");
+  }
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+
+  auto client = std::make_shared<Client>();
+  client->name = std::string(name);
+  client->is_default = is_default;
+  client->handler = std::move(handler);
+  client->vm = *vm;
+  {
+    // The kernel checks vm->default_client in the ioctl, then creates the
+    // client later under the lock: two racing creators both succeed. Here
+    // the check and the insertion are one step under clients_mu.
+    std::lock_guard<std::mutex> vm_lock((*vm)->clients_mu);
+    if (is_default && (*vm)->default_client) {
+      return absl::AlreadyExistsError(
+          absl::StrFormat("VM %u already has a default client", vmid));
+    }
+    {
+      std::lock_guard<std::mutex> lock(clients_mu_);
+      client->id = next_client_id_++;
+      clients_.emplace(client->id, client);
+    }
+    if (is_default) {
+      (*vm)->default_client = client;
+    } else {
+      // list_add(): newest first.
+      (*vm)->clients.insert((*vm)->clients.begin(), client);
+      (*vm)->by_id[client->id] = client.get();
+    }
+  }
+  if (!is_default && options_.run_threads) {
+    Client* raw = client.get();
+    client->thread = std::thread([this, raw] { ClientLoop(raw); });
+  }
+  return client->id;
+}
+
+absl::Status Hsm::DestroyClient(ClientId id) {
+  std::shared_ptr<Client> client;
+  {
+    // Whoever removes the client from the registry destroys it; a second
+    // caller gets NotFound.
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    auto it = clients_.find(id);
+    if (it == clients_.end()) {
+      return absl::NotFoundError(absl::StrFormat("no client %u", id));
+    }
+    client = std::move(it->second);
+    clients_.erase(it);
+  }
+  Pause();  // ioreq_pause(): no dispatch pass can see the client go
+  client->destroying.store(true, std::memory_order_release);
+  client->bell.Ring();  // wake_up_interruptible() / kthread_stop()
+  if (client->thread.joinable()) client->thread.join();
+  {
+    std::lock_guard<std::mutex> lock(client->vm->clients_mu);
+    DestroyClientLocked(*client->vm, client);
+  }
+  Resume();  // ioreq_resume(): dispatch once, for any upcall missed
+  return absl::OkStatus();
+}
+
+void Hsm::DestroyClientLocked(Vm& vm, const std::shared_ptr<Client>& client) {
+  client->attached = false;
+  if (client->is_default) {
+    vm.default_client.reset();
+  } else {
+    for (auto it = vm.clients.begin(); it != vm.clients.end(); ++it) {
+      if (it->get() == client.get()) {
+        vm.clients.erase(it);
+        break;
+      }
+    }
+    vm.by_id.erase(client->id);
+    vm.reference_ranges.RemoveClient(client->id);
+    vm.range_index.RemoveClient(client->id);
+  }
+  // The kernel frees the client here and its PROCESSING requests are never
+  // completed: their vCPUs stay blocked. The model hands each one to the
+  // default client, which takes what no range owns, or, when there is no
+  // other client to take it, completes it with an all-ones value (what a
+  // read from an absent device returns).
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  uint32_t left = client->pending.exchange(0, std::memory_order_acq_rel);
+  while (left != 0) {
+    const uint32_t vcpu = LowestBit(left);
+    left &= left - 1;
+    if (page == nullptr) continue;
+    IoRequest& slot = page->slots[vcpu];
+    if (!client->is_default && vm.default_client) {
+      slot.kernel_handled = 0;
+      // Pairs with the acquire load of `pending` by the default client's
+      // waiter; the slot stays PROCESSING, already released by dispatch.
+      vm.default_client->pending.fetch_or(Bit(vcpu),
+                                          std::memory_order_release);
+      vm.default_client->bell.Ring();
+      IOREQ_COUNT(handed_over_on_destroy);
+    } else {
+      SetRequestValue(slot, kAllOnes);
+      CompleteSlot(vm, vcpu, kStateProcessing);
+      IOREQ_COUNT(completed_on_destroy);
+    }
+  }
+}
+
+absl::Status Hsm::AddRange(ClientId id, uint32_t type, uint64_t start,
+                           uint64_t end) {
+  const IoRange range{type, start, end};
+  if (absl::Status valid = ValidateRange(range); !valid.ok()) return valid;
+  absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
+  if (!client.ok()) return client.status();
+  if ((*client)->is_default) {
+    return absl::InvalidArgumentError(
+        "the default client takes what no range owns; it has no ranges");
+  }
+  Vm& vm = *(*client)->vm;
+  std::lock_guard<std::mutex> lock(vm.clients_mu);
+  if (!(*client)->attached) {
+    return absl::NotFoundError(absl::StrFormat("client %u is gone", id));
+  }
+  vm.reference_ranges.Add(id, range);
+  vm.range_index.Add(id, range);
+  return absl::OkStatus();
+}
+
+absl::Status Hsm::DelRange(ClientId id, uint32_t type, uint64_t start,
+                           uint64_t end) {
+  const IoRange range{type, start, end};
+  absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
+  if (!client.ok()) return client.status();
+  Vm& vm = *(*client)->vm;
+  std::lock_guard<std::mutex> lock(vm.clients_mu);
+  if (!vm.reference_ranges.Remove(id, range)) {
+    return absl::NotFoundError(absl::StrFormat(
+        "client %u has no range type %u [0x%x, 0x%x]", id, type, start, end));
+  }
+  const bool removed = vm.range_index.Remove(id, range);
+  if (!removed && options_.check_range_index) {
+    std::fprintf(stderr, "ioreq: range index lost a range the list had\n");
+    std::abort();
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Routing [find-client]
+
+Hsm::Client* Hsm::FindClient(Vm& vm, const IoRequest& req) {
+  // PCICFG never matches a range: the default client emulates PCI.
+  if (req.type == kTypePciCfg) return vm.default_client.get();
+  const IoAccess a = DecodeAccess(req);
+  const std::optional<ClientId> owner =
+      vm.range_index.Find(a.type, a.address, a.size);
+  if (options_.check_range_index) {
+    const std::optional<ClientId> reference =
+        vm.reference_ranges.Find(a.type, a.address, a.size);
+    if (reference != owner) {
+      std::fprintf(stderr,
+                   "ioreq: range index and linear scan disagree on type %u "
+                   "addr 0x%llx size %llu\n",
+                   a.type, static_cast<unsigned long long>(a.address),
+                   static_cast<unsigned long long>(a.size));
+      std::abort();
+    }
+  }
+  if (owner) {
+    auto it = vm.by_id.find(*owner);
+    if (it != vm.by_id.end()) return it->second;
+  }
+  return vm.default_client.get();
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch [dispatch]
+
+void Hsm::Upcall() {
+  if (options_.run_threads) upcall_.Ring();  // queue_work()
+}
+
+void Hsm::DispatcherLoop() {
+  for (;;) {
+    upcall_.Wait();
+    if (stopping_.load(std::memory_order_acquire)) return;
+    Dispatch();
+  }
+}
+
+bool Hsm::paused() const {
+  std::lock_guard<std::mutex> lock(pause_mu_);
+  return pause_depth_ > 0;
+}
+
+void Hsm::Pause() {
+  {
+    std::lock_guard<std::mutex> lock(pause_mu_);
+    ++pause_depth_;
+  }
+  // drain_workqueue(): a pass in progress holds dispatch_mu_ to its end,
+  // and every later pass sees pause_depth_ > 0.
+  std::lock_guard<std::mutex> drain(dispatch_mu_);
+}
+
+void Hsm::Resume() {
+  bool rearmed;
+  {
+    std::lock_guard<std::mutex> lock(pause_mu_);
+    rearmed = --pause_depth_ == 0;
+  }
+  if (!rearmed) return;
+  if (options_.run_threads) {
+    upcall_.Ring();
+  } else {
+    Dispatch();
+  }
+}
+
+void Hsm::Dispatch() {
+  std::lock_guard<std::mutex> pass(dispatch_mu_);
+  if (paused()) return;
+  IOREQ_COUNT(dispatch_passes);
+  std::shared_lock<std::shared_mutex> lock(vms_mu_);
+  for (const auto& [id, vm] : vms_) {
+    // The kernel stops at the first VM without a buffer, starving every VM
+    // after it; the model skips that VM and goes on.
+    if (vm->page.load(std::memory_order_acquire) == nullptr) continue;
+    DispatchVm(*vm);
+  }
+}
+
+void Hsm::DispatchVm(Vm& vm) {
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return;
+  for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
+    IoRequest& req = page->slots[i];
+    // Pairs with the hypervisor's StoreStateRelease(PENDING) in
+    // Hypervisor::InsertRequest(): the fields of a PENDING slot are visible.
+    if (LoadStateAcquire(req) != kStatePending) continue;
+
+    if (vm.clearing.load(std::memory_order_acquire)) {
+      CompleteSlot(vm, i, kStatePending);
+      IOREQ_COUNT(completed_while_clearing);
+      continue;
+    }
+    // Not in the kernel: a request the model cannot route safely is
+    // answered at once, as a read of nothing, and counted.
+    if (CheckRequest(req) != SlotCheck::kValid) {
+      SetRequestValue(req, kAllOnes);
+      CompleteSlot(vm, i, kStatePending);
+      IOREQ_COUNT(rejected_invalid);
+      continue;
+    }
+    const Cf8CfcOutcome pci = HandleCf8Cfc(vm.pci_config_address, req);
+    if (pci == Cf8CfcOutcome::kCompletedInPlace) {
+      CompleteSlot(vm, i, kStatePending);
+      IOREQ_COUNT(cf8cfc_in_place);
+      continue;
+    }
+    if (pci == Cf8CfcOutcome::kConvertedToPciCfg) {
+      IOREQ_COUNT(cf8cfc_converted);
+      if (CheckRequest(req) != SlotCheck::kValid) {  // e.g. reg 0xFFF, size 4
+        SetRequestValue(req, kAllOnes);
+        CompleteSlot(vm, i, kStatePending);
+        IOREQ_COUNT(rejected_invalid);
+        continue;
+      }
+    }
+
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    Client* client = FindClient(vm, req);
+    if (client == nullptr) {
+      // No client at all: the request stays PENDING (the kernel returns
+      // -EINVAL and abandons the rest of this VM's slots; the model goes on
+      // with the next slot).
+      IOREQ_COUNT(no_client);
+      continue;
+    }
+    req.kernel_handled = client->is_default ? 0 : 1;
+    // The kernel's smp_store_release(PROCESSING), as a compare-exchange so
+    // that a hypervisor that rewrote the state meanwhile is noticed. Pairs
+    // with the serving side's LoadStateAcquire() in ServeClientRequests() /
+    // ServeDefaultRequests(): kernel_handled and any 0xCFC rewrite are
+    // visible once PROCESSING is.
+    if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
+      IOREQ_COUNT(ownership_lost);
+      continue;
+    }
+    // set_bit(). Release pairs with the acquire loads of `pending` in
+    // ClientLoop() and WaitForRequests().
+    client->pending.fetch_or(Bit(i), std::memory_order_release);
+    IOREQ_COUNT(dispatched);
+    client->bell.Ring();  // wake_up_interruptible(), under the lock as there
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Completion [complete]
+
+void Hsm::CompleteSlot(Vm& vm, uint32_t vcpu, uint32_t expected) {
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  IoRequest& req = page->slots[vcpu];
+  // Read completion_polling BEFORE COMPLETE is published: from then on the
+  // slot is the hypervisor's and may already hold its next request.
+  const bool polling = req.completion_polling != 0;
+  // smp_store_release(COMPLETE), as a compare-exchange from the state the
+  // HSM owns. Pairs with the hypervisor's LoadStateAcquire() in
+  // Hypervisor::WaitForCompletion(): a read's value is visible with COMPLETE.
+  if (!CompareExchangeState(req, expected, kStateComplete)) {
+    IOREQ_COUNT(ownership_lost);
+    return;
+  }
+  IOREQ_COUNT(completed);
+  if (!polling) {
+    if (!hypervisor_->NotifyRequestFinish(vm.vmid, vcpu).ok()) {
+      IOREQ_COUNT(hypercall_errors);
+    }
+  }
+}
+
+absl::Status Hsm::CompleteRequest(Vm& vm, Client& client, uint32_t vcpu) {
+  if (vcpu >= vm.vcpu_num) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vCPU %u: VM %u has %u vCPUs", vcpu, vm.vmid, vm.vcpu_num));
+  }
+  // clear_bit(). The kernel completes whatever the slot holds; the model
+  // completes only a request this client was given, so a stray completion
+  // cannot turn a FREE slot COMPLETE or complete a request twice.
+  const uint32_t before =
+      client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+  if ((before & Bit(vcpu)) == 0) {
+    IOREQ_COUNT(spurious_completions);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "VM %u vCPU %u: client \"%s\" holds no request of that vCPU",
+        vm.vmid, vcpu, client.name));
+  }
+  CompleteSlot(vm, vcpu, kStateProcessing);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// In-process clients: ioreq_task()
+
+void Hsm::ClientLoop(Client* client) {
+  for (;;) {
+    // [client-wait]. The acquire load pairs with the dispatcher's release
+    // fetch_or() of the bit.
+    while (client->pending.load(std::memory_order_acquire) == 0 &&
+           !client->destroying.load(std::memory_order_acquire)) {
+      client->bell.Wait();
+    }
+    const absl::Status served = ServeClientRequests(*client);
+    // Like kthread_should_stop() in the kernel's loop: checked only after
+    // the pending requests were served.
+    if (client->destroying.load(std::memory_order_acquire)) return;
+    if (!served.ok()) absl::SleepFor(kHandlerRetryBackoff);
+  }
+}
+
+absl::Status Hsm::ServeClient(ClientId id) {
+  std::shared_ptr<Client> client;
+  {
+    std::lock_guard<std::mutex> lock(clients_mu_);
+    auto it = clients_.find(id);
+    if (it != clients_.end()) client = it->second;
+  }
+  if (!client) {
+    return absl::NotFoundError(absl::StrFormat("no client %u", id));
+  }
+  if (client->is_default) {
+    return absl::InvalidArgumentError(
+        "the default client is served by ServeDefaultRequests()");
+  }
+  return ServeClientRequests(*client);
+}
+
+absl::Status Hsm::ServeClientRequests(Client& client_ref) {
+  Client* client = &client_ref;
+  Vm& vm = *client->vm;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  for (;;) {
+    // Pairs with the dispatcher's release fetch_or() of the bit.
+    const uint32_t bits = client->pending.load(std::memory_order_acquire);
+    if (bits == 0 || page == nullptr) return absl::OkStatus();
+    const uint32_t vcpu = LowestBit(bits);  // find_first_bit()
+    IoRequest& req = page->slots[vcpu];
+    // Pairs with the dispatcher's release of PROCESSING in DispatchVm().
+    if (LoadStateAcquire(req) != kStateProcessing) {
+      client->pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+      IOREQ_COUNT(ownership_lost);
+      continue;
+    }
+    absl::Status handled = client->handler(req);
+    if (!handled.ok()) {
+      IOREQ_COUNT(handler_errors);
+      // The kernel leaves the bit set and retries for ever; the model
+      // retries, then answers all-ones so the vCPU is not blocked for ever.
+      if (++client->failed_attempts[vcpu] < options_.handler_max_attempts) {
+        return handled;
+      }
+      IOREQ_COUNT(handler_gave_up);
+      SetRequestValue(req, kAllOnes);
+    }
+    client->failed_attempts[vcpu] = 0;
+    CompleteRequest(vm, *client, vcpu).IgnoreError();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The default client (user space)
+
+absl::StatusOr<uint32_t> Hsm::WaitForRequests(ClientId id) {
+  absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
+  if (!client.ok()) return client.status();
+  if (!(*client)->is_default) {
+    return absl::InvalidArgumentError(
+        "only the default client is attached from user space");
+  }
+  for (;;) {
+    if ((*client)->destroying.load(std::memory_order_acquire)) {
+      return absl::CancelledError("the client is being destroyed");
+    }
+    // Pairs with the release fetch_or() in DispatchVm() and
+    // DestroyClientLocked().
+    const uint32_t bits = (*client)->pending.load(std::memory_order_acquire);
+    if (bits != 0) return bits;
+    (*client)->bell.Wait();
+  }
+}
+
+absl::Status Hsm::InterruptWait(ClientId id) {
+  absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
+  if (!client.ok()) return client.status();
+  (*client)->destroying.store(true, std::memory_order_release);
+  (*client)->bell.Ring();
+  return absl::OkStatus();
+}
+
+absl::Status Hsm::ServeDefaultRequests(ClientId id, const IoHandler& handler) {
+  absl::StatusOr<std::shared_ptr<Client>> found = FindClientById(id);
+  if (!found.ok()) return found.status();
+  Client& client = **found;
+  if (!client.is_default) {
+    return absl::InvalidArgumentError("not the default client");
+  }
+  Vm& vm = *client.vm;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return absl::OkStatus();
+  uint32_t bits = client.pending.load(std::memory_order_acquire);
+  while (bits != 0) {
+    const uint32_t vcpu = LowestBit(bits);
+    bits &= bits - 1;
+    IoRequest& slot = page->slots[vcpu];
+    IoRequest copy;
+    {
+      std::lock_guard<std::mutex> lock(vm.clients_mu);
+      if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {
+        continue;  // completed by ClearRequests() meanwhile
+      }
+      // Pairs with the dispatcher's release of PROCESSING.
+      if (LoadStateAcquire(slot) != kStateProcessing) {
+        client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+        IOREQ_COUNT(ownership_lost);
+        continue;
+      }
+      std::memcpy(static_cast<void*>(&copy), &slot, sizeof(copy));
+    }
+    if (!handler(copy).ok()) {
+      IOREQ_COUNT(handler_errors);
+      SetRequestValue(copy, kAllOnes);
+    }
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {
+      continue;  // ClearRequests() or DestroyClient() answered it meanwhile
+    }
+    SetRequestValue(slot, RequestValue(copy));
+    CompleteRequest(vm, client, vcpu).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Hsm::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  // The full u32 is checked: the kernel passes it on as a u16, so vCPU
+  // 65536 would complete vCPU 0's request.
+  if (vcpu >= (*vm)->vcpu_num) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vCPU %u: VM %u has %u vCPUs", vcpu, vmid, (*vm)->vcpu_num));
+  }
+  std::lock_guard<std::mutex> lock((*vm)->clients_mu);
+  if (!(*vm)->default_client) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("VM %u has no default client", vmid));
+  }
+  if ((*vm)->page.load(std::memory_order_acquire) == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("VM %u has no I/O request buffer", vmid));
+  }
+  return CompleteRequest(**vm, *(*vm)->default_client, vcpu);
+}
+
+// ---------------------------------------------------------------------------
+// Clear and reset [clear]
+
+absl::Status Hsm::ClearRequests(uint16_t vmid) {
+  absl::StatusOr<std::shared_ptr<Vm>> found = FindVm(vmid);
+  if (!found.ok()) return found.status();
+  Vm& vm = **found;
+  // Pairs with the acquire load in DispatchVm().
+  vm.clearing.store(true, std::memory_order_release);
+  {
+    // Not in the kernel, which waits for the next upcall: one pass now
+    // completes the requests already PENDING, including any that no client
+    // could take.
+    std::lock_guard<std::mutex> pass(dispatch_mu_);
+    if (!paused()) DispatchVm(vm);
+  }
+  const absl::Time deadline = absl::Now() + options_.clear_drain_timeout;
+  for (;;) {
+    bool has_pending = false;
+    {
+      std::lock_guard<std::mutex> lock(vm.clients_mu);
+      for (const auto& c : vm.clients) {
+        if (c->pending.load(std::memory_order_acquire) != 0) {
+          has_pending = true;
+          break;
+        }
+      }
+    }
+    if (!has_pending || absl::Now() >= deadline) break;
+    absl::SleepFor(kClearPollInterval);
+  }
+  {
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    if (vm.default_client && vm.page.load(std::memory_order_acquire)) {
+      uint32_t bits = vm.default_client->pending.load(std::memory_order_acquire);
+      while (bits != 0) {
+        const uint32_t vcpu = LowestBit(bits);
+        bits &= bits - 1;
+        if (CompleteRequest(vm, *vm.default_client, vcpu).ok()) {
+          IOREQ_COUNT(forced_by_clear);
+        }
+      }
+    }
+  }
+  vm.clearing.store(false, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status Hsm::ResetVm(uint16_t vmid) {
+  if (absl::Status s = FindVm(vmid).status(); !s.ok()) return s;
+  if (absl::Status s = hypervisor_->PauseVm(vmid); !s.ok()) return s;
+  absl::Status result = ClearRequests(vmid);
+  if (result.ok()) result = hypervisor_->ResetVm(vmid);
+  absl::Status resumed = hypervisor_->ResumeVm(vmid);
+  return result.ok() ? resumed : result;
+}
+
+// ---------------------------------------------------------------------------
+// ioeventfd [ioeventfd]
+
+absl::Status Hsm::Ioeventfd(uint16_t vmid, const IoeventfdArgs& args) {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  if (args.flags & kIoeventfdFlagDeassign) {
+    absl::StatusOr<IoRange> range = (*vm)->ioeventfds.Deassign(args);
+    if (!range.ok()) return range.status();
+    return DelRange((*vm)->ioeventfd_client, range->type, range->start,
+                    range->end);
+  }
+  absl::StatusOr<IoRange> range = (*vm)->ioeventfds.Assign(args);
+  if (!range.ok()) return range.status();
+  return AddRange((*vm)->ioeventfd_client, range->type, range->start,
+                  range->end);
+}
+
+const IoeventfdTable* Hsm::ioeventfds(uint16_t vmid) const {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  return vm.ok() ? &(*vm)->ioeventfds : nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Inspection
+
+absl::StatusOr<uint32_t> Hsm::PendingBitmap(ClientId id) const {
+  absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
+  if (!client.ok()) return client.status();
+  return (*client)->pending.load(std::memory_order_acquire);
+}
+
+HsmStats Hsm::stats() const {
+  HsmStats s;
+  const Counters& c = *counters_;
+  auto get = [](const std::atomic<uint64_t>& v) {
+    return v.load(std::memory_order_relaxed);
+  };
+  s.dispatch_passes = get(c.dispatch_passes);
+  s.dispatched = get(c.dispatched);
+  s.completed = get(c.completed);
+  s.cf8cfc_in_place = get(c.cf8cfc_in_place);
+  s.cf8cfc_converted = get(c.cf8cfc_converted);
+  s.completed_while_clearing = get(c.completed_while_clearing);
+  s.forced_by_clear = get(c.forced_by_clear);
+  s.rejected_invalid = get(c.rejected_invalid);
+  s.no_client = get(c.no_client);
+  s.spurious_completions = get(c.spurious_completions);
+  s.handed_over_on_destroy = get(c.handed_over_on_destroy);
+  s.completed_on_destroy = get(c.completed_on_destroy);
+  s.handler_errors = get(c.handler_errors);
+  s.handler_gave_up = get(c.handler_gave_up);
+  s.ownership_lost = get(c.ownership_lost);
+  s.hypercall_errors = get(c.hypercall_errors);
+  return s;
+}
+
+#undef IOREQ_COUNT
+
+}  // namespace ioreq
