@@ -1,0 +1,76 @@
+#include "bench/latency_histogram.h"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace bench {
+namespace {
+
+TEST(LatencyHistogram, BucketsTileTheRangeWithoutGaps) {
+  EXPECT_EQ(LatencyHistogram::IndexOf(0), 0);
+  EXPECT_EQ(LatencyHistogram::IndexOf(127), 127);
+  EXPECT_EQ(LatencyHistogram::IndexOf(128), 128);
+  EXPECT_EQ(LatencyHistogram::IndexOf(~0ull), LatencyHistogram::kBucketCount - 1);
+  for (int i = 0; i + 1 < LatencyHistogram::kBucketCount; ++i) {
+    ASSERT_EQ(LatencyHistogram::HighestOf(i) + 1, LatencyHistogram::LowestOf(i + 1))
+        << i;
+    ASSERT_EQ(LatencyHistogram::IndexOf(LatencyHistogram::LowestOf(i)), i);
+    ASSERT_EQ(LatencyHistogram::IndexOf(LatencyHistogram::HighestOf(i)), i);
+  }
+}
+
+TEST(LatencyHistogram, RelativeErrorIsBounded) {
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t v = rng() >> (rng() % 64);
+    const int b = LatencyHistogram::IndexOf(v);
+    const uint64_t lo = LatencyHistogram::LowestOf(b);
+    const uint64_t hi = LatencyHistogram::HighestOf(b);
+    ASSERT_LE(lo, v);
+    ASSERT_GE(hi, v);
+    ASSERT_LE(static_cast<double>(hi - lo), static_cast<double>(v) / 64.0 + 1);
+  }
+}
+
+TEST(LatencyHistogram, PercentilesMatchSortedSamples) {
+  std::mt19937_64 rng(2);
+  std::lognormal_distribution<double> dist(8.0, 1.0);
+  std::vector<uint64_t> samples;
+  LatencyHistogram h;
+  for (int i = 0; i < 50000; ++i) {
+    const uint64_t v = static_cast<uint64_t>(dist(rng));
+    samples.push_back(v);
+    h.Record(v);
+  }
+  std::sort(samples.begin(), samples.end());
+  for (double p : {50.0, 90.0, 99.0, 99.9}) {
+    const uint64_t exact =
+        samples[static_cast<size_t>(std::ceil(p / 100 * samples.size())) - 1];
+    const double got = static_cast<double>(h.Percentile(p));
+    EXPECT_NEAR(got, static_cast<double>(exact), exact / 60.0 + 1) << p;
+  }
+  EXPECT_EQ(h.max(), samples.back());
+  EXPECT_EQ(h.min(), samples.front());
+  EXPECT_EQ(h.Percentile(100), samples.back());
+  EXPECT_EQ(h.count(), samples.size());
+}
+
+TEST(LatencyHistogram, MergeAddsCounts) {
+  LatencyHistogram a, b;
+  a.Record(10);
+  b.Record(1000000);
+  a.Merge(b);
+  EXPECT_EQ(a.count(), 2u);
+  EXPECT_EQ(a.max(), 1000000u);
+  EXPECT_EQ(a.min(), 10u);
+  EXPECT_EQ(a.Percentile(50), 10u);
+  LatencyHistogram empty;
+  EXPECT_EQ(empty.Percentile(50), 0u);
+  EXPECT_EQ(empty.max(), 0u);
+}
+
+}  // namespace
+}  // namespace bench

@@ -1,0 +1,103 @@
+// bench/stress_main.cc: `bazel run //bench:stress -- FLAGS`.
+//
+// Drives the whole I/O request path with checked requests (see
+// bench/stress_workload.h) and prints a summary, or one JSON object with
+// --json. Exit 0 when nothing was lost, duplicated or wrong; 1 when
+// something was (or the watchdog fired); 2 for a bad flag.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "bench/stress_workload.h"
+#include "tools/flags/strict_flags.h"
+
+ABSL_FLAG(std::string, strategy, "eventfd",
+          "notification strategy: eventfd (more arrive with the strategies "
+          "work)");
+ABSL_FLAG(int, vms, 1, "VMs, 1 to 64");
+ABSL_FLAG(int, vcpus, 2, "vCPUs per VM (producer threads), 1 to 16");
+ABSL_FLAG(int, clients, 2,
+          "in-process MMIO BAR clients per VM, 1 to 64 (the UART, ioeventfd "
+          "and device-model clients come on top)");
+ABSL_FLAG(int64_t, requests, 20000,
+          "requests in all, split across the vCPUs (ignored with --seconds)");
+ABSL_FLAG(double, seconds, 0, "run for this many seconds instead, 0 to 86400");
+ABSL_FLAG(bool, polling, false,
+          "vCPUs poll for completion (completion_polling = 1) instead of "
+          "sleeping until notified");
+ABSL_FLAG(uint64_t, seed, 1, "seed of the access mix");
+ABSL_FLAG(bool, json, false, "print one JSON object instead of a summary");
+ABSL_FLAG(int, timeout_ms, 10000,
+          "a vCPU waiting longer than this for one request counts it lost, "
+          "1 to 3600000");
+ABSL_FLAG(int, watchdog_s, 600,
+          "fail (exit 1) if the whole run takes longer than this, 1 to 86400");
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> rest = tools::ParseFlagsOrExit(
+      argc, argv,
+      "stress: drive the ACRN I/O request path with checked requests.\n"
+      "usage: bazel run //bench:stress -- [--vms=N] [--vcpus=N] "
+      "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]");
+  if (!rest.empty()) {
+    std::fprintf(stderr, "stress: unexpected argument '%s' (see --help)\n",
+                 rest[0].c_str());
+    return tools::kExitUsage;
+  }
+  bench::StressConfig config;
+  config.strategy = absl::GetFlag(FLAGS_strategy);
+  config.vms = absl::GetFlag(FLAGS_vms);
+  config.vcpus = absl::GetFlag(FLAGS_vcpus);
+  config.clients = absl::GetFlag(FLAGS_clients);
+  config.requests = absl::GetFlag(FLAGS_requests);
+  config.seconds = absl::GetFlag(FLAGS_seconds);
+  config.polling = absl::GetFlag(FLAGS_polling);
+  config.seed = absl::GetFlag(FLAGS_seed);
+  const int timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  if (timeout_ms < 1 || timeout_ms > 3600000) {
+    tools::FlagError("timeout_ms", timeout_ms, "1 to 3600000");
+  }
+  config.completion_timeout = absl::Milliseconds(timeout_ms);
+  const int watchdog_s = absl::GetFlag(FLAGS_watchdog_s);
+  if (watchdog_s < 1 || watchdog_s > 86400) {
+    tools::FlagError("watchdog_s", watchdog_s, "1 to 86400");
+  }
+  if (absl::Status valid = bench::ValidateStressConfig(config); !valid.ok()) {
+    std::fprintf(stderr, "stress: %s\n", std::string(valid.message()).c_str());
+    return tools::kExitUsage;
+  }
+
+  // A hung thread must not hang the command: the watchdog ends the process.
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&finished, watchdog_s] {
+    const absl::Time end = absl::Now() + absl::Seconds(watchdog_s);
+    while (!finished.load()) {
+      if (absl::Now() > end) {
+        std::fprintf(stderr,
+                     "stress: watchdog: the run did not finish within %d s "
+                     "(a thread hangs)\n", watchdog_s);
+        std::fflush(stderr);
+        _exit(tools::kExitProblem);
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
+
+  absl::StatusOr<bench::StressResult> result = bench::RunStress(config);
+  finished = true;
+  watchdog.join();
+  if (!result.ok()) {
+    std::fprintf(stderr, "stress: %s\n", result.status().ToString().c_str());
+    return tools::kExitProblem;
+  }
+  const std::string out = absl::GetFlag(FLAGS_json)
+                              ? bench::StressJson(config, *result) + "\n"
+                              : bench::StressText(config, *result);
+  std::fputs(out.c_str(), stdout);
+  return result->clean() ? tools::kExitOk : tools::kExitProblem;
+}

@@ -1,0 +1,96 @@
+// The bounded multi-threaded test: several VMs, vCPUs and clients at once,
+// every request checked end to end. Passes under --config=tsan too.
+#include "bench/stress_workload.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace bench {
+namespace {
+
+void ExpectClean(const StressConfig& config) {
+  absl::StatusOr<StressResult> r = RunStress(config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const std::string& p : r->problems) ADD_FAILURE() << p;
+  EXPECT_EQ(r->issued, static_cast<uint64_t>(config.requests));
+  EXPECT_EQ(r->completed, r->issued);
+  EXPECT_EQ(r->lost, 0u);
+  EXPECT_EQ(r->duplicated, 0u);
+  EXPECT_EQ(r->wrong_value, 0u);
+  EXPECT_EQ(r->undelivered_writes, 0u);
+  EXPECT_EQ(r->round_trip_ns.count(), r->completed);
+  // Every path was taken: folded PCI cycles, in-place completions, and the
+  // in-process and default clients.
+  EXPECT_GT(r->hsm.cf8cfc_converted, 0u);
+  EXPECT_GT(r->hsm.cf8cfc_in_place, 0u);
+  EXPECT_GT(r->hsm.dispatched, 0u);
+  EXPECT_EQ(r->hsm.completed, r->completed);
+  EXPECT_TRUE(r->clean());
+}
+
+TEST(Stress, ManyVmsVcpusAndClientsNotified) {
+  StressConfig config;
+  config.vms = 3;
+  config.vcpus = 4;
+  config.clients = 3;
+  config.requests = 6000;
+  config.seed = 7;
+  ExpectClean(config);
+}
+
+TEST(Stress, ManyVmsVcpusAndClientsPolling) {
+  StressConfig config;
+  config.vms = 2;
+  config.vcpus = 3;
+  config.clients = 2;
+  config.requests = 4000;
+  config.polling = true;
+  config.seed = 8;
+  ExpectClean(config);
+}
+
+TEST(Stress, SixteenVcpusOneVm) {
+  StressConfig config;
+  config.vms = 1;
+  config.vcpus = 16;
+  config.clients = 1;
+  config.requests = 4000;
+  config.seed = 9;
+  ExpectClean(config);
+}
+
+TEST(Stress, OutputCarriesEveryDocumentedField) {
+  StressConfig config;
+  config.requests = 200;
+  absl::StatusOr<StressResult> r = RunStress(config);
+  ASSERT_TRUE(r.ok());
+  const std::string json = StressJson(config, *r);
+  for (const char* key :
+       {"strategy", "vms", "vcpus", "clients", "issued", "completed", "lost",
+        "duplicated", "wrong_value", "p50_ns", "p99_ns", "p999_ns", "max_ns",
+        "requests_per_s", "cpu_ns_per_request"}) {
+    EXPECT_TRUE(absl::StrContains(json, absl::StrCat("\"", key, "\": ")))
+        << key;
+  }
+  EXPECT_EQ(json.front(), '{');
+  EXPECT_EQ(json.back(), '}');
+  EXPECT_TRUE(absl::StrContains(StressText(config, *r), "OK"));
+}
+
+TEST(Stress, ConfigValidationNamesTheFlag) {
+  StressConfig c;
+  c.vcpus = 17;
+  EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--vcpus"));
+  c = StressConfig();
+  c.requests = -1;
+  EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--requests"));
+  c = StressConfig();
+  c.strategy = "nope";
+  EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--strategy"));
+  c = StressConfig();
+  c.vms = 0;
+  EXPECT_FALSE(RunStress(c).ok());
+}
+
+}  // namespace
+}  // namespace bench
