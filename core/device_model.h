@@ -25,31 +25,54 @@
 
 namespace ioreq {
 
-class DeviceModelThread {
+template <typename Bell>
+class BasicDeviceModelThread {
  public:
-  DeviceModelThread(Hsm* hsm, uint16_t vmid, IoHandler handler)
+  BasicDeviceModelThread(BasicHsm<Bell>* hsm, uint16_t vmid, IoHandler handler)
       : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)) {}
-  ~DeviceModelThread() { Stop(); }
-  DeviceModelThread(const DeviceModelThread&) = delete;
-  DeviceModelThread& operator=(const DeviceModelThread&) = delete;
+  ~BasicDeviceModelThread() { Stop(); }
+  BasicDeviceModelThread(const BasicDeviceModelThread&) = delete;
+  BasicDeviceModelThread& operator=(const BasicDeviceModelThread&) = delete;
 
   // Creates the VM's default client and starts serving it.
-  absl::Status Start();
+  absl::Status Start() {
+    absl::StatusOr<ClientId> id =
+        hsm_->CreateClient(vmid_, "dm", handler_, /*is_default=*/true);
+    if (!id.ok()) return id.status();
+    client_ = *id;
+    thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
+  }
+
   // Interrupts the wait, joins the thread, destroys the client (requests it
   // still held are completed by the HSM). Idempotent.
-  void Stop();
+  void Stop() {
+    if (client_ == 0) return;
+    hsm_->InterruptWait(client_).IgnoreError();
+    if (thread_.joinable()) thread_.join();
+    hsm_->DestroyClient(client_).IgnoreError();
+    client_ = 0;
+  }
 
   ClientId client() const { return client_; }
 
  private:
-  void Run();
+  void Run() {
+    for (;;) {
+      absl::StatusOr<uint32_t> pending = hsm_->WaitForRequests(client_);
+      if (!pending.ok()) return;  // Cancelled: the client is going away
+      hsm_->ServeDefaultRequests(client_, handler_).IgnoreError();
+    }
+  }
 
-  Hsm* const hsm_;
+  BasicHsm<Bell>* const hsm_;
   const uint16_t vmid_;
   const IoHandler handler_;
   ClientId client_ = 0;
   std::thread thread_;
 };
+
+using DeviceModelThread = BasicDeviceModelThread<EventfdDoorbell>;
 
 }  // namespace ioreq
 

@@ -25,7 +25,8 @@ inline uint32_t LowestBit(uint32_t bits) {
 
 }  // namespace
 
-struct Hsm::Counters {
+template <typename Bell>
+struct BasicHsm<Bell>::Counters {
   std::atomic<uint64_t> dispatch_passes{0}, dispatched{0}, completed{0},
       cf8cfc_in_place{0}, cf8cfc_converted{0}, completed_while_clearing{0},
       forced_by_clear{0}, rejected_invalid{0}, no_client{0},
@@ -37,7 +38,8 @@ struct Hsm::Counters {
 #define IOREQ_COUNT(name) \
   counters_->name.fetch_add(1, std::memory_order_relaxed)
 
-struct Hsm::Client {
+template <typename Bell>
+struct BasicHsm<Bell>::Client {
   ClientId id = 0;
   std::string name;
   bool is_default = false;
@@ -49,12 +51,13 @@ struct Hsm::Client {
   std::atomic<bool> destroying{false};
   // Cleared under the VM's clients_mu when the client leaves the VM.
   bool attached = true;
-  Doorbell bell;  // the client's wait queue
+  Bell bell;  // the client's wait queue
   std::thread thread;
   int failed_attempts[kIoRequestMax] = {};  // serving thread only
 };
 
-struct Hsm::Vm {
+template <typename Bell>
+struct BasicHsm<Bell>::Vm {
   uint16_t vmid = 0;
   uint32_t vcpu_num = 0;
   std::atomic<SharedPage*> page{nullptr};
@@ -76,14 +79,16 @@ struct Hsm::Vm {
   ClientId ioeventfd_client = 0;
 };
 
-Hsm::Hsm(HypervisorCalls* hypervisor, HsmOptions options)
+template <typename Bell>
+BasicHsm<Bell>::BasicHsm(HypervisorCalls* hypervisor, HsmOptions options)
     : hypervisor_(hypervisor),
       options_(options),
       counters_(std::make_unique<Counters>()) {
   if (options_.run_threads) dispatcher_ = std::thread([this] { DispatcherLoop(); });
 }
 
-Hsm::~Hsm() {
+template <typename Bell>
+BasicHsm<Bell>::~BasicHsm() {
   std::vector<uint16_t> vmids;
   {
     std::shared_lock<std::shared_mutex> lock(vms_mu_);
@@ -98,7 +103,9 @@ Hsm::~Hsm() {
 // ---------------------------------------------------------------------------
 // Look-ups
 
-absl::StatusOr<std::shared_ptr<Hsm::Vm>> Hsm::FindVm(uint16_t vmid) const {
+template <typename Bell>
+absl::StatusOr<std::shared_ptr<typename BasicHsm<Bell>::Vm>>
+BasicHsm<Bell>::FindVm(uint16_t vmid) const {
   std::shared_lock<std::shared_mutex> lock(vms_mu_);
   auto it = vms_.find(vmid);
   if (it == vms_.end()) {
@@ -107,8 +114,9 @@ absl::StatusOr<std::shared_ptr<Hsm::Vm>> Hsm::FindVm(uint16_t vmid) const {
   return it->second;
 }
 
-absl::StatusOr<std::shared_ptr<Hsm::Client>> Hsm::FindClientById(
-    ClientId id) const {
+template <typename Bell>
+absl::StatusOr<std::shared_ptr<typename BasicHsm<Bell>::Client>>
+BasicHsm<Bell>::FindClientById(ClientId id) const {
   std::lock_guard<std::mutex> lock(clients_mu_);
   auto it = clients_.find(id);
   if (it == clients_.end()) {
@@ -120,7 +128,8 @@ absl::StatusOr<std::shared_ptr<Hsm::Client>> Hsm::FindClientById(
 // ---------------------------------------------------------------------------
 // VMs
 
-absl::Status Hsm::CreateVm(uint16_t vmid, uint32_t vcpu_num) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::CreateVm(uint16_t vmid, uint32_t vcpu_num) {
   if (vcpu_num < 1 || vcpu_num > static_cast<uint32_t>(kIoRequestMax)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vcpu_num %u: a VM has 1 to %d vCPUs", vcpu_num, kIoRequestMax));
@@ -145,7 +154,8 @@ absl::Status Hsm::CreateVm(uint16_t vmid, uint32_t vcpu_num) {
   return absl::OkStatus();
 }
 
-absl::Status Hsm::SetIoreqBuffer(uint16_t vmid, SharedPage* page) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::SetIoreqBuffer(uint16_t vmid, SharedPage* page) {
   absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   if (page == nullptr ||
@@ -159,7 +169,8 @@ absl::Status Hsm::SetIoreqBuffer(uint16_t vmid, SharedPage* page) {
   return absl::OkStatus();
 }
 
-absl::Status Hsm::DestroyVm(uint16_t vmid) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::DestroyVm(uint16_t vmid) {
   absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   std::vector<ClientId> ids;
@@ -181,7 +192,8 @@ absl::Status Hsm::DestroyVm(uint16_t vmid) {
 // ---------------------------------------------------------------------------
 // Clients
 
-absl::StatusOr<ClientId> Hsm::CreateClient(uint16_t vmid,
+template <typename Bell>
+absl::StatusOr<ClientId> BasicHsm<Bell>::CreateClient(uint16_t vmid,
                                            absl::string_view name,
                                            IoHandler handler,
                                            bool is_default) {
@@ -230,7 +242,8 @@ absl::StatusOr<ClientId> Hsm::CreateClient(uint16_t vmid,
   return client->id;
 }
 
-absl::Status Hsm::DestroyClient(ClientId id) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::DestroyClient(ClientId id) {
   std::shared_ptr<Client> client;
   {
     // Whoever removes the client from the registry destroys it; a second
@@ -255,7 +268,8 @@ absl::Status Hsm::DestroyClient(ClientId id) {
   return absl::OkStatus();
 }
 
-void Hsm::DestroyClientLocked(Vm& vm, const std::shared_ptr<Client>& client) {
+template <typename Bell>
+void BasicHsm<Bell>::DestroyClientLocked(Vm& vm, const std::shared_ptr<Client>& client) {
   client->attached = false;
   if (client->is_default) {
     vm.default_client.reset();
@@ -298,7 +312,8 @@ void Hsm::DestroyClientLocked(Vm& vm, const std::shared_ptr<Client>& client) {
   }
 }
 
-absl::Status Hsm::AddRange(ClientId id, uint32_t type, uint64_t start,
+template <typename Bell>
+absl::Status BasicHsm<Bell>::AddRange(ClientId id, uint32_t type, uint64_t start,
                            uint64_t end) {
   const IoRange range{type, start, end};
   if (absl::Status valid = ValidateRange(range); !valid.ok()) return valid;
@@ -318,7 +333,8 @@ absl::Status Hsm::AddRange(ClientId id, uint32_t type, uint64_t start,
   return absl::OkStatus();
 }
 
-absl::Status Hsm::DelRange(ClientId id, uint32_t type, uint64_t start,
+template <typename Bell>
+absl::Status BasicHsm<Bell>::DelRange(ClientId id, uint32_t type, uint64_t start,
                            uint64_t end) {
   const IoRange range{type, start, end};
   absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
@@ -340,7 +356,9 @@ absl::Status Hsm::DelRange(ClientId id, uint32_t type, uint64_t start,
 // ---------------------------------------------------------------------------
 // Routing [find-client]
 
-Hsm::Client* Hsm::FindClient(Vm& vm, const IoRequest& req) {
+template <typename Bell>
+typename BasicHsm<Bell>::Client* BasicHsm<Bell>::FindClient(
+    Vm& vm, const IoRequest& req) {
   // PCICFG never matches a range: the default client emulates PCI.
   if (req.type == kTypePciCfg) return vm.default_client.get();
   const IoAccess a = DecodeAccess(req);
@@ -368,11 +386,13 @@ Hsm::Client* Hsm::FindClient(Vm& vm, const IoRequest& req) {
 // ---------------------------------------------------------------------------
 // Dispatch [dispatch]
 
-void Hsm::Upcall() {
+template <typename Bell>
+void BasicHsm<Bell>::Upcall(uint16_t vmid) {
   if (options_.run_threads) upcall_.Ring();  // queue_work()
 }
 
-void Hsm::DispatcherLoop() {
+template <typename Bell>
+void BasicHsm<Bell>::DispatcherLoop() {
   for (;;) {
     upcall_.Wait();
     if (stopping_.load(std::memory_order_acquire)) return;
@@ -380,12 +400,14 @@ void Hsm::DispatcherLoop() {
   }
 }
 
-bool Hsm::paused() const {
+template <typename Bell>
+bool BasicHsm<Bell>::paused() const {
   std::lock_guard<std::mutex> lock(pause_mu_);
   return pause_depth_ > 0;
 }
 
-void Hsm::Pause() {
+template <typename Bell>
+void BasicHsm<Bell>::Pause() {
   {
     std::lock_guard<std::mutex> lock(pause_mu_);
     ++pause_depth_;
@@ -395,7 +417,8 @@ void Hsm::Pause() {
   std::lock_guard<std::mutex> drain(dispatch_mu_);
 }
 
-void Hsm::Resume() {
+template <typename Bell>
+void BasicHsm<Bell>::Resume() {
   bool rearmed;
   {
     std::lock_guard<std::mutex> lock(pause_mu_);
@@ -409,7 +432,8 @@ void Hsm::Resume() {
   }
 }
 
-void Hsm::Dispatch() {
+template <typename Bell>
+void BasicHsm<Bell>::Dispatch() {
   std::lock_guard<std::mutex> pass(dispatch_mu_);
   if (paused()) return;
   IOREQ_COUNT(dispatch_passes);
@@ -422,7 +446,8 @@ void Hsm::Dispatch() {
   }
 }
 
-void Hsm::DispatchVm(Vm& vm) {
+template <typename Bell>
+void BasicHsm<Bell>::DispatchVm(Vm& vm) {
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return;
   for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
@@ -490,7 +515,8 @@ void Hsm::DispatchVm(Vm& vm) {
 // ---------------------------------------------------------------------------
 // Completion [complete]
 
-void Hsm::CompleteSlot(Vm& vm, uint32_t vcpu, uint32_t expected) {
+template <typename Bell>
+void BasicHsm<Bell>::CompleteSlot(Vm& vm, uint32_t vcpu, uint32_t expected) {
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   IoRequest& req = page->slots[vcpu];
   // Read completion_polling BEFORE COMPLETE is published: from then on the
@@ -511,7 +537,8 @@ void Hsm::CompleteSlot(Vm& vm, uint32_t vcpu, uint32_t expected) {
   }
 }
 
-absl::Status Hsm::CompleteRequest(Vm& vm, Client& client, uint32_t vcpu) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::CompleteRequest(Vm& vm, Client& client, uint32_t vcpu) {
   if (vcpu >= vm.vcpu_num) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vCPU %u: VM %u has %u vCPUs", vcpu, vm.vmid, vm.vcpu_num));
@@ -534,7 +561,8 @@ absl::Status Hsm::CompleteRequest(Vm& vm, Client& client, uint32_t vcpu) {
 // ---------------------------------------------------------------------------
 // In-process clients: ioreq_task()
 
-void Hsm::ClientLoop(Client* client) {
+template <typename Bell>
+void BasicHsm<Bell>::ClientLoop(Client* client) {
   for (;;) {
     // [client-wait]. The acquire load pairs with the dispatcher's release
     // fetch_or() of the bit.
@@ -550,7 +578,8 @@ void Hsm::ClientLoop(Client* client) {
   }
 }
 
-absl::Status Hsm::ServeClient(ClientId id) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::ServeClient(ClientId id) {
   std::shared_ptr<Client> client;
   {
     std::lock_guard<std::mutex> lock(clients_mu_);
@@ -567,7 +596,8 @@ absl::Status Hsm::ServeClient(ClientId id) {
   return ServeClientRequests(*client);
 }
 
-absl::Status Hsm::ServeClientRequests(Client& client_ref) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::ServeClientRequests(Client& client_ref) {
   Client* client = &client_ref;
   Vm& vm = *client->vm;
   SharedPage* page = vm.page.load(std::memory_order_acquire);
@@ -602,7 +632,8 @@ absl::Status Hsm::ServeClientRequests(Client& client_ref) {
 // ---------------------------------------------------------------------------
 // The default client (user space)
 
-absl::StatusOr<uint32_t> Hsm::WaitForRequests(ClientId id) {
+template <typename Bell>
+absl::StatusOr<uint32_t> BasicHsm<Bell>::WaitForRequests(ClientId id) {
   absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
   if (!client.ok()) return client.status();
   if (!(*client)->is_default) {
@@ -621,7 +652,8 @@ absl::StatusOr<uint32_t> Hsm::WaitForRequests(ClientId id) {
   }
 }
 
-absl::Status Hsm::InterruptWait(ClientId id) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::InterruptWait(ClientId id) {
   absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
   if (!client.ok()) return client.status();
   (*client)->destroying.store(true, std::memory_order_release);
@@ -629,7 +661,8 @@ absl::Status Hsm::InterruptWait(ClientId id) {
   return absl::OkStatus();
 }
 
-absl::Status Hsm::ServeDefaultRequests(ClientId id, const IoHandler& handler) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::ServeDefaultRequests(ClientId id, const IoHandler& handler) {
   absl::StatusOr<std::shared_ptr<Client>> found = FindClientById(id);
   if (!found.ok()) return found.status();
   Client& client = **found;
@@ -672,7 +705,8 @@ absl::Status Hsm::ServeDefaultRequests(ClientId id, const IoHandler& handler) {
   return absl::OkStatus();
 }
 
-absl::Status Hsm::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
   absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   // The full u32 is checked: the kernel passes it on as a u16, so vCPU
@@ -696,7 +730,8 @@ absl::Status Hsm::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
 // ---------------------------------------------------------------------------
 // Clear and reset [clear]
 
-absl::Status Hsm::ClearRequests(uint16_t vmid) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::ClearRequests(uint16_t vmid) {
   absl::StatusOr<std::shared_ptr<Vm>> found = FindVm(vmid);
   if (!found.ok()) return found.status();
   Vm& vm = **found;
@@ -741,7 +776,8 @@ absl::Status Hsm::ClearRequests(uint16_t vmid) {
   return absl::OkStatus();
 }
 
-absl::Status Hsm::ResetVm(uint16_t vmid) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::ResetVm(uint16_t vmid) {
   if (absl::Status s = FindVm(vmid).status(); !s.ok()) return s;
   if (absl::Status s = hypervisor_->PauseVm(vmid); !s.ok()) return s;
   absl::Status result = ClearRequests(vmid);
@@ -753,7 +789,8 @@ absl::Status Hsm::ResetVm(uint16_t vmid) {
 // ---------------------------------------------------------------------------
 // ioeventfd [ioeventfd]
 
-absl::Status Hsm::Ioeventfd(uint16_t vmid, const IoeventfdArgs& args) {
+template <typename Bell>
+absl::Status BasicHsm<Bell>::Ioeventfd(uint16_t vmid, const IoeventfdArgs& args) {
   absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   if (args.flags & kIoeventfdFlagDeassign) {
@@ -768,7 +805,8 @@ absl::Status Hsm::Ioeventfd(uint16_t vmid, const IoeventfdArgs& args) {
                   range->end);
 }
 
-const IoeventfdTable* Hsm::ioeventfds(uint16_t vmid) const {
+template <typename Bell>
+const IoeventfdTable* BasicHsm<Bell>::ioeventfds(uint16_t vmid) const {
   absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
   return vm.ok() ? &(*vm)->ioeventfds : nullptr;
 }
@@ -776,13 +814,15 @@ const IoeventfdTable* Hsm::ioeventfds(uint16_t vmid) const {
 // ---------------------------------------------------------------------------
 // Inspection
 
-absl::StatusOr<uint32_t> Hsm::PendingBitmap(ClientId id) const {
+template <typename Bell>
+absl::StatusOr<uint32_t> BasicHsm<Bell>::PendingBitmap(ClientId id) const {
   absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
   if (!client.ok()) return client.status();
   return (*client)->pending.load(std::memory_order_acquire);
 }
 
-HsmStats Hsm::stats() const {
+template <typename Bell>
+HsmStats BasicHsm<Bell>::stats() const {
   HsmStats s;
   const Counters& c = *counters_;
   auto get = [](const std::atomic<uint64_t>& v) {
@@ -807,6 +847,21 @@ HsmStats Hsm::stats() const {
   return s;
 }
 
+template <typename Bell>
+uint64_t BasicHsm<Bell>::syscalls() const {
+  uint64_t total = upcall_.syscalls();
+  std::lock_guard<std::mutex> lock(clients_mu_);
+  for (const auto& [id, client] : clients_) total += client->bell.syscalls();
+  return total;
+}
+
 #undef IOREQ_COUNT
+
+template class BasicHsm<SpinDoorbell>;
+template class BasicHsm<EventfdDoorbell>;
+template class BasicHsm<UringDoorbell>;
+template class BasicHsm<UringEventfdDoorbell>;
+template class BasicHsm<FutexDoorbell>;
+template class BasicHsm<AdaptiveDoorbell>;
 
 }  // namespace ioreq

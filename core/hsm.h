@@ -58,7 +58,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/abi.h"
-#include "core/doorbell.h"
+#include "core/notify/strategy.h"
 #include "core/hypercalls.h"
 #include "core/ioeventfd.h"
 #include "core/range_index.h"
@@ -108,12 +108,13 @@ struct HsmStats {
   uint64_t hypercall_errors = 0;
 };
 
-class Hsm {
+template <typename Bell>
+class BasicHsm {
  public:
-  explicit Hsm(HypervisorCalls* hypervisor, HsmOptions options = {});
-  ~Hsm();  // destroys every VM (and so every client), stops the dispatcher
-  Hsm(const Hsm&) = delete;
-  Hsm& operator=(const Hsm&) = delete;
+  explicit BasicHsm(HypervisorCalls* hypervisor, HsmOptions options = {});
+  ~BasicHsm();  // destroys every VM (and so every client), stops the dispatcher
+  BasicHsm(const BasicHsm&) = delete;
+  BasicHsm& operator=(const BasicHsm&) = delete;
 
   // --- VMs -----------------------------------------------------------------
   // ACRN_IOCTL_CREATE_VM: vcpu_num must be 1..16 (the kernel takes it from
@@ -162,7 +163,8 @@ class Hsm {
 
   // --- Dispatch [dispatch] [pause] [clear] ---------------------------------
   // The hypervisor's upcall (ioreq_intr_handler()): schedules a dispatch.
-  void Upcall();
+  // `vmid` is the VM whose vCPU trapped (the kernel topology ignores it).
+  void Upcall(uint16_t vmid = 0);
   // One ioreq_dispatcher() pass over every VM, now, on this thread. Does
   // nothing while paused.
   void Dispatch();
@@ -193,6 +195,8 @@ class Hsm {
 
   // --- Inspection -------------------------------------------------------------
   HsmStats stats() const;
+  // System calls made by the HSM's doorbells (dispatcher and live clients).
+  uint64_t syscalls() const;
   // The vCPU bitmap a client holds (set by dispatch, cleared by completion).
   absl::StatusOr<uint32_t> PendingBitmap(ClientId client) const;
 
@@ -233,13 +237,23 @@ class Hsm {
   std::map<ClientId, std::shared_ptr<Client>> clients_;
   ClientId next_client_id_ = 1;
 
-  Doorbell upcall_;
+  Bell upcall_;
   std::atomic<bool> stopping_{false};
   std::thread dispatcher_;
 
   struct Counters;
   std::unique_ptr<Counters> counters_;
 };
+
+extern template class BasicHsm<SpinDoorbell>;
+extern template class BasicHsm<EventfdDoorbell>;
+extern template class BasicHsm<UringDoorbell>;
+extern template class BasicHsm<UringEventfdDoorbell>;
+extern template class BasicHsm<FutexDoorbell>;
+extern template class BasicHsm<AdaptiveDoorbell>;
+
+// The HSM with eventfd wake-ups, for code that does not choose.
+using Hsm = BasicHsm<EventfdDoorbell>;
 
 }  // namespace ioreq
 

@@ -55,10 +55,14 @@ IoAccess MmioWrite(uint64_t address, uint64_t size, uint64_t value) {
   return a;
 }
 
-Hypervisor::Hypervisor() = default;
-Hypervisor::~Hypervisor() = default;
+template <typename Bell>
+BasicHypervisor<Bell>::BasicHypervisor() = default;
+template <typename Bell>
+BasicHypervisor<Bell>::~BasicHypervisor() = default;
 
-void Hypervisor::SetUpcallHandler(std::function<void()> handler) {
+template <typename Bell>
+void BasicHypervisor<Bell>::SetUpcallHandler(
+    std::function<void(uint16_t)> handler) {
   std::lock_guard<std::mutex> lock(upcall_mu_);
   upcall_ = std::move(handler);
   // Pairs with the acquire load in FireUpcall(): a vCPU that sees the flag
@@ -66,11 +70,13 @@ void Hypervisor::SetUpcallHandler(std::function<void()> handler) {
   has_upcall_.store(static_cast<bool>(upcall_), std::memory_order_release);
 }
 
-void Hypervisor::FireUpcall() {
-  if (has_upcall_.load(std::memory_order_acquire)) upcall_();
+template <typename Bell>
+void BasicHypervisor<Bell>::FireUpcall(uint16_t vmid) {
+  if (has_upcall_.load(std::memory_order_acquire)) upcall_(vmid);
 }
 
-absl::StatusOr<uint16_t> Hypervisor::CreateVm(uint32_t vcpu_num) {
+template <typename Bell>
+absl::StatusOr<uint16_t> BasicHypervisor<Bell>::CreateVm(uint32_t vcpu_num) {
   if (vcpu_num < 1 || vcpu_num > static_cast<uint32_t>(kIoRequestMax)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vcpu_num %u: a VM has 1 to %d vCPUs", vcpu_num, kIoRequestMax));
@@ -90,7 +96,8 @@ absl::StatusOr<uint16_t> Hypervisor::CreateVm(uint32_t vcpu_num) {
   return id;
 }
 
-absl::StatusOr<Hypervisor::Vm*> Hypervisor::FindVm(uint16_t vmid) const {
+template <typename Bell>
+absl::StatusOr<typename BasicHypervisor<Bell>::Vm*> BasicHypervisor<Bell>::FindVm(uint16_t vmid) const {
   std::lock_guard<std::mutex> lock(vms_mu_);
   auto it = vms_.find(vmid);
   if (it == vms_.end()) {
@@ -99,8 +106,9 @@ absl::StatusOr<Hypervisor::Vm*> Hypervisor::FindVm(uint16_t vmid) const {
   return it->second.get();
 }
 
-absl::StatusOr<Hypervisor::Vcpu*> Hypervisor::FindVcpu(Vm* vm,
-                                                       uint32_t vcpu) const {
+template <typename Bell>
+absl::StatusOr<typename BasicHypervisor<Bell>::Vcpu*> BasicHypervisor<Bell>::FindVcpu(
+    Vm* vm, uint32_t vcpu) const {
   if (vcpu >= vm->vcpu_num) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vCPU %u: VM %u has %u vCPUs", vcpu, vm->vmid, vm->vcpu_num));
@@ -108,12 +116,14 @@ absl::StatusOr<Hypervisor::Vcpu*> Hypervisor::FindVcpu(Vm* vm,
   return &vm->vcpus[vcpu];
 }
 
-SharedPage* Hypervisor::shared_page(uint16_t vmid) const {
+template <typename Bell>
+SharedPage* BasicHypervisor<Bell>::shared_page(uint16_t vmid) const {
   auto vm = FindVm(vmid);
   return vm.ok() ? &(*vm)->page->buffer : nullptr;
 }
 
-absl::Status Hypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
+template <typename Bell>
+absl::Status BasicHypervisor<Bell>::InsertRequest(uint16_t vmid, uint32_t vcpu,
                                        const IoAccess& access, bool polling) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
@@ -151,11 +161,12 @@ absl::Status Hypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
   // Hsm::DispatchVm().
   StoreStateRelease(slot, kStatePending);
   inserted_.fetch_add(1, std::memory_order_relaxed);
-  FireUpcall();
+  FireUpcall(vmid);
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Hypervisor::WaitForCompletion(uint16_t vmid,
+template <typename Bell>
+absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
                                                        uint32_t vcpu,
                                                        absl::Duration timeout) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
@@ -212,7 +223,8 @@ absl::StatusOr<uint64_t> Hypervisor::WaitForCompletion(uint16_t vmid,
   return value;
 }
 
-absl::StatusOr<uint64_t> Hypervisor::EmulateAccess(uint16_t vmid,
+template <typename Bell>
+absl::StatusOr<uint64_t> BasicHypervisor<Bell>::EmulateAccess(uint16_t vmid,
                                                    uint32_t vcpu,
                                                    const IoAccess& access,
                                                    bool polling,
@@ -222,7 +234,8 @@ absl::StatusOr<uint64_t> Hypervisor::EmulateAccess(uint16_t vmid,
   return WaitForCompletion(vmid, vcpu, timeout);
 }
 
-absl::Status Hypervisor::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
+template <typename Bell>
+absl::Status BasicHypervisor<Bell>::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
@@ -234,7 +247,8 @@ absl::Status Hypervisor::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
   return absl::OkStatus();
 }
 
-absl::Status Hypervisor::PauseVm(uint16_t vmid) {
+template <typename Bell>
+absl::Status BasicHypervisor<Bell>::PauseVm(uint16_t vmid) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   std::lock_guard<std::mutex> lock((*vm)->pause_mu);
@@ -242,7 +256,8 @@ absl::Status Hypervisor::PauseVm(uint16_t vmid) {
   return absl::OkStatus();
 }
 
-absl::Status Hypervisor::ResumeVm(uint16_t vmid) {
+template <typename Bell>
+absl::Status BasicHypervisor<Bell>::ResumeVm(uint16_t vmid) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   {
@@ -253,7 +268,8 @@ absl::Status Hypervisor::ResumeVm(uint16_t vmid) {
   return absl::OkStatus();
 }
 
-absl::Status Hypervisor::ResetVm(uint16_t vmid) {
+template <typename Bell>
+absl::Status BasicHypervisor<Bell>::ResetVm(uint16_t vmid) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   {
@@ -281,7 +297,8 @@ absl::Status Hypervisor::ResetVm(uint16_t vmid) {
   return absl::OkStatus();
 }
 
-HypervisorStats Hypervisor::stats() const {
+template <typename Bell>
+HypervisorStats BasicHypervisor<Bell>::stats() const {
   HypervisorStats s;
   s.inserted = inserted_.load(std::memory_order_relaxed);
   s.completed = completed_.load(std::memory_order_relaxed);
@@ -289,5 +306,24 @@ HypervisorStats Hypervisor::stats() const {
   s.insert_refused = insert_refused_.load(std::memory_order_relaxed);
   return s;
 }
+
+template <typename Bell>
+uint64_t BasicHypervisor<Bell>::syscalls() const {
+  std::lock_guard<std::mutex> lock(vms_mu_);
+  uint64_t total = 0;
+  for (const auto& [id, vm] : vms_) {
+    for (uint32_t i = 0; i < vm->vcpu_num; ++i) {
+      total += vm->vcpus[i].completion.syscalls();
+    }
+  }
+  return total;
+}
+
+template class BasicHypervisor<SpinDoorbell>;
+template class BasicHypervisor<EventfdDoorbell>;
+template class BasicHypervisor<UringDoorbell>;
+template class BasicHypervisor<UringEventfdDoorbell>;
+template class BasicHypervisor<FutexDoorbell>;
+template class BasicHypervisor<AdaptiveDoorbell>;
 
 }  // namespace ioreq

@@ -32,7 +32,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/abi.h"
-#include "core/doorbell.h"
+#include "core/notify/strategy.h"
 #include "core/hypercalls.h"
 #include "core/slot_decode.h"
 
@@ -51,13 +51,18 @@ struct HypervisorStats {
   uint64_t insert_refused = 0;         // slot was not FREE
 };
 
-class Hypervisor : public HypervisorCalls {
+template <typename Bell>
+class BasicHypervisor : public HypervisorCalls {
  public:
-  Hypervisor();
-  ~Hypervisor() override;
+  BasicHypervisor();
+  ~BasicHypervisor() override;
 
-  // acrn_setup_intr_handler(): the upcall target. Called by every insert.
-  void SetUpcallHandler(std::function<void()> handler);
+  // acrn_setup_intr_handler(): the upcall target, called by every insert
+  // with the VM's id. Set it before any vCPU runs.
+  void SetUpcallHandler(std::function<void(uint16_t vmid)> handler);
+  void SetUpcallHandler(std::function<void()> handler) {
+    SetUpcallHandler([h = std::move(handler)](uint16_t) { h(); });
+  }
 
   // Creates a VM with `vcpu_num` vCPUs (1..16) and its shared page, all
   // slots FREE. Returns the VM id.
@@ -91,10 +96,12 @@ class Hypervisor : public HypervisorCalls {
   absl::Status ResumeVm(uint16_t vmid) override;
 
   HypervisorStats stats() const;
+  // System calls the vCPUs' completion doorbells made.
+  uint64_t syscalls() const;
 
  private:
   struct alignas(64) Vcpu {
-    Doorbell completion;                 // rung by NotifyRequestFinish()
+    Bell completion;                     // rung by NotifyRequestFinish()
     std::atomic<bool> in_flight{false};  // a request awaits completion
     std::atomic<bool> polling{false};
     IoAccess access;                     // what was issued; vCPU thread only
@@ -111,19 +118,29 @@ class Hypervisor : public HypervisorCalls {
 
   absl::StatusOr<Vm*> FindVm(uint16_t vmid) const;
   absl::StatusOr<Vcpu*> FindVcpu(Vm* vm, uint32_t vcpu) const;
-  void FireUpcall();
+  void FireUpcall(uint16_t vmid);
 
   mutable std::mutex vms_mu_;
   std::map<uint16_t, std::unique_ptr<Vm>> vms_;  // guarded by vms_mu_
   uint16_t next_vmid_ = 0;                       // guarded by vms_mu_
 
   std::mutex upcall_mu_;
-  std::function<void()> upcall_;  // guarded by upcall_mu_ for writes
+  std::function<void(uint16_t)> upcall_;  // guarded by upcall_mu_ for writes
   std::atomic<bool> has_upcall_{false};
 
   std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},
       insert_refused_{0};
 };
+
+extern template class BasicHypervisor<SpinDoorbell>;
+extern template class BasicHypervisor<EventfdDoorbell>;
+extern template class BasicHypervisor<UringDoorbell>;
+extern template class BasicHypervisor<UringEventfdDoorbell>;
+extern template class BasicHypervisor<FutexDoorbell>;
+extern template class BasicHypervisor<AdaptiveDoorbell>;
+
+// The hypervisor with eventfd wake-ups, for code that does not choose.
+using Hypervisor = BasicHypervisor<EventfdDoorbell>;
 
 }  // namespace ioreq
 

@@ -1,0 +1,64 @@
+// core/notify/adaptive_doorbell.h: spin for a window, then block.
+//
+// The waiter first polls its word for up to `window`, then sleeps on a futex
+// (with the waiters flag, so an awake waiter costs no system call). The
+// window adapts per waiter the way KVM's halt-polling does:
+//   - a wake caught while spinning leaves the window as it is;
+//   - a sleep that ended within kMaxWindow means spinning a little longer
+//     would have caught it: the window grows (doubles, from kGrowStart);
+//   - a longer sleep means spinning was wasted: the window halves.
+// Spinning collapses when it cannot pay: a waiter spins only while fewer
+// waiters spin than there are cores minus one (the notifier needs a core),
+// so with more runnable waiters than cores everyone blocks at once.
+//
+// Example:
+//   ioreq::AdaptiveDoorbell bell;
+//   bell.Ring();
+//   bell.Wait();
+#ifndef IOREQ_CORE_NOTIFY_ADAPTIVE_DOORBELL_H_
+#define IOREQ_CORE_NOTIFY_ADAPTIVE_DOORBELL_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/notify/futex_doorbell.h"
+
+namespace ioreq {
+
+class AdaptiveDoorbell {
+ public:
+  static constexpr const char* kName = "adaptive";
+  static constexpr int64_t kGrowStartNs = 2'000;
+  static constexpr int64_t kMaxWindowNs = 100'000;
+
+  void Ring() { futex_.waiter_.Ring(); }
+  static void RingMany(AdaptiveDoorbell* const* bells, size_t n) {
+    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
+  }
+  void Wait() { WaitUntil(absl::InfiniteFuture()); }
+  bool WaitFor(absl::Duration timeout) {
+    return WaitUntil(timeout == absl::InfiniteDuration()
+                         ? absl::InfiniteFuture()
+                         : absl::Now() + timeout);
+  }
+  bool WaitUntil(absl::Time deadline);
+  uint64_t syscalls() const { return futex_.syscalls(); }
+
+  // The current spin window (waiter thread only; for tests).
+  int64_t window_ns() const { return window_ns_; }
+  // How many waiters may spin at once on this machine.
+  static int SpinnerLimit();
+
+ private:
+  bool Spin(int64_t window_ns);
+
+  FutexDoorbell futex_;
+  int64_t window_ns_ = kGrowStartNs;  // waiter thread only
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_NOTIFY_ADAPTIVE_DOORBELL_H_

@@ -1,0 +1,55 @@
+// core/notify/futex_doorbell.h: FUTEX_WAIT / FUTEX_WAKE with a waiters flag.
+//
+// The waiter sleeps in FUTEX_WAIT on its own word only after publishing
+// kSleeping there; a notifier calls FUTEX_WAKE only when it sees that flag,
+// so no wake system call is made while nobody sleeps
+// (core/notify/internal/waiter_word.h).
+//
+// Example:
+//   ioreq::FutexDoorbell bell;
+//   bell.Ring();   // another thread: a syscall only if the waiter sleeps
+//   bell.Wait();
+#ifndef IOREQ_CORE_NOTIFY_FUTEX_DOORBELL_H_
+#define IOREQ_CORE_NOTIFY_FUTEX_DOORBELL_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "core/notify/internal/waiter_word.h"
+
+namespace ioreq {
+namespace notify_internal {
+
+struct FutexBackend {
+  void Wake(std::atomic<uint32_t>& word);
+  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+};
+
+}  // namespace notify_internal
+
+class FutexDoorbell {
+ public:
+  static constexpr const char* kName = "futex";
+
+  void Ring() { waiter_.Ring(); }
+  static void RingMany(FutexDoorbell* const* bells, size_t n) {
+    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
+  }
+  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
+  bool WaitFor(absl::Duration timeout) {
+    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
+                                      ? absl::InfiniteFuture()
+                                      : absl::Now() + timeout);
+  }
+  uint64_t syscalls() const { return waiter_.counter().total(); }
+
+ private:
+  friend class AdaptiveDoorbell;
+  notify_internal::SuppressedWaiter<notify_internal::FutexBackend> waiter_;
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_NOTIFY_FUTEX_DOORBELL_H_

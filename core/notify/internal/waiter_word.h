@@ -1,0 +1,119 @@
+// core/notify/internal/waiter_word.h: the suppression protocol every
+// blocking doorbell shares.
+//
+// One 32-bit word per waiter holds two bits:
+//   kRung      a notification arrived and was not consumed yet;
+//   kSleeping  the waiter is (about to be) blocked in the kernel.
+// A notifier sets kRung and makes a system call only if kSleeping was set:
+// while the waiter is awake it costs one atomic RMW, no system call (the
+// spirit of virtio's EVENT_IDX and KVM's halt-polling). The waiter consumes
+// kRung, or publishes kSleeping with a compare-exchange from 0 and only then
+// blocks; a ring that lands in between makes the exchange fail and the
+// waiter does not block. The backend's block must itself not lose a wake
+// that comes after kSleeping was published (futex: it re-checks the word;
+// eventfd and io_uring: the kernel keeps the count or the completion).
+#ifndef IOREQ_CORE_NOTIFY_INTERNAL_WAITER_WORD_H_
+#define IOREQ_CORE_NOTIFY_INTERNAL_WAITER_WORD_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace ioreq {
+namespace notify_internal {
+
+inline constexpr uint32_t kRung = 1;
+inline constexpr uint32_t kSleeping = 2;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Counts of the system calls a doorbell made (relaxed; for statistics).
+struct SyscallCounter {
+  std::atomic<uint64_t> wakes{0};
+  std::atomic<uint64_t> sleeps{0};
+  uint64_t total() const {
+    return wakes.load(std::memory_order_relaxed) +
+           sleeps.load(std::memory_order_relaxed);
+  }
+};
+
+// The protocol, over a Backend with:
+//   void Wake(std::atomic<uint32_t>& word);  // make the blocked waiter return
+//   bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+//        // blocks while word == kSleeping (may return early); false on
+//        // timeout
+template <typename Backend>
+class SuppressedWaiter {
+ public:
+  template <typename... Args>
+  explicit SuppressedWaiter(Args&&... args) : backend_(args...) {}
+
+  void Ring() {
+    // Release: what the notifier wrote before ringing is visible to the
+    // waiter's acquire exchange in Consume(). Acquire: pairs with the
+    // waiter's release of kSleeping in TryAnnounceSleep().
+    if (word_.fetch_or(kRung, std::memory_order_acq_rel) & kSleeping) {
+      counter_.wakes.fetch_add(1, std::memory_order_relaxed);
+      backend_.Wake(word_);
+    }
+  }
+
+  // Sets kRung; true if the waiter sleeps and must be woken by the caller
+  // (through backend().Wake(), or batched). Same ordering as Ring().
+  bool RingNeedsWake() {
+    if (word_.fetch_or(kRung, std::memory_order_acq_rel) & kSleeping) {
+      counter_.wakes.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    return false;
+  }
+
+  // True if a ring waits to be consumed (relaxed: a hint for spinning).
+  bool Peek() const {
+    return (word_.load(std::memory_order_relaxed) & kRung) != 0;
+  }
+
+  // Consumes a pending ring; true if there was one. Acquire pairs with the
+  // release in Ring().
+  bool Consume() {
+    return (word_.exchange(0, std::memory_order_acquire) & kRung) != 0;
+  }
+
+  // Blocks until rung or `deadline`; false on timeout.
+  bool BlockUntilRung(absl::Time deadline) {
+    for (;;) {
+      if (Consume()) return true;
+      uint32_t expected = 0;
+      // Release pairs with the acquire part of Ring()'s fetch_or: a notifier
+      // that sees kSleeping will wake us.
+      if (!word_.compare_exchange_strong(expected, kSleeping,
+                                         std::memory_order_acq_rel)) {
+        continue;  // rung in between: consume it
+      }
+      counter_.sleeps.fetch_add(1, std::memory_order_relaxed);
+      const bool woke = backend_.Block(word_, deadline);
+      if (Consume()) return true;
+      if (!woke && absl::Now() >= deadline) return false;
+    }
+  }
+
+  Backend& backend() { return backend_; }
+  const SyscallCounter& counter() const { return counter_; }
+  SyscallCounter& counter() { return counter_; }
+
+ private:
+  alignas(64) std::atomic<uint32_t> word_{0};
+  SyscallCounter counter_;
+  Backend backend_;
+};
+
+}  // namespace notify_internal
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_NOTIFY_INTERNAL_WAITER_WORD_H_

@@ -1,0 +1,135 @@
+// core/notify/uring_doorbell.h: waiters that block in their own io_uring.
+//
+// Two ways to deliver the wake-up, each a strategy of its own:
+//   uring          the notifier submits IORING_OP_MSG_RING from its own
+//                  (per-thread) ring into the waiter's ring, with
+//                  IOSQE_CQE_SKIP_SUCCESS so its own ring gets no CQE; the
+//                  waiter sleeps in io_uring_wait_cqe(). A notifier with
+//                  several wakes in hand (the dispatcher after a scan)
+//                  submits them all with one io_uring_enter (RingMany()).
+//   uring_eventfd  the waiter keeps a read armed on its eventfd in its
+//                  ring and sleeps in io_uring_wait_cqe(); the notifier
+//                  write()s the eventfd.
+// Both use the waiters flag of core/notify/internal/waiter_word.h: no system
+// call while the waiter is awake. ProbeUring() checks at start-up that the
+// kernel has what these need (io_uring itself, MSG_RING, READ, and
+// IOSQE_CQE_SKIP_SUCCESS) and says what is missing. SetUringSqpoll(true)
+// makes each notifier's ring an SQPOLL ring: submission without a system
+// call, at the price of a kernel thread polling per notifier thread.
+//
+// Example:
+//   if (absl::Status s = ioreq::ProbeUring(); !s.ok()) return s;
+//   ioreq::UringDoorbell bell;
+//   bell.Ring();
+//   bell.Wait();
+#ifndef IOREQ_CORE_NOTIFY_URING_DOORBELL_H_
+#define IOREQ_CORE_NOTIFY_URING_DOORBELL_H_
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/notify/internal/waiter_word.h"
+
+namespace ioreq {
+
+// Checks the kernel's io_uring for everything the uring strategies use, by
+// probing the opcodes and sending one MSG_RING; the error names what is
+// missing.
+absl::Status ProbeUring();
+
+// Notifier rings created after this call use IORING_SETUP_SQPOLL.
+void SetUringSqpoll(bool enabled);
+
+namespace notify_internal {
+
+class UringMsgBackend {
+ public:
+  UringMsgBackend();
+  ~UringMsgBackend();
+  UringMsgBackend(const UringMsgBackend&) = delete;
+  UringMsgBackend& operator=(const UringMsgBackend&) = delete;
+  void Wake(std::atomic<uint32_t>& word);
+  // Queues a MSG_RING on this thread's notifier ring without submitting.
+  void QueueWake();
+  // Submits what QueueWake() queued on this thread's ring.
+  static void FlushWakes();
+  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+
+ private:
+  io_uring ring_;
+};
+
+class UringEventfdBackend {
+ public:
+  UringEventfdBackend();
+  ~UringEventfdBackend();
+  UringEventfdBackend(const UringEventfdBackend&) = delete;
+  UringEventfdBackend& operator=(const UringEventfdBackend&) = delete;
+  void Wake(std::atomic<uint32_t>& word);
+  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+
+ private:
+  io_uring ring_;
+  int fd_;
+  bool armed_ = false;  // a read is in flight in ring_
+  uint64_t buffer_ = 0;
+};
+
+}  // namespace notify_internal
+
+class UringDoorbell {
+ public:
+  static constexpr const char* kName = "uring";
+
+  void Ring() { waiter_.Ring(); }
+  static void RingMany(UringDoorbell* const* bells, size_t n) {
+    bool queued = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (bells[i]->waiter_.RingNeedsWake()) {
+        bells[i]->waiter_.backend().QueueWake();
+        queued = true;
+      }
+    }
+    if (queued) notify_internal::UringMsgBackend::FlushWakes();
+  }
+  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
+  bool WaitFor(absl::Duration timeout) {
+    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
+                                      ? absl::InfiniteFuture()
+                                      : absl::Now() + timeout);
+  }
+  uint64_t syscalls() const { return waiter_.counter().total(); }
+
+ private:
+  notify_internal::SuppressedWaiter<notify_internal::UringMsgBackend> waiter_;
+};
+
+class UringEventfdDoorbell {
+ public:
+  static constexpr const char* kName = "uring_eventfd";
+
+  void Ring() { waiter_.Ring(); }
+  static void RingMany(UringEventfdDoorbell* const* bells, size_t n) {
+    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
+  }
+  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
+  bool WaitFor(absl::Duration timeout) {
+    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
+                                      ? absl::InfiniteFuture()
+                                      : absl::Now() + timeout);
+  }
+  uint64_t syscalls() const { return waiter_.counter().total(); }
+
+ private:
+  notify_internal::SuppressedWaiter<notify_internal::UringEventfdBackend>
+      waiter_;
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_NOTIFY_URING_DOORBELL_H_
