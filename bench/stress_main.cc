@@ -14,11 +14,17 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bench/stress_workload.h"
+#include "core/notify/uring_doorbell.h"
 #include "tools/flags/strict_flags.h"
 
 ABSL_FLAG(std::string, strategy, "eventfd",
-          "notification strategy: eventfd (more arrive with the strategies "
-          "work)");
+          "notification strategy: spin, eventfd, uring, uring_eventfd, futex "
+          "or adaptive");
+ABSL_FLAG(std::string, topology, "kernel",
+          "kernel (hypervisor -> dispatcher -> client) or direct (clients "
+          "claim from the shared page)");
+ABSL_FLAG(bool, uring_sqpoll, false,
+          "with --strategy=uring: notifier rings use SQPOLL");
 ABSL_FLAG(int, vms, 1, "VMs, 1 to 64");
 ABSL_FLAG(int, vcpus, 2, "vCPUs per VM (producer threads), 1 to 16");
 ABSL_FLAG(int, clients, 2,
@@ -42,7 +48,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest = tools::ParseFlagsOrExit(
       argc, argv,
       "stress: drive the ACRN I/O request path with checked requests.\n"
-      "usage: bazel run //bench:stress -- [--vms=N] [--vcpus=N] "
+      "usage: bazel run //bench:stress -- [--strategy=S] [--topology=T] "
+      "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]");
   if (!rest.empty()) {
     std::fprintf(stderr, "stress: unexpected argument '%s' (see --help)\n",
@@ -51,6 +58,8 @@ int main(int argc, char** argv) {
   }
   bench::StressConfig config;
   config.strategy = absl::GetFlag(FLAGS_strategy);
+  config.topology = absl::GetFlag(FLAGS_topology);
+  ioreq::SetUringSqpoll(absl::GetFlag(FLAGS_uring_sqpoll));
   config.vms = absl::GetFlag(FLAGS_vms);
   config.vcpus = absl::GetFlag(FLAGS_vcpus);
   config.clients = absl::GetFlag(FLAGS_clients);

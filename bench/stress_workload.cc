@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/device_model.h"
+#include "core/notify/strategy.h"
 #include "core/devices/mmio_bar.h"
 #include "core/devices/pci_config_space.h"
 #include "core/devices/uart16550.h"
@@ -62,12 +63,13 @@ constexpr std::array<PciId, 5> kPciIds = {{
 }};
 
 // One VM's devices, and what the vCPUs sent to them.
+template <typename Bell>
 struct VmRig {
   uint16_t vmid = 0;
   ioreq::Uart16550 uart{kUartBase};
   std::vector<std::unique_ptr<ioreq::MmioBar>> bars;
   ioreq::PciConfigSpace pci;
-  std::unique_ptr<ioreq::DeviceModelThread> device_model;
+  std::unique_ptr<ioreq::BasicDeviceModelThread<Bell>> device_model;
   int doorbell_fd = -1;
   std::mutex config_cycle;  // the guest's pci_config_lock
   std::atomic<uint64_t> thr_bytes{0}, thr_sum{0}, doorbell_writes{0};
@@ -78,9 +80,10 @@ struct VmRig {
 };
 
 // One vCPU thread's load and what it found.
+template <typename Bell>
 class VcpuLoad {
  public:
-  VcpuLoad(ioreq::Hypervisor* hv, VmRig* vm, uint32_t vcpu,
+  VcpuLoad(ioreq::BasicHypervisor<Bell>* hv, VmRig<Bell>* vm, uint32_t vcpu,
            const StressConfig& config, uint64_t quota)
       : hv_(hv), vm_(vm), vcpu_(vcpu), config_(config), quota_(quota),
         rng_(config.seed * 0x9E3779B97F4A7C15ull + vm->vmid * 64 + vcpu),
@@ -112,8 +115,8 @@ class VcpuLoad {
   bool DoorbellRead();
   bool Unclaimed();
 
-  ioreq::Hypervisor* const hv_;
-  VmRig* const vm_;
+  ioreq::BasicHypervisor<Bell>* const hv_;
+  VmRig<Bell>* const vm_;
   const uint32_t vcpu_;
   const StressConfig& config_;
   const uint64_t quota_;
@@ -122,14 +125,16 @@ class VcpuLoad {
   uint32_t scratch_ = 0;  // this vCPU's PCI scratch register
 };
 
-void VcpuLoad::Expect(const char* what, uint64_t got, uint64_t want) {
+template <typename Bell>
+void VcpuLoad<Bell>::Expect(const char* what, uint64_t got, uint64_t want) {
   if (got == want) return;
   ++wrong;
   Problem(absl::StrFormat("VM %u vCPU %u: %s read 0x%x, expected 0x%x",
                           vm_->vmid, vcpu_, what, got, want));
 }
 
-bool VcpuLoad::Issue(const IoAccess& access, uint64_t* value) {
+template <typename Bell>
+bool VcpuLoad<Bell>::Issue(const IoAccess& access, uint64_t* value) {
   ++issued;
   const absl::Time start = absl::Now();
   absl::StatusOr<uint64_t> got = hv_->EmulateAccess(
@@ -147,7 +152,8 @@ bool VcpuLoad::Issue(const IoAccess& access, uint64_t* value) {
   return true;
 }
 
-bool VcpuLoad::MmioWrite() {
+template <typename Bell>
+bool VcpuLoad<Bell>::MmioWrite() {
   const size_t bar = rng_() % shadow_.size();
   const uint64_t size = Size();
   const uint64_t offset = (rng_() % kShadowBytes) & ~(size - 1);
@@ -159,7 +165,8 @@ bool VcpuLoad::MmioWrite() {
       kBarBase + bar * kBarSize + vcpu_ * kVcpuWindow + offset, size, value));
 }
 
-bool VcpuLoad::MmioRead() {
+template <typename Bell>
+bool VcpuLoad<Bell>::MmioRead() {
   const size_t bar = rng_() % shadow_.size();
   const uint64_t size = Size();
   const uint64_t offset = (rng_() % kShadowBytes) & ~(size - 1);
@@ -178,7 +185,8 @@ bool VcpuLoad::MmioRead() {
   return true;
 }
 
-bool VcpuLoad::UartStatus() {
+template <typename Bell>
+bool VcpuLoad<Bell>::UartStatus() {
   uint64_t got = 0;
   if (!Issue(ioreq::PortRead(kUartBase + 5, 1), &got)) return false;
   Expect("UART LSR", got,
@@ -186,7 +194,8 @@ bool VcpuLoad::UartStatus() {
   return true;
 }
 
-bool VcpuLoad::UartTransmit() {
+template <typename Bell>
+bool VcpuLoad<Bell>::UartTransmit() {
   const uint8_t byte = static_cast<uint8_t>(rng_());
   if (!Issue(ioreq::PortWrite(kUartBase, 1, byte))) return false;
   vm_->thr_bytes.fetch_add(1, std::memory_order_relaxed);
@@ -194,7 +203,8 @@ bool VcpuLoad::UartTransmit() {
   return true;
 }
 
-bool VcpuLoad::PciIdRead() {
+template <typename Bell>
+bool VcpuLoad<Bell>::PciIdRead() {
   const PciId& d = kPciIds[rng_() % kPciIds.size()];
   const bool device_id = rng_() % 2;  // reg 2, size 2 via port 0xCFE
   std::lock_guard<std::mutex> cycle(vm_->config_cycle);
@@ -209,7 +219,8 @@ bool VcpuLoad::PciIdRead() {
   return true;
 }
 
-bool VcpuLoad::PciScratch() {
+template <typename Bell>
+bool VcpuLoad<Bell>::PciScratch() {
   const uint32_t reg = kScratchBase + 4 * vcpu_;
   const bool write = rng_() % 2;
   std::lock_guard<std::mutex> cycle(vm_->config_cycle);
@@ -230,7 +241,8 @@ bool VcpuLoad::PciScratch() {
   return true;
 }
 
-bool VcpuLoad::PciDisabled() {
+template <typename Bell>
+bool VcpuLoad<Bell>::PciDisabled() {
   std::lock_guard<std::mutex> cycle(vm_->config_cycle);
   if (!Issue(ioreq::PortWrite(ioreq::kPciConfigAddressPort, 4,
                               ConfigAddress(0, 3, 0, 0, /*enable=*/false)))) {
@@ -245,29 +257,34 @@ bool VcpuLoad::PciDisabled() {
   return true;
 }
 
-bool VcpuLoad::DoorbellWrite() {
+template <typename Bell>
+bool VcpuLoad<Bell>::DoorbellWrite() {
   if (!Issue(ioreq::MmioWrite(kDoorbell, 4, rng_() & 0xFFFFFFFF))) return false;
   vm_->doorbell_writes.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
-bool VcpuLoad::DoorbellRead() {
+template <typename Bell>
+bool VcpuLoad<Bell>::DoorbellRead() {
   uint64_t got = 1;
   if (!Issue(ioreq::MmioRead(kDoorbell, 4), &got)) return false;
   Expect("ioeventfd", got, 0);
   return true;
 }
 
-bool VcpuLoad::Unclaimed() {
+template <typename Bell>
+bool VcpuLoad<Bell>::Unclaimed() {
   uint64_t got = 0;
   if (!Issue(ioreq::PortRead(kUnclaimedPort, 1), &got)) return false;
   Expect("unclaimed port", got, 0xFF);
   return true;
 }
 
-void VcpuLoad::Run(absl::Time deadline) {
+template <typename Bell>
+void VcpuLoad<Bell>::Run(absl::Time deadline) {
   // Weights of the access mix, out of 100.
-  static constexpr std::array<std::pair<int, bool (VcpuLoad::*)()>, 10> kMix =
+  using Op = bool (VcpuLoad::*)();
+  static constexpr std::array<std::pair<int, Op>, 10> kMix =
       {{{30, &VcpuLoad::MmioWrite},
         {30, &VcpuLoad::MmioRead},
         {5, &VcpuLoad::UartStatus},
@@ -299,11 +316,14 @@ std::string Join(const std::vector<std::string>& items) {
   return absl::StrJoin(items, ", ");
 }
 
+template <typename Bell>
+absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
+                                           ioreq::Topology topology);
+
 }  // namespace
 
 const std::vector<std::string>& StressStrategies() {
-  static const auto* strategies = new std::vector<std::string>{"eventfd"};
-  return *strategies;
+  return ioreq::StrategyNames();
 }
 
 absl::Status ValidateStressConfig(const StressConfig& c) {
@@ -316,6 +336,9 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
   if (!known) {
     return bad("strategy", c.strategy,
                absl::StrCat("one of: ", Join(StressStrategies())).c_str());
+  }
+  if (!ioreq::ParseTopology(c.topology).ok()) {
+    return bad("topology", c.topology, "one of: kernel, direct");
   }
   if (c.vms < 1 || c.vms > 64) return bad("vms", absl::StrCat(c.vms), "1 to 64");
   if (c.vcpus < 1 || c.vcpus > ioreq::kIoRequestMax) {
@@ -340,15 +363,32 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
   if (absl::Status valid = ValidateStressConfig(config); !valid.ok()) {
     return valid;
   }
+  const ioreq::Strategy strategy = *ioreq::ParseStrategy(config.strategy);
+  if (absl::Status s = ioreq::CheckStrategySupported(strategy); !s.ok()) {
+    return s;
+  }
+  const ioreq::Topology topology = *ioreq::ParseTopology(config.topology);
+  return ioreq::WithStrategy(strategy, [&](auto tag) {
+    return RunStressWith<typename decltype(tag)::type>(config, topology);
+  });
+}
+
+namespace {
+
+template <typename Bell>
+absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
+                                           ioreq::Topology topology) {
   // Declared in this order so that the HSM goes first, then the hypervisor,
   // then the devices its clients call.
-  std::vector<std::unique_ptr<VmRig>> rigs;
-  ioreq::Hypervisor hv;
-  ioreq::Hsm hsm(&hv);
-  hv.SetUpcallHandler([&hsm] { hsm.Upcall(); });
+  std::vector<std::unique_ptr<VmRig<Bell>>> rigs;
+  ioreq::BasicHypervisor<Bell> hv;
+  ioreq::HsmOptions options;
+  options.topology = topology;
+  ioreq::BasicHsm<Bell> hsm(&hv, options);
+  hv.SetUpcallHandler([&hsm](uint16_t vmid) { hsm.Upcall(vmid); });
 
   for (int v = 0; v < config.vms; ++v) {
-    auto rig = std::make_unique<VmRig>();
+    auto rig = std::make_unique<VmRig<Bell>>();
     absl::StatusOr<uint16_t> vmid = hv.CreateVm(config.vcpus);
     if (!vmid.ok()) return vmid.status();
     rig->vmid = *vmid;
@@ -381,7 +421,7 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
     s = hsm.Ioeventfd(rig->vmid, doorbell);
     if (!s.ok()) return s;
     rig->pci.AddStandardDevices();
-    rig->device_model = std::make_unique<ioreq::DeviceModelThread>(
+    rig->device_model = std::make_unique<ioreq::BasicDeviceModelThread<Bell>>(
         &hsm, rig->vmid, rig->pci.DefaultDeviceModel());
     s = rig->device_model->Start();
     if (!s.ok()) return s;
@@ -391,12 +431,12 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
   const uint64_t total_vcpus = static_cast<uint64_t>(config.vms) * config.vcpus;
   const uint64_t share = static_cast<uint64_t>(config.requests) / total_vcpus;
   const uint64_t extra = static_cast<uint64_t>(config.requests) % total_vcpus;
-  std::vector<std::unique_ptr<VcpuLoad>> loads;
+  std::vector<std::unique_ptr<VcpuLoad<Bell>>> loads;
   for (auto& rig : rigs) {
     for (int v = 0; v < config.vcpus; ++v) {
       const uint64_t quota = share + (loads.size() < extra ? 1 : 0);
-      loads.push_back(std::make_unique<VcpuLoad>(&hv, rig.get(), v, config,
-                                                 quota));
+      loads.push_back(std::make_unique<VcpuLoad<Bell>>(&hv, rig.get(), v,
+                                                       config, quota));
     }
   }
 
@@ -451,6 +491,7 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
 
   result.hsm = hsm.stats();
   result.hypervisor = hv.stats();
+  result.syscalls = hsm.syscalls() + hv.syscalls();
   // Every completion the HSM published was taken by its vCPU exactly once;
   // one more means a request completed twice. (When a request was lost its
   // late completion is not a duplicate, so the balance is not taken.)
@@ -469,26 +510,30 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
   return result;
 }
 
+}  // namespace
+
 std::string StressJson(const StressConfig& c, const StressResult& r) {
   const ioreq::HsmStats& h = r.hsm;
   return absl::StrFormat(
-      "{\"strategy\": \"%s\", \"vms\": %d, \"vcpus\": %d, \"clients\": %d, "
+      "{\"strategy\": \"%s\", \"topology\": \"%s\", \"vms\": %d, \"vcpus\": %d, \"clients\": %d, "
       "\"polling\": %s, \"seed\": %u, \"issued\": %u, \"completed\": %u, "
       "\"lost\": %u, \"duplicated\": %u, \"wrong_value\": %u, "
       "\"undelivered_writes\": %u, \"p50_ns\": %u, \"p99_ns\": %u, "
       "\"p999_ns\": %u, \"max_ns\": %u, \"requests_per_s\": %.1f, "
-      "\"cpu_ns_per_request\": %.1f, \"elapsed_s\": %.3f, "
+      "\"cpu_ns_per_request\": %.1f, \"syscalls_per_request\": %.3f, "
+      "\"elapsed_s\": %.3f, "
       "\"hsm\": {\"dispatch_passes\": %u, \"dispatched\": %u, "
       "\"completed\": %u, \"cf8cfc_in_place\": %u, \"cf8cfc_converted\": %u, "
       "\"rejected_invalid\": %u, \"no_client\": %u, "
       "\"spurious_completions\": %u, \"handler_errors\": %u}, "
       "\"notifications\": %u, \"ok\": %s}",
-      c.strategy, c.vms, c.vcpus, c.clients, c.polling ? "true" : "false",
+      c.strategy, c.topology, c.vms, c.vcpus, c.clients,
+      c.polling ? "true" : "false",
       c.seed, r.issued, r.completed, r.lost, r.duplicated, r.wrong_value,
       r.undelivered_writes, r.round_trip_ns.Percentile(50),
       r.round_trip_ns.Percentile(99), r.round_trip_ns.Percentile(99.9),
       r.round_trip_ns.max(), r.requests_per_s(), r.cpu_ns_per_request(),
-      r.elapsed_s, h.dispatch_passes, h.dispatched, h.completed,
+      r.syscalls_per_request(), r.elapsed_s, h.dispatch_passes, h.dispatched, h.completed,
       h.cf8cfc_in_place, h.cf8cfc_converted, h.rejected_invalid, h.no_client,
       h.spurious_completions, h.handler_errors, r.hypervisor.notifications,
       r.clean() ? "true" : "false");
@@ -496,9 +541,9 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
 
 std::string StressText(const StressConfig& c, const StressResult& r) {
   std::string out = absl::StrFormat(
-      "ioreq stress: strategy %s, %d VM(s) x %d vCPU(s), %d BAR client(s), "
-      "%s completion, seed %u\n",
-      c.strategy, c.vms, c.vcpus, c.clients,
+      "ioreq stress: strategy %s, topology %s, %d VM(s) x %d vCPU(s), "
+      "%d BAR client(s), %s completion, seed %u\n",
+      c.strategy, c.topology, c.vms, c.vcpus, c.clients,
       c.polling ? "polling" : "notified", c.seed);
   absl::StrAppendFormat(
       &out,
@@ -511,8 +556,11 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
       r.round_trip_ns.Percentile(50) / 1e3, r.round_trip_ns.Percentile(99) / 1e3,
       r.round_trip_ns.Percentile(99.9) / 1e3, r.round_trip_ns.max() / 1e3);
   absl::StrAppendFormat(
-      &out, "  throughput %.0f requests/s over %.2f s; CPU %.0f ns/request\n",
-      r.requests_per_s(), r.elapsed_s, r.cpu_ns_per_request());
+      &out,
+      "  throughput %.0f requests/s over %.2f s; CPU %.0f ns/request; "
+      "%.2f syscalls/request\n",
+      r.requests_per_s(), r.elapsed_s, r.cpu_ns_per_request(),
+      r.syscalls_per_request());
   absl::StrAppendFormat(
       &out,
       "  HSM        %u passes, %u dispatched, %u PCI cycles folded, %u "

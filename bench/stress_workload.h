@@ -42,6 +42,7 @@ const std::vector<std::string>& StressStrategies();
 
 struct StressConfig {
   std::string strategy = "eventfd";
+  std::string topology = "kernel";  // or "direct"
   int vms = 1;
   int vcpus = 2;        // per VM, 1..16
   int clients = 2;      // MMIO BAR clients per VM, 1..64
@@ -65,6 +66,7 @@ struct StressResult {
   LatencyHistogram round_trip_ns;  // as each vCPU saw it
   double elapsed_s = 0;
   double cpu_s = 0;  // process CPU time during the load
+  uint64_t syscalls = 0;  // wake and sleep system calls of every doorbell
   ioreq::HsmStats hsm;
   ioreq::HypervisorStats hypervisor;
   std::vector<std::string> problems;  // the first few, readable
@@ -75,6 +77,9 @@ struct StressResult {
   }
   double requests_per_s() const {
     return elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0;
+  }
+  double syscalls_per_request() const {
+    return completed ? static_cast<double>(syscalls) / completed : 0;
   }
   double cpu_ns_per_request() const {
     return completed ? cpu_s * 1e9 / static_cast<double>(completed) : 0;

@@ -1,5 +1,7 @@
 #include "core/cf8cfc.h"
 
+#include "core/slot_decode.h"
+
 namespace ioreq {
 
 PciLocation DecodeConfigAddress(uint32_t a, uint64_t port) {
@@ -44,7 +46,9 @@ Cf8CfcOutcome HandleCf8Cfc(uint32_t& config_address, IoRequest& req) {
   // Rewrite in place. direction, size and value share their offsets between
   // pio_request and pci_request, so they stay as they are.
   PciLocation loc = DecodeConfigAddress(config_address, pio.address);
-  req.type = kTypePciCfg;
+  // Relaxed atomic: a scanner of the direct topology may read the type of a
+  // slot it lost the race for (RouteSnapshot()).
+  SetRequestTypeRelaxed(req, kTypePciCfg);
   PciRequest& pci = req.reqs.pci_request;
   pci.bus = loc.bus;
   pci.dev = loc.dev;

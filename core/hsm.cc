@@ -1,11 +1,13 @@
 #include "core/hsm.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "core/cf8cfc.h"
 #include "core/slot_decode.h"
@@ -24,6 +26,17 @@ inline uint32_t LowestBit(uint32_t bits) {
 }
 
 }  // namespace
+
+const char* TopologyName(Topology topology) {
+  return topology == Topology::kDirect ? "direct" : "kernel";
+}
+
+absl::StatusOr<Topology> ParseTopology(absl::string_view name) {
+  if (name == "kernel") return Topology::kKernel;
+  if (name == "direct") return Topology::kDirect;
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "unknown topology '%s': one of kernel, direct", name));
+}
 
 template <typename Bell>
 struct BasicHsm<Bell>::Counters {
@@ -84,7 +97,9 @@ BasicHsm<Bell>::BasicHsm(HypervisorCalls* hypervisor, HsmOptions options)
     : hypervisor_(hypervisor),
       options_(options),
       counters_(std::make_unique<Counters>()) {
-  if (options_.run_threads) dispatcher_ = std::thread([this] { DispatcherLoop(); });
+  if (options_.run_threads && !direct()) {
+    dispatcher_ = std::thread([this] { DispatcherLoop(); });
+  }
 }
 
 template <typename Bell>
@@ -388,7 +403,22 @@ typename BasicHsm<Bell>::Client* BasicHsm<Bell>::FindClient(
 
 template <typename Bell>
 void BasicHsm<Bell>::Upcall(uint16_t vmid) {
+  if (direct()) {
+    absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+    if (vm.ok()) RingClients(**vm);
+    return;
+  }
   if (options_.run_threads) upcall_.Ring();  // queue_work()
+}
+
+template <typename Bell>
+void BasicHsm<Bell>::RingClients(Vm& vm) {
+  absl::InlinedVector<Bell*, 8> bells;
+  // Under the lock: a client cannot be freed while its bell is rung.
+  std::lock_guard<std::mutex> lock(vm.clients_mu);
+  for (const auto& c : vm.clients) bells.push_back(&c->bell);
+  if (vm.default_client) bells.push_back(&vm.default_client->bell);
+  Bell::RingMany(bells.data(), bells.size());
 }
 
 template <typename Bell>
@@ -402,30 +432,31 @@ void BasicHsm<Bell>::DispatcherLoop() {
 
 template <typename Bell>
 bool BasicHsm<Bell>::paused() const {
-  std::lock_guard<std::mutex> lock(pause_mu_);
-  return pause_depth_ > 0;
+  return pause_depth_.load(std::memory_order_acquire) > 0;
 }
 
 template <typename Bell>
 void BasicHsm<Bell>::Pause() {
-  {
-    std::lock_guard<std::mutex> lock(pause_mu_);
-    ++pause_depth_;
-  }
-  // drain_workqueue(): a pass in progress holds dispatch_mu_ to its end,
-  // and every later pass sees pause_depth_ > 0.
-  std::lock_guard<std::mutex> drain(dispatch_mu_);
+  // Pairs with the acquire load in paused().
+  pause_depth_.fetch_add(1, std::memory_order_acq_rel);
+  // drain_workqueue(): a pass (or claim scan) in progress holds dispatch_mu_
+  // to its end, and every later one sees pause_depth_ > 0.
+  std::unique_lock<std::shared_mutex> drain(dispatch_mu_);
 }
 
 template <typename Bell>
 void BasicHsm<Bell>::Resume() {
-  bool rearmed;
-  {
-    std::lock_guard<std::mutex> lock(pause_mu_);
-    rearmed = --pause_depth_ == 0;
-  }
+  const bool rearmed =
+      pause_depth_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   if (!rearmed) return;
-  if (options_.run_threads) {
+  if (direct()) {
+    std::vector<std::shared_ptr<Vm>> vms;
+    {
+      std::shared_lock<std::shared_mutex> lock(vms_mu_);
+      for (const auto& [id, vm] : vms_) vms.push_back(vm);
+    }
+    for (const auto& vm : vms) RingClients(*vm);
+  } else if (options_.run_threads) {
     upcall_.Ring();
   } else {
     Dispatch();
@@ -434,20 +465,28 @@ void BasicHsm<Bell>::Resume() {
 
 template <typename Bell>
 void BasicHsm<Bell>::Dispatch() {
-  std::lock_guard<std::mutex> pass(dispatch_mu_);
+  if (direct()) return;  // no dispatcher: the clients claim for themselves
+  std::unique_lock<std::shared_mutex> pass(dispatch_mu_);
   if (paused()) return;
   IOREQ_COUNT(dispatch_passes);
-  std::shared_lock<std::shared_mutex> lock(vms_mu_);
-  for (const auto& [id, vm] : vms_) {
-    // The kernel stops at the first VM without a buffer, starving every VM
-    // after it; the model skips that VM and goes on.
-    if (vm->page.load(std::memory_order_acquire) == nullptr) continue;
-    DispatchVm(*vm);
+  std::vector<Bell*> wakes;
+  {
+    std::shared_lock<std::shared_mutex> lock(vms_mu_);
+    for (const auto& [id, vm] : vms_) {
+      // The kernel stops at the first VM without a buffer, starving every VM
+      // after it; the model skips that VM and goes on.
+      if (vm->page.load(std::memory_order_acquire) == nullptr) continue;
+      DispatchVm(*vm, wakes);
+    }
   }
+  // One call for every wake of the pass (one io_uring_enter with the uring
+  // strategy). Safe after the locks: no client can be destroyed while the
+  // pass holds dispatch_mu_ (DestroyClient() pauses first).
+  Bell::RingMany(wakes.data(), wakes.size());
 }
 
 template <typename Bell>
-void BasicHsm<Bell>::DispatchVm(Vm& vm) {
+void BasicHsm<Bell>::DispatchVm(Vm& vm, std::vector<Bell*>& wakes) {
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return;
   for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
@@ -508,7 +547,104 @@ void BasicHsm<Bell>::DispatchVm(Vm& vm) {
     // ClientLoop() and WaitForRequests().
     client->pending.fetch_or(Bit(i), std::memory_order_release);
     IOREQ_COUNT(dispatched);
-    client->bell.Ring();  // wake_up_interruptible(), under the lock as there
+    // wake_up_interruptible(): deferred to the end of the pass, once per
+    // client.
+    if (std::find(wakes.begin(), wakes.end(), &client->bell) == wakes.end()) {
+      wakes.push_back(&client->bell);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The direct topology: clients claim for themselves
+
+template <typename Bell>
+void BasicHsm<Bell>::ClaimAndRing(Client& claimer) {
+  std::vector<Bell*> wakes;
+  ClaimVm(*claimer.vm, claimer, wakes);
+  Bell::RingMany(wakes.data(), wakes.size());
+}
+
+template <typename Bell>
+void BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
+                             std::vector<Bell*>& wakes) {
+  std::shared_lock<std::shared_mutex> scan(dispatch_mu_);
+  if (paused()) return;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return;
+  for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
+    IoRequest& req = page->slots[i];
+    // Pairs with the hypervisor's StoreStateRelease(PENDING).
+    if (LoadStateAcquire(req) != kStatePending) continue;
+    // Other clients scan this slot too, and it may be completed and reused
+    // while we look: route on a relaxed snapshot, claim with a
+    // compare-exchange, and only then trust the fields.
+    const IoRequest snapshot = RouteSnapshot(req);
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    Client* const fallback = vm.default_client.get();
+    const bool special = vm.clearing.load(std::memory_order_acquire) ||
+                         CheckRequest(snapshot) != SlotCheck::kValid;
+    const bool pci = snapshot.type == kTypePciCfg ||
+                     IsConfigAddressAccess(snapshot) ||
+                     IsConfigDataAccess(snapshot);
+    Client* owner;
+    if (special) {
+      owner = fallback != nullptr ? fallback : &claimer;
+    } else if (pci) {
+      owner = fallback;  // the default client folds and emulates PCI
+    } else {
+      owner = FindClient(vm, snapshot);
+    }
+    if (owner != &claimer) continue;
+    // Acquire pairs with the hypervisor's release of PENDING; release pairs
+    // with the serving side's acquire of PROCESSING.
+    if (!CompareExchangeState(req, kStatePending, kStateProcessing)) continue;
+
+    // The slot is ours: decide again on its real fields.
+    if (vm.clearing.load(std::memory_order_acquire)) {
+      CompleteSlot(vm, i, kStateProcessing);
+      IOREQ_COUNT(completed_while_clearing);
+      continue;
+    }
+    if (CheckRequest(req) != SlotCheck::kValid) {
+      SetRequestValue(req, kAllOnes);
+      CompleteSlot(vm, i, kStateProcessing);
+      IOREQ_COUNT(rejected_invalid);
+      continue;
+    }
+    if (claimer.is_default) {  // only the default client owns the latch
+      const Cf8CfcOutcome folded = HandleCf8Cfc(vm.pci_config_address, req);
+      if (folded == Cf8CfcOutcome::kCompletedInPlace) {
+        CompleteSlot(vm, i, kStateProcessing);
+        IOREQ_COUNT(cf8cfc_in_place);
+        continue;
+      }
+      if (folded == Cf8CfcOutcome::kConvertedToPciCfg) {
+        IOREQ_COUNT(cf8cfc_converted);
+        if (CheckRequest(req) != SlotCheck::kValid) {
+          SetRequestValue(req, kAllOnes);
+          CompleteSlot(vm, i, kStateProcessing);
+          IOREQ_COUNT(rejected_invalid);
+          continue;
+        }
+      }
+    }
+    Client* real = (req.type == kTypePciCfg || IsConfigAddressAccess(req) ||
+                    IsConfigDataAccess(req))
+                       ? fallback
+                       : FindClient(vm, req);
+    if (real == nullptr) {
+      // No client at all: give the request back, PENDING, as the kernel
+      // leaves it. Release pairs with the next scanner's acquire.
+      StoreStateRelease(req, kStatePending);
+      IOREQ_COUNT(no_client);
+      continue;
+    }
+    req.kernel_handled = real->is_default ? 0 : 1;
+    // set_bit(). Release pairs with the acquire loads of `pending`.
+    real->pending.fetch_or(Bit(i), std::memory_order_release);
+    IOREQ_COUNT(dispatched);
+    if (real != &claimer) wakes.push_back(&real->bell);
   }
 }
 
@@ -563,6 +699,21 @@ absl::Status BasicHsm<Bell>::CompleteRequest(Vm& vm, Client& client, uint32_t vc
 
 template <typename Bell>
 void BasicHsm<Bell>::ClientLoop(Client* client) {
+  if (direct()) {
+    for (;;) {
+      const bool stop = client->destroying.load(std::memory_order_acquire);
+      if (!stop) ClaimAndRing(*client);
+      // Acquire pairs with the release fetch_or() of a claim or hand-over.
+      if (client->pending.load(std::memory_order_acquire) != 0) {
+        const absl::Status served = ServeClientRequests(*client);
+        if (stop) return;
+        if (!served.ok()) absl::SleepFor(kHandlerRetryBackoff);
+        continue;
+      }
+      if (stop) return;
+      client->bell.Wait();  // rung by RingClients() after a PENDING store
+    }
+  }
   for (;;) {
     // [client-wait]. The acquire load pairs with the dispatcher's release
     // fetch_or() of the bit.
@@ -593,6 +744,7 @@ absl::Status BasicHsm<Bell>::ServeClient(ClientId id) {
     return absl::InvalidArgumentError(
         "the default client is served by ServeDefaultRequests()");
   }
+  if (direct()) ClaimAndRing(*client);
   return ServeClientRequests(*client);
 }
 
@@ -644,7 +796,8 @@ absl::StatusOr<uint32_t> BasicHsm<Bell>::WaitForRequests(ClientId id) {
     if ((*client)->destroying.load(std::memory_order_acquire)) {
       return absl::CancelledError("the client is being destroyed");
     }
-    // Pairs with the release fetch_or() in DispatchVm() and
+    if (direct()) ClaimAndRing(**client);
+    // Pairs with the release fetch_or() in DispatchVm(), ClaimVm() and
     // DestroyClientLocked().
     const uint32_t bits = (*client)->pending.load(std::memory_order_acquire);
     if (bits != 0) return bits;
@@ -669,6 +822,7 @@ absl::Status BasicHsm<Bell>::ServeDefaultRequests(ClientId id, const IoHandler& 
   if (!client.is_default) {
     return absl::InvalidArgumentError("not the default client");
   }
+  if (direct()) ClaimAndRing(client);
   Vm& vm = *client.vm;
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return absl::OkStatus();
@@ -741,8 +895,16 @@ absl::Status BasicHsm<Bell>::ClearRequests(uint16_t vmid) {
     // Not in the kernel, which waits for the next upcall: one pass now
     // completes the requests already PENDING, including any that no client
     // could take.
-    std::lock_guard<std::mutex> pass(dispatch_mu_);
-    if (!paused()) DispatchVm(vm);
+    if (direct()) {
+      RingClients(vm);
+    } else {
+      std::unique_lock<std::shared_mutex> pass(dispatch_mu_);
+      if (!paused()) {
+        std::vector<Bell*> wakes;
+        DispatchVm(vm, wakes);
+        Bell::RingMany(wakes.data(), wakes.size());
+      }
+    }
   }
   const absl::Time deadline = absl::Now() + options_.clear_drain_timeout;
   for (;;) {

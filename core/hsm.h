@@ -74,7 +74,21 @@ using ClientId = uint64_t;
 
 inline constexpr size_t kClientNameMax = 15;
 
+// Who routes requests to clients.
+enum class Topology {
+  // The kernel's: hypervisor -> dispatcher thread -> client (three hops).
+  kKernel,
+  // Each client scans the shared page itself and claims, with a
+  // compare-exchange to PROCESSING, the PENDING requests its ranges own; the
+  // default client takes what no range owns and does the 0xCF8/0xCFC
+  // folding. Two hops, no dispatcher.
+  kDirect,
+};
+const char* TopologyName(Topology topology);  // "kernel", "direct"
+absl::StatusOr<Topology> ParseTopology(absl::string_view name);
+
 struct HsmOptions {
+  Topology topology = Topology::kKernel;
   // Run the dispatcher and the in-process clients on threads of their own.
   bool run_threads = true;
   // How long ClearRequests() lets in-process clients drain (the kernel:
@@ -210,7 +224,17 @@ class BasicHsm {
   void DispatcherLoop();
   void ClientLoop(Client* client);
   absl::Status ServeClientRequests(Client& client);
-  void DispatchVm(Vm& vm);
+  // Routes the VM's PENDING requests; the clients to wake are appended to
+  // `wakes`, rung together by the caller after the pass.
+  void DispatchVm(Vm& vm, std::vector<Bell*>& wakes);
+  // The direct topology: claims the VM's PENDING requests that route to
+  // `claimer`; a request whose fields changed under the routing snapshot is
+  // passed to its real owner, whose bell is appended to `wakes`.
+  void ClaimVm(Vm& vm, Client& claimer, std::vector<Bell*>& wakes);
+  void ClaimAndRing(Client& claimer);
+  // Rings every client of the VM (the direct topology's upcall).
+  void RingClients(Vm& vm);
+  bool direct() const { return options_.topology == Topology::kDirect; }
   Client* FindClient(Vm& vm, const IoRequest& req);
   // ioreq_complete_request(): reads completion_polling, then moves the slot
   // from `expected` to COMPLETE with a release, then notifies unless the
@@ -224,10 +248,10 @@ class BasicHsm {
   HypervisorCalls* const hypervisor_;
   const HsmOptions options_;
 
-  // Held by the dispatcher for a whole pass; Pause() takes it to drain.
-  std::mutex dispatch_mu_;
-  mutable std::mutex pause_mu_;
-  int pause_depth_ = 0;  // guarded by pause_mu_
+  // Held by the dispatcher for a whole pass (exclusive), or by a direct
+  // client for a claim scan (shared); Pause() takes it to drain.
+  std::shared_mutex dispatch_mu_;
+  std::atomic<int> pause_depth_{0};
 
   // acrn_vm_list_lock.
   mutable std::shared_mutex vms_mu_;

@@ -290,7 +290,7 @@ absl::Status BasicHypervisor<Bell>::ResetVm(uint16_t vmid) {
     }
   }
   for (IoRequest& slot : (*vm)->page->buffer.slots) {
-    std::memset(&slot, 0, offsetof(IoRequest, processed));
+    ClearSlotRelaxed(slot);
     // Pairs with the next InsertRequest()'s acquire.
     StoreStateRelease(slot, kStateFree);
   }

@@ -115,19 +115,39 @@ IoAccess DecodeAccess(const IoRequest& slot) {
   return access;
 }
 
+namespace {
+
+template <typename T>
+void StoreRelaxed(T& field, T value) {
+  __atomic_store_n(&field, value, __ATOMIC_RELAXED);
+}
+template <typename T>
+T LoadRelaxed(const T& field) {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+// Every field the routing snapshot reads is stored with its own width, as a
+// relaxed atomic: in the direct topology a scanner that saw the previous
+// request PENDING may still be reading these fields (RouteSnapshot()), and
+// the two must not race. Offsets 0 (u32), 4 (u32), 8 (u64) and 16 (u64) of
+// the union are always written with those widths, whatever the type.
 void EncodeAccess(const IoAccess& access, IoRequest& slot) {
-  slot.type = access.type;
-  std::memset(&slot.reqs, 0, sizeof(slot.reqs));
+  uint32_t* words = reinterpret_cast<uint32_t*>(&slot.reqs);
+  StoreRelaxed(slot.type, access.type);
+  StoreRelaxed(words[0], access.direction);  // direction, every layout
+  StoreRelaxed(words[1], 0u);                // reserved / reserved[0]
+  StoreRelaxed(slot.reqs.data[1], access.type == kTypePciCfg
+                                      ? uint64_t{0}          // reserved[1..2]
+                                      : access.address);     // address
+  StoreRelaxed(slot.reqs.data[2], access.size);  // size, every layout
+  for (int i = 3; i < 8; ++i) StoreRelaxed(slot.reqs.data[i], uint64_t{0});
   switch (access.type) {
     case kTypeMmio:
-      slot.reqs.mmio_request.direction = access.direction;
-      slot.reqs.mmio_request.address = access.address;
-      slot.reqs.mmio_request.size = access.size;
       slot.reqs.mmio_request.value = access.value;
       break;
     case kTypePciCfg:
-      slot.reqs.pci_request.direction = access.direction;
-      slot.reqs.pci_request.size = access.size;
       slot.reqs.pci_request.value = static_cast<uint32_t>(access.value);
       slot.reqs.pci_request.bus = access.bus;
       slot.reqs.pci_request.dev = access.dev;
@@ -135,12 +155,38 @@ void EncodeAccess(const IoAccess& access, IoRequest& slot) {
       slot.reqs.pci_request.reg = static_cast<uint32_t>(access.address);
       break;
     default:
-      slot.reqs.pio_request.direction = access.direction;
-      slot.reqs.pio_request.address = access.address;
-      slot.reqs.pio_request.size = access.size;
       slot.reqs.pio_request.value = static_cast<uint32_t>(access.value);
       break;
   }
+}
+
+IoRequest RouteSnapshot(const IoRequest& slot) {
+  IoRequest copy;
+  std::memset(static_cast<void*>(&copy), 0, sizeof(copy));
+  const uint32_t* words = reinterpret_cast<const uint32_t*>(&slot.reqs);
+  uint32_t* copy_words = reinterpret_cast<uint32_t*>(&copy.reqs);
+  copy.type = LoadRelaxed(slot.type);
+  copy_words[0] = LoadRelaxed(words[0]);
+  copy_words[1] = LoadRelaxed(words[1]);
+  copy.reqs.data[1] = LoadRelaxed(slot.reqs.data[1]);
+  copy.reqs.data[2] = LoadRelaxed(slot.reqs.data[2]);
+  return copy;
+}
+
+void ClearSlotRelaxed(IoRequest& slot) {
+  StoreRelaxed(slot.type, 0u);
+  slot.completion_polling = 0;
+  std::memset(slot.reserved0, 0, sizeof(slot.reserved0));
+  IoAccess none;
+  none.size = 0;
+  EncodeAccess(none, slot);
+  StoreRelaxed(slot.type, 0u);
+  slot.reserved1 = 0;
+  slot.kernel_handled = 0;
+}
+
+void SetRequestTypeRelaxed(IoRequest& slot, uint32_t type) {
+  StoreRelaxed(slot.type, type);
 }
 
 uint64_t RequestValue(const IoRequest& slot) {

@@ -73,8 +73,23 @@ SlotCheck CheckSlot(const IoRequest& slot);
 IoAccess DecodeAccess(const IoRequest& slot);
 
 // Writes `access` into the slot's type and union (not the state word), the
-// way the hypervisor fills a slot before it marks it PENDING.
+// way the hypervisor fills a slot before it marks it PENDING. The fields a
+// routing snapshot reads are stored as relaxed atomics of their own width.
 void EncodeAccess(const IoAccess& access, IoRequest& slot);
+
+// A copy of what routing needs (type, and the pio/mmio direction, reserved,
+// address and size), read with relaxed atomic loads: for scanners that look
+// at a PENDING slot they do not own yet (the direct topology). Only a
+// compare-exchange of the state makes the slot theirs; its real fields are
+// read after that.
+IoRequest RouteSnapshot(const IoRequest& slot);
+
+// Zeroes a slot's request fields (not the state word) with the same widths
+// as EncodeAccess(), for a VM reset.
+void ClearSlotRelaxed(IoRequest& slot);
+
+// Rewrites the type (the 0xCFC -> PCICFG conversion) as a relaxed atomic.
+void SetRequestTypeRelaxed(IoRequest& slot, uint32_t type);
 
 // All-ones in the low `size` bytes (size 1..8); what a read of nothing gives.
 inline uint64_t SizeMask(uint64_t size) {
