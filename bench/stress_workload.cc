@@ -448,7 +448,23 @@ absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
   for (auto& load : loads) {
     threads.emplace_back([&load, deadline] { load->Run(deadline); });
   }
+  std::atomic<bool> load_done{false};
+  std::thread noise;
+  if (config.spurious_wakeups) {
+    noise = std::thread([&] {
+      std::mt19937_64 rng(config.seed);
+      while (!load_done.load(std::memory_order_acquire)) {
+        for (auto& rig : rigs) {
+          hsm.Upcall(rig->vmid);
+          hv.NotifyRequestFinish(rig->vmid, rng() % config.vcpus).IgnoreError();
+        }
+        absl::SleepFor(absl::Microseconds(200));
+      }
+    });
+  }
   for (auto& t : threads) t.join();
+  load_done.store(true, std::memory_order_release);
+  if (noise.joinable()) noise.join();
   StressResult result;
   result.elapsed_s = absl::ToDoubleSeconds(absl::Now() - start);
   result.cpu_s = CpuSeconds() - cpu_start;

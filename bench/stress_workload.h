@@ -51,6 +51,9 @@ struct StressConfig {
   bool polling = false; // completion_polling: vCPUs poll instead of sleeping
   uint64_t seed = 1;
   absl::Duration completion_timeout = absl::Seconds(10);
+  // A noise thread makes spurious upcalls and completion notifications
+  // while the load runs: every waiter must tolerate waking for nothing.
+  bool spurious_wakeups = false;
 };
 
 // Checks every field; the error names the field and what it accepts.

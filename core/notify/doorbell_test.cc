@@ -1,0 +1,137 @@
+// Every doorbell strategy against the same contract (core/notify/strategy.h).
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/notify/strategy.h"
+#include "gtest/gtest.h"
+
+namespace ioreq {
+namespace {
+
+template <typename Bell>
+class DoorbellTest : public ::testing::Test {};
+
+using AllBells = ::testing::Types<SpinDoorbell, EventfdDoorbell, UringDoorbell,
+                                  UringEventfdDoorbell, FutexDoorbell,
+                                  AdaptiveDoorbell>;
+TYPED_TEST_SUITE(DoorbellTest, AllBells);
+
+TYPED_TEST(DoorbellTest, RingBeforeWaitIsNotLost) {
+  TypeParam bell;
+  bell.Ring();
+  EXPECT_TRUE(bell.WaitFor(absl::Seconds(5)));
+}
+
+TYPED_TEST(DoorbellTest, WaitForTimesOutWithoutARing) {
+  TypeParam bell;
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(bell.WaitFor(absl::Milliseconds(20)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(19));
+}
+
+TYPED_TEST(DoorbellTest, RingsAreConsumedNotCounted) {
+  TypeParam bell;
+  bell.Ring();
+  bell.Ring();
+  EXPECT_TRUE(bell.WaitFor(absl::Seconds(5)));
+  EXPECT_FALSE(bell.WaitFor(absl::Milliseconds(5)));
+}
+
+TYPED_TEST(DoorbellTest, PingPongLosesNoWakeup) {
+  TypeParam ping, pong;
+  constexpr int kRounds = 2000;
+  std::atomic<int> seen{0};
+  std::thread other([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      // The waiter re-checks its condition after every return.
+      while (seen.load(std::memory_order_acquire) < 2 * i + 1) ping.Wait();
+      seen.store(2 * i + 2, std::memory_order_release);
+      pong.Ring();
+    }
+  });
+  for (int i = 0; i < kRounds; ++i) {
+    seen.store(2 * i + 1, std::memory_order_release);
+    ping.Ring();
+    while (seen.load(std::memory_order_acquire) < 2 * i + 2) {
+      ASSERT_TRUE(pong.WaitFor(absl::Seconds(10))) << "round " << i;
+    }
+  }
+  other.join();
+  EXPECT_EQ(seen.load(), 2 * kRounds);
+}
+
+TYPED_TEST(DoorbellTest, NoSystemCallWhileTheWaiterIsAwake) {
+  TypeParam bell;
+  for (int i = 0; i < 1000; ++i) bell.Ring();
+  EXPECT_EQ(bell.syscalls(), 0u);
+}
+
+TYPED_TEST(DoorbellTest, RingManyWakesEveryWaiter) {
+  constexpr int kWaiters = 4;
+  std::vector<TypeParam> bells(kWaiters);
+  std::atomic<int> woken{0};
+  std::vector<std::thread> threads;
+  for (auto& b : bells) {
+    threads.emplace_back([&] {
+      if (b.WaitFor(absl::Seconds(10))) ++woken;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(20));  // let them block (or spin)
+  std::vector<TypeParam*> all;
+  for (auto& b : bells) all.push_back(&b);
+  TypeParam::RingMany(all.data(), all.size());
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(woken.load(), kWaiters);
+}
+
+TEST(FutexDoorbell, WakesOnlyASleeper) {
+  FutexDoorbell bell;
+  std::thread waiter([&] { bell.Wait(); });
+  absl::SleepFor(absl::Milliseconds(30));  // it is asleep by now
+  bell.Ring();
+  waiter.join();
+  // One sleep and one wake.
+  EXPECT_EQ(bell.syscalls(), 2u);
+}
+
+TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {
+  AdaptiveDoorbell bell;
+  const int64_t start = bell.window_ns();
+  // A ring 20 ms later: a long sleep, the window halves.
+  std::thread late([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    bell.Ring();
+  });
+  bell.Wait();
+  late.join();
+  EXPECT_LT(bell.window_ns(), start);
+  // Rings that arrive within the window's reach make it grow again.
+  for (int i = 0; i < 8; ++i) {
+    std::thread soon([&] {
+      absl::SleepFor(absl::Microseconds(30));
+      bell.Ring();
+    });
+    bell.Wait();
+    soon.join();
+  }
+  EXPECT_GT(bell.window_ns(), 0);
+  EXPECT_LE(bell.window_ns(), AdaptiveDoorbell::kMaxWindowNs);
+}
+
+TEST(Strategy, NamesRoundTripAndUnknownIsAnError) {
+  for (const std::string& name : StrategyNames()) {
+    absl::StatusOr<Strategy> s = ParseStrategy(name);
+    ASSERT_TRUE(s.ok()) << name;
+    EXPECT_EQ(StrategyName(*s), name);
+  }
+  EXPECT_FALSE(ParseStrategy("carrier-pigeon").ok());
+}
+
+TEST(Strategy, KernelHasWhatTheUringStrategiesNeed) {
+  // io_uring works on the machines this project runs on (kernel 6.x).
+  EXPECT_TRUE(ProbeUring().ok()) << ProbeUring();
+}
+
+}  // namespace
+}  // namespace ioreq
