@@ -70,7 +70,8 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
       ioreq::HsmOptions options;
       options.topology = topology;
       ioreq::BasicHsm<Bell> hsm(&hv, options);
-      hv.SetUpcallHandler([&](uint16_t vmid) { hsm.Upcall(vmid); });
+      hv.SetUpcallHandler(
+          [&](uint16_t vmid, uint32_t vcpu) { hsm.Upcall(vmid, vcpu); });
       ioreq::PciConfigSpace pci;
       std::vector<std::unique_ptr<ioreq::BasicDeviceModelThread<Bell>>> dms;
       for (int v = 0; v < 2; ++v) {

@@ -37,6 +37,9 @@ ABSL_FLAG(bool, polling, false,
           "vCPUs poll for completion (completion_polling = 1) instead of "
           "sleeping until notified");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the access mix");
+ABSL_FLAG(double, rate, 0,
+          "open loop: requests per second per vCPU, latency measured from "
+          "each request's intended issue time; 0 = closed loop");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of a summary");
 ABSL_FLAG(int, timeout_ms, 10000,
           "a vCPU waiting longer than this for one request counts it lost, "
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
   config.seconds = absl::GetFlag(FLAGS_seconds);
   config.polling = absl::GetFlag(FLAGS_polling);
   config.seed = absl::GetFlag(FLAGS_seed);
+  config.offered_rate_per_vcpu = absl::GetFlag(FLAGS_rate);
   const int timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
   if (timeout_ms < 1 || timeout_ms > 3600000) {
     tools::FlagError("timeout_ms", timeout_ms, "1 to 3600000");

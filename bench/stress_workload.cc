@@ -123,6 +123,7 @@ class VcpuLoad {
   std::mt19937_64 rng_;
   std::vector<std::array<uint8_t, kShadowBytes>> shadow_;  // per BAR
   uint32_t scratch_ = 0;  // this vCPU's PCI scratch register
+  absl::Time load_start_;
 };
 
 template <typename Bell>
@@ -135,8 +136,17 @@ void VcpuLoad<Bell>::Expect(const char* what, uint64_t got, uint64_t want) {
 
 template <typename Bell>
 bool VcpuLoad<Bell>::Issue(const IoAccess& access, uint64_t* value) {
+  absl::Time start = absl::Now();
+  if (config_.offered_rate_per_vcpu > 0) {
+    // The schedule, not the last completion, says when this request is due;
+    // a late request's wait counts in its latency.
+    const absl::Time intended =
+        load_start_ + absl::Seconds(static_cast<double>(issued) /
+                                    config_.offered_rate_per_vcpu);
+    if (intended > start) absl::SleepFor(intended - start);
+    start = intended;
+  }
   ++issued;
-  const absl::Time start = absl::Now();
   absl::StatusOr<uint64_t> got = hv_->EmulateAccess(
       vm_->vmid, vcpu_, access, config_.polling, config_.completion_timeout);
   const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - start);
@@ -296,6 +306,7 @@ void VcpuLoad<Bell>::Run(absl::Time deadline) {
         {3, &VcpuLoad::DoorbellRead},
         {3, &VcpuLoad::Unclaimed}}};
   const bool timed = config_.seconds > 0;
+  load_start_ = absl::Now();
   while (timed ? absl::Now() < deadline : issued < quota_) {
     int pick = static_cast<int>(rng_() % 100);
     // A configuration cycle takes up to 3 requests: near the end of the
@@ -353,6 +364,10 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
   if (!(c.seconds >= 0 && c.seconds <= 86400)) {
     return bad("seconds", absl::StrCat(c.seconds), "0 to 86400 (0: use --requests)");
   }
+  if (!(c.offered_rate_per_vcpu >= 0 && c.offered_rate_per_vcpu <= 1e7)) {
+    return bad("rate", absl::StrCat(c.offered_rate_per_vcpu),
+               "requests per second per vCPU, 0 (closed loop) to 1e7");
+  }
   if (c.completion_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("completion timeout must be positive");
   }
@@ -385,7 +400,8 @@ absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
   ioreq::HsmOptions options;
   options.topology = topology;
   ioreq::BasicHsm<Bell> hsm(&hv, options);
-  hv.SetUpcallHandler([&hsm](uint16_t vmid) { hsm.Upcall(vmid); });
+  hv.SetUpcallHandler(
+      [&hsm](uint16_t vmid, uint32_t vcpu) { hsm.Upcall(vmid, vcpu); });
 
   for (int v = 0; v < config.vms; ++v) {
     auto rig = std::make_unique<VmRig<Bell>>();

@@ -54,6 +54,11 @@ struct StressConfig {
   // A noise thread makes spurious upcalls and completion notifications
   // while the load runs: every waiter must tolerate waking for nothing.
   bool spurious_wakeups = false;
+  // Open loop: each vCPU issues at this many requests per second, on a
+  // fixed schedule, and latency is measured from each request's intended
+  // issue time (no coordinated omission). 0: closed loop, the next request
+  // as soon as the last completes.
+  double offered_rate_per_vcpu = 0;
 };
 
 // Checks every field; the error names the field and what it accepts.

@@ -254,6 +254,7 @@ absl::StatusOr<ClientId> BasicHsm<Bell>::CreateClient(uint16_t vmid,
     Client* raw = client.get();
     client->thread = std::thread([this, raw] { ClientLoop(raw); });
   }
+  if (direct()) RingClients(**vm);  // routing changed: everyone rescans
   return client->id;
 }
 
@@ -278,6 +279,7 @@ absl::Status BasicHsm<Bell>::DestroyClient(ClientId id) {
   {
     std::lock_guard<std::mutex> lock(client->vm->clients_mu);
     DestroyClientLocked(*client->vm, client);
+    if (direct()) RingClientsLocked(*client->vm);  // routing changed
   }
   Resume();  // ioreq_resume(): dispatch once, for any upcall missed
   return absl::OkStatus();
@@ -345,6 +347,7 @@ absl::Status BasicHsm<Bell>::AddRange(ClientId id, uint32_t type, uint64_t start
   }
   vm.reference_ranges.Add(id, range);
   vm.range_index.Add(id, range);
+  if (direct()) RingClientsLocked(vm);
   return absl::OkStatus();
 }
 
@@ -365,6 +368,7 @@ absl::Status BasicHsm<Bell>::DelRange(ClientId id, uint32_t type, uint64_t start
     std::fprintf(stderr, "ioreq: range index lost a range the list had\n");
     std::abort();
   }
+  if (direct()) RingClientsLocked(vm);
   return absl::OkStatus();
 }
 
@@ -402,10 +406,23 @@ typename BasicHsm<Bell>::Client* BasicHsm<Bell>::FindClient(
 // Dispatch [dispatch]
 
 template <typename Bell>
-void BasicHsm<Bell>::Upcall(uint16_t vmid) {
+void BasicHsm<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
   if (direct()) {
-    absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
-    if (vm.ok()) RingClients(**vm);
+    absl::StatusOr<std::shared_ptr<Vm>> found = FindVm(vmid);
+    if (!found.ok()) return;
+    Vm& vm = **found;
+    SharedPage* page = vm.page.load(std::memory_order_acquire);
+    if (page == nullptr || vcpu >= vm.vcpu_num) {
+      RingClients(vm);
+      return;
+    }
+    // Ring only the owner. Routing changes ring every client
+    // (RingClients()), so a request whose owner changed after this look is
+    // still rescanned by its new owner.
+    const IoRequest snapshot = RouteSnapshot(page->slots[vcpu]);
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    Client* owner = DirectOwner(vm, snapshot, nullptr);
+    if (owner != nullptr) owner->bell.Ring();
     return;
   }
   if (options_.run_threads) upcall_.Ring();  // queue_work()
@@ -413,9 +430,14 @@ void BasicHsm<Bell>::Upcall(uint16_t vmid) {
 
 template <typename Bell>
 void BasicHsm<Bell>::RingClients(Vm& vm) {
-  absl::InlinedVector<Bell*, 8> bells;
   // Under the lock: a client cannot be freed while its bell is rung.
   std::lock_guard<std::mutex> lock(vm.clients_mu);
+  RingClientsLocked(vm);
+}
+
+template <typename Bell>
+void BasicHsm<Bell>::RingClientsLocked(Vm& vm) {
+  absl::InlinedVector<Bell*, 8> bells;
   for (const auto& c : vm.clients) bells.push_back(&c->bell);
   if (vm.default_client) bells.push_back(&vm.default_client->bell);
   Bell::RingMany(bells.data(), bells.size());
@@ -566,6 +588,24 @@ void BasicHsm<Bell>::ClaimAndRing(Client& claimer) {
 }
 
 template <typename Bell>
+typename BasicHsm<Bell>::Client* BasicHsm<Bell>::DirectOwner(
+    Vm& vm, const IoRequest& snapshot, Client* claimer) {
+  Client* const fallback = vm.default_client.get();
+  // Clearing and invalid requests are answered by the default client, or,
+  // without one, by whichever client claims them first.
+  if (vm.clearing.load(std::memory_order_acquire) ||
+      CheckRequest(snapshot) != SlotCheck::kValid) {
+    return fallback != nullptr ? fallback : claimer;
+  }
+  // The default client folds 0xCF8/0xCFC and emulates PCI.
+  if (snapshot.type == kTypePciCfg || IsConfigAddressAccess(snapshot) ||
+      IsConfigDataAccess(snapshot)) {
+    return fallback;
+  }
+  return FindClient(vm, snapshot);
+}
+
+template <typename Bell>
 void BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
                              std::vector<Bell*>& wakes) {
   std::shared_lock<std::shared_mutex> scan(dispatch_mu_);
@@ -582,20 +622,7 @@ void BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
     const IoRequest snapshot = RouteSnapshot(req);
     std::lock_guard<std::mutex> lock(vm.clients_mu);
     Client* const fallback = vm.default_client.get();
-    const bool special = vm.clearing.load(std::memory_order_acquire) ||
-                         CheckRequest(snapshot) != SlotCheck::kValid;
-    const bool pci = snapshot.type == kTypePciCfg ||
-                     IsConfigAddressAccess(snapshot) ||
-                     IsConfigDataAccess(snapshot);
-    Client* owner;
-    if (special) {
-      owner = fallback != nullptr ? fallback : &claimer;
-    } else if (pci) {
-      owner = fallback;  // the default client folds and emulates PCI
-    } else {
-      owner = FindClient(vm, snapshot);
-    }
-    if (owner != &claimer) continue;
+    if (DirectOwner(vm, snapshot, &claimer) != &claimer) continue;
     // Acquire pairs with the hypervisor's release of PENDING; release pairs
     // with the serving side's acquire of PROCESSING.
     if (!CompareExchangeState(req, kStatePending, kStateProcessing)) continue;

@@ -177,8 +177,12 @@ class BasicHsm {
 
   // --- Dispatch [dispatch] [pause] [clear] ---------------------------------
   // The hypervisor's upcall (ioreq_intr_handler()): schedules a dispatch.
-  // `vmid` is the VM whose vCPU trapped (the kernel topology ignores it).
-  void Upcall(uint16_t vmid = 0);
+  // `vmid` and `vcpu` name the request that was inserted. The kernel
+  // topology ignores them (it rings the dispatcher); the direct topology
+  // rings only the client the request routes to, or, when `vcpu` is out of
+  // range (kAnyVcpu), every client of the VM.
+  static constexpr uint32_t kAnyVcpu = ~uint32_t{0};
+  void Upcall(uint16_t vmid = 0, uint32_t vcpu = kAnyVcpu);
   // One ioreq_dispatcher() pass over every VM, now, on this thread. Does
   // nothing while paused.
   void Dispatch();
@@ -232,8 +236,12 @@ class BasicHsm {
   // passed to its real owner, whose bell is appended to `wakes`.
   void ClaimVm(Vm& vm, Client& claimer, std::vector<Bell*>& wakes);
   void ClaimAndRing(Client& claimer);
-  // Rings every client of the VM (the direct topology's upcall).
+  // Rings every client of the VM (the direct topology's broadcast).
   void RingClients(Vm& vm);
+  void RingClientsLocked(Vm& vm);  // clients_mu held
+  // The client a PENDING request routes to in the direct topology (the
+  // default client for the special cases); null if none. clients_mu held.
+  Client* DirectOwner(Vm& vm, const IoRequest& snapshot, Client* claimer);
   bool direct() const { return options_.topology == Topology::kDirect; }
   Client* FindClient(Vm& vm, const IoRequest& req);
   // ioreq_complete_request(): reads completion_polling, then moves the slot

@@ -62,7 +62,7 @@ BasicHypervisor<Bell>::~BasicHypervisor() = default;
 
 template <typename Bell>
 void BasicHypervisor<Bell>::SetUpcallHandler(
-    std::function<void(uint16_t)> handler) {
+    std::function<void(uint16_t, uint32_t)> handler) {
   std::lock_guard<std::mutex> lock(upcall_mu_);
   upcall_ = std::move(handler);
   // Pairs with the acquire load in FireUpcall(): a vCPU that sees the flag
@@ -71,8 +71,8 @@ void BasicHypervisor<Bell>::SetUpcallHandler(
 }
 
 template <typename Bell>
-void BasicHypervisor<Bell>::FireUpcall(uint16_t vmid) {
-  if (has_upcall_.load(std::memory_order_acquire)) upcall_(vmid);
+void BasicHypervisor<Bell>::FireUpcall(uint16_t vmid, uint32_t vcpu) {
+  if (has_upcall_.load(std::memory_order_acquire)) upcall_(vmid, vcpu);
 }
 
 template <typename Bell>
@@ -161,7 +161,7 @@ absl::Status BasicHypervisor<Bell>::InsertRequest(uint16_t vmid, uint32_t vcpu,
   // Hsm::DispatchVm().
   StoreStateRelease(slot, kStatePending);
   inserted_.fetch_add(1, std::memory_order_relaxed);
-  FireUpcall(vmid);
+  FireUpcall(vmid, vcpu);
   return absl::OkStatus();
 }
 

@@ -58,10 +58,14 @@ class BasicHypervisor : public HypervisorCalls {
   ~BasicHypervisor() override;
 
   // acrn_setup_intr_handler(): the upcall target, called by every insert
-  // with the VM's id. Set it before any vCPU runs.
-  void SetUpcallHandler(std::function<void(uint16_t vmid)> handler);
+  // with the VM and vCPU that trapped (the real upcall carries neither; the
+  // kernel topology ignores them). Set it before any vCPU runs.
+  void SetUpcallHandler(std::function<void(uint16_t vmid, uint32_t vcpu)> handler);
+  void SetUpcallHandler(std::function<void(uint16_t vmid)> handler) {
+    SetUpcallHandler([h = std::move(handler)](uint16_t vmid, uint32_t) { h(vmid); });
+  }
   void SetUpcallHandler(std::function<void()> handler) {
-    SetUpcallHandler([h = std::move(handler)](uint16_t) { h(); });
+    SetUpcallHandler([h = std::move(handler)](uint16_t, uint32_t) { h(); });
   }
 
   // Creates a VM with `vcpu_num` vCPUs (1..16) and its shared page, all
@@ -118,14 +122,14 @@ class BasicHypervisor : public HypervisorCalls {
 
   absl::StatusOr<Vm*> FindVm(uint16_t vmid) const;
   absl::StatusOr<Vcpu*> FindVcpu(Vm* vm, uint32_t vcpu) const;
-  void FireUpcall(uint16_t vmid);
+  void FireUpcall(uint16_t vmid, uint32_t vcpu);
 
   mutable std::mutex vms_mu_;
   std::map<uint16_t, std::unique_ptr<Vm>> vms_;  // guarded by vms_mu_
   uint16_t next_vmid_ = 0;                       // guarded by vms_mu_
 
   std::mutex upcall_mu_;
-  std::function<void(uint16_t)> upcall_;  // guarded by upcall_mu_ for writes
+  std::function<void(uint16_t, uint32_t)> upcall_;  // written before vCPUs run
   std::atomic<bool> has_upcall_{false};
 
   std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},

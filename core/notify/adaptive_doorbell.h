@@ -7,9 +7,11 @@
 //   - a sleep that ended within kMaxWindow means spinning a little longer
 //     would have caught it: the window grows (doubles, from kGrowStart);
 //   - a longer sleep means spinning was wasted: the window halves.
-// Spinning collapses when it cannot pay: a waiter spins only while fewer
-// waiters spin than there are cores minus one (the notifier needs a core),
-// so with more runnable waiters than cores everyone blocks at once.
+// Spinning collapses when it cannot pay: a waiter spins only while the
+// threads that wait on adaptive doorbells and are not asleep in the kernel
+// (spinning or working: runnable) are no more than the cores. With more
+// runnable waiters than cores a spinner would burn the time slice its
+// notifier needs, so everyone blocks at once.
 //
 // Example:
 //   ioreq::AdaptiveDoorbell bell;
@@ -49,8 +51,10 @@ class AdaptiveDoorbell {
 
   // The current spin window (waiter thread only; for tests).
   int64_t window_ns() const { return window_ns_; }
-  // How many waiters may spin at once on this machine.
-  static int SpinnerLimit();
+  // Threads that have waited on an adaptive doorbell and have not exited,
+  // and how many of them are asleep in the kernel now.
+  static int WaiterThreads();
+  static int SleepingThreads();
 
  private:
   bool Spin(int64_t window_ns);

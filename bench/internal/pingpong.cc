@@ -1,0 +1,266 @@
+#include "bench/internal/pingpong.h"
+
+#include <liburing.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/time/clock.h"
+
+namespace bench {
+namespace {
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
+
+// A thread pair: `respond(i)` runs on the other thread for every round the
+// initiator starts with `initiate(i)`, until stopped.
+template <typename Initiate, typename Respond>
+class Pair : public PingPong {
+ public:
+  Pair(Initiate initiate, Respond respond)
+      : initiate_(std::move(initiate)), respond_(std::move(respond)),
+        other_([this] {
+          for (int64_t i = 0;; ++i) {
+            respond_(i);
+            // Only the round the destructor started ends the loop: a
+            // responder that sees the stop right after an ordinary round
+            // must still answer the final one.
+            if (i == final_round_.load(std::memory_order_acquire)) return;
+          }
+        }) {}
+  ~Pair() override {
+    // Release pairs with the responder's acquire load.
+    final_round_.store(round_, std::memory_order_release);
+    initiate_(round_++);  // the responder answers it, then stops
+    other_.join();
+  }
+  void RoundTrip() override { initiate_(round_++); }
+
+ private:
+  Initiate initiate_;
+  Respond respond_;
+  std::atomic<int64_t> final_round_{-1};
+  int64_t round_ = 0;
+  std::thread other_;
+};
+
+template <typename Initiate, typename Respond>
+std::unique_ptr<PingPong> MakePair(Initiate initiate, Respond respond) {
+  return std::make_unique<Pair<Initiate, Respond>>(std::move(initiate),
+                                                   std::move(respond));
+}
+
+std::unique_ptr<PingPong> Spin() {
+  struct State {
+    alignas(64) std::atomic<int64_t> ping{0};
+    alignas(64) std::atomic<int64_t> pong{0};
+  };
+  auto st = std::make_shared<State>();
+  return MakePair(
+      [st](int64_t i) {
+        // Release pairs with the other thread's acquire load.
+        st->ping.store(i + 1, std::memory_order_release);
+        while (st->pong.load(std::memory_order_acquire) != i + 1) CpuRelax();
+      },
+      [st](int64_t i) {
+        while (st->ping.load(std::memory_order_acquire) != i + 1) CpuRelax();
+        st->pong.store(i + 1, std::memory_order_release);
+      });
+}
+
+long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value,
+                 nullptr, nullptr, 0);
+}
+
+std::unique_ptr<PingPong> FutexPingPong() {
+  struct State {
+    alignas(64) std::atomic<uint32_t> ping{0};
+    alignas(64) std::atomic<uint32_t> pong{0};
+  };
+  auto st = std::make_shared<State>();
+  auto wait_for = [](std::atomic<uint32_t>& w, uint32_t want) {
+    for (uint32_t v; (v = w.load(std::memory_order_acquire)) != want;) {
+      Futex(&w, FUTEX_WAIT_PRIVATE, v);
+    }
+  };
+  return MakePair(
+      [st, wait_for](int64_t i) {
+        st->ping.store(static_cast<uint32_t>(i + 1), std::memory_order_release);
+        Futex(&st->ping, FUTEX_WAKE_PRIVATE, 1);
+        wait_for(st->pong, static_cast<uint32_t>(i + 1));
+      },
+      [st, wait_for](int64_t i) {
+        wait_for(st->ping, static_cast<uint32_t>(i + 1));
+        st->pong.store(static_cast<uint32_t>(i + 1), std::memory_order_release);
+        Futex(&st->pong, FUTEX_WAKE_PRIVATE, 1);
+      });
+}
+
+std::unique_ptr<PingPong> EventfdPingPong() {
+  struct State {
+    int ping = eventfd(0, EFD_CLOEXEC);
+    int pong = eventfd(0, EFD_CLOEXEC);
+    ~State() {
+      close(ping);
+      close(pong);
+    }
+  };
+  auto st = std::make_shared<State>();
+  auto post = [](int fd) {
+    const uint64_t one = 1;
+    while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  };
+  auto take = [](int fd) {
+    uint64_t v;
+    while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR) {
+    }
+  };
+  return MakePair([st, post, take](int64_t) { post(st->ping); take(st->pong); },
+                  [st, post, take](int64_t) { take(st->ping); post(st->pong); });
+}
+
+std::unique_ptr<PingPong> UringMsgPingPong() {
+  struct State {
+    State() {
+      io_uring_queue_init(8, &a, 0);
+      io_uring_queue_init(8, &b, 0);
+    }
+    ~State() {
+      io_uring_queue_exit(&a);
+      io_uring_queue_exit(&b);
+    }
+    io_uring a, b;
+  };
+  auto st = std::make_shared<State>();
+  auto send = [](io_uring* from, io_uring* to) {
+    io_uring_sqe* sqe = io_uring_get_sqe(from);
+    io_uring_prep_msg_ring(sqe, to->ring_fd, 0, 1, 0);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_submit(from);
+  };
+  auto receive = [](io_uring* ring) {
+    io_uring_cqe* cqe;
+    while (io_uring_wait_cqe(ring, &cqe) == -EINTR) {
+    }
+    io_uring_cqe_seen(ring, cqe);
+  };
+  return MakePair(
+      [st, send, receive](int64_t) { send(&st->a, &st->b); receive(&st->a); },
+      [st, send, receive](int64_t) { receive(&st->b); send(&st->b, &st->a); });
+}
+
+std::unique_ptr<PingPong> UringReadPingPong() {
+  struct Side {
+    Side() {
+      io_uring_queue_init(8, &ring, 0);
+      fd = eventfd(0, EFD_CLOEXEC);
+    }
+    ~Side() {
+      io_uring_queue_exit(&ring);
+      close(fd);
+    }
+    io_uring ring;
+    int fd;
+    uint64_t buffer = 0;
+  };
+  struct State {
+    Side a, b;
+  };
+  auto st = std::make_shared<State>();
+  auto arm_and_wait = [](Side* s) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&s->ring);
+    io_uring_prep_read(sqe, s->fd, &s->buffer, sizeof(s->buffer), 0);
+    io_uring_submit_and_wait(&s->ring, 1);
+    io_uring_cqe* cqe;
+    while (io_uring_wait_cqe(&s->ring, &cqe) == -EINTR) {
+    }
+    io_uring_cqe_seen(&s->ring, cqe);
+  };
+  auto post = [](Side* s) {
+    const uint64_t one = 1;
+    while (write(s->fd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  };
+  return MakePair(
+      [st, post, arm_and_wait](int64_t) { post(&st->b); arm_and_wait(&st->a); },
+      [st, post, arm_and_wait](int64_t) { arm_and_wait(&st->b); post(&st->a); });
+}
+
+}  // namespace
+
+const char* PrimitiveName(Primitive p) {
+  switch (p) {
+    case Primitive::kSpin: return "spin";
+    case Primitive::kFutex: return "futex";
+    case Primitive::kEventfd: return "eventfd";
+    case Primitive::kUringMsg: return "uring_msg";
+    case Primitive::kUringRead: return "uring_read";
+  }
+  return "?";
+}
+
+std::unique_ptr<PingPong> MakePingPong(Primitive primitive) {
+  switch (primitive) {
+    case Primitive::kSpin: return Spin();
+    case Primitive::kFutex: return FutexPingPong();
+    case Primitive::kEventfd: return EventfdPingPong();
+    case Primitive::kUringMsg: return UringMsgPingPong();
+    case Primitive::kUringRead: return UringReadPingPong();
+  }
+  std::abort();
+}
+
+std::vector<int64_t> RawPingPong(Primitive primitive, int rounds) {
+  std::unique_ptr<PingPong> pair = MakePingPong(primitive);
+  std::vector<int64_t> ns;
+  ns.reserve(rounds);
+  for (int i = 0; i < rounds; ++i) {
+    const int64_t start = NowNs();
+    pair->RoundTrip();
+    ns.push_back(NowNs() - start);
+  }
+  return ns;
+}
+
+double BaselineMedianNs(Primitive primitive) {
+  static std::mutex mu;
+  static std::map<Primitive, double>* cache = new std::map<Primitive, double>;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache->find(primitive);
+  if (it != cache->end()) return it->second;
+  // Spin hand-offs are fast when each thread has a core and slow (a time
+  // slice each) when not; 4000 rounds bound both.
+  std::vector<int64_t> ns = RawPingPong(primitive, 4000);
+  std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
+  const double median = static_cast<double>(ns[ns.size() / 2]);
+  cache->emplace(primitive, median);
+  return median;
+}
+
+Primitive BaselineFor(const std::string& strategy) {
+  if (strategy == "futex") return Primitive::kFutex;
+  if (strategy == "eventfd") return Primitive::kEventfd;
+  if (strategy == "uring") return Primitive::kUringMsg;
+  if (strategy == "uring_eventfd") return Primitive::kUringRead;
+  return Primitive::kSpin;  // spin, and adaptive (which aims at spin)
+}
+
+}  // namespace bench

@@ -1,0 +1,52 @@
+// bench/internal/pingpong.h: two threads handing a token back and forth over
+// one raw primitive, the baselines every ratio in the suite is taken
+// against.
+//
+// Each primitive is used bare, without the model's waiters flag: the spin
+// ping-pong writes one cache line each way; futex does FUTEX_WAKE and
+// FUTEX_WAIT each way; eventfd writes and blocks in read() each way (one
+// eventfd per direction); uring_msg sends IORING_OP_MSG_RING from each
+// thread's ring into the other's; uring_read keeps a read armed on each
+// thread's eventfd in its own ring and the other side write()s it.
+//
+// Example:
+//   std::vector<int64_t> ns = bench::RawPingPong(bench::Primitive::kFutex, 10000);
+#ifndef IOREQ_BENCH_INTERNAL_PINGPONG_H_
+#define IOREQ_BENCH_INTERNAL_PINGPONG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+enum class Primitive { kSpin, kFutex, kEventfd, kUringMsg, kUringRead };
+
+const char* PrimitiveName(Primitive p);  // "spin", "futex", ...
+
+// A responder thread and the primitive between it and the caller. Destroying
+// it stops the responder.
+class PingPong {
+ public:
+  virtual ~PingPong() = default;
+  // One round trip: the token goes to the responder and comes back.
+  virtual void RoundTrip() = 0;
+};
+std::unique_ptr<PingPong> MakePingPong(Primitive primitive);
+
+// Runs `rounds` round trips and returns each one's duration in ns, as the
+// initiating thread saw it.
+std::vector<int64_t> RawPingPong(Primitive primitive, int rounds);
+
+// The median round trip of `primitive`, measured once per process (the
+// first call) with enough rounds for a stable median; later calls return
+// the cached figure, so every ratio in one run shares one baseline.
+double BaselineMedianNs(Primitive primitive);
+
+// The raw primitive a strategy is compared with.
+Primitive BaselineFor(const std::string& strategy);
+
+}  // namespace bench
+
+#endif  // IOREQ_BENCH_INTERNAL_PINGPONG_H_

@@ -1,0 +1,460 @@
+// bench/ioreq_benchmark.cc: `bazel run //bench:ioreq_benchmark`.
+//
+// The benchmark suite, one binary so that every ratio is taken within one
+// run. Names carry their parameters as Google Benchmark's name/key:value:
+//
+//   Primitive/impl:{raw,doorbell}/primitive:P      two-thread ping-pong
+//   RoundTrip/strategy:S/topology:T/completion:C   one vCPU, one client
+//   Throughput/strategy:S/topology:T/vms:V/vcpus:N/clients:K[/rate:R]
+//   RangeLookup/impl:{index,linear}/ranges:N
+//   SlotCheck/input:{valid,garbage}
+//   HistogramRecord
+//
+// Counters: p50_ns, p99_ns, p999_ns, max_ns (every request recorded in the
+// log-linear histogram), ratio_to_raw (p50 over the matching raw ping-pong's
+// median, measured once in this process), cpu_ns_per_request (process CPU,
+// all threads), syscalls_per_request (doorbell system calls), requests_per_s.
+// `--quick` runs a representative subset in under 30 s. Threads are not
+// pinned: the suite runs with more threads than cores and says so in the
+// context ("pinning": "none").
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "bench/internal/pingpong.h"
+#include "bench/latency_histogram.h"
+#include "bench/stress_workload.h"
+#include "benchmark/benchmark.h"
+#include "core/devices/mmio_bar.h"
+#include "core/hsm.h"
+#include "core/hypervisor.h"
+#include "core/notify/strategy.h"
+#include "core/range_index.h"
+#include "core/slot_decode.h"
+
+namespace bench {
+namespace {
+
+double ProcessCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+void ReportTail(benchmark::State& state, const LatencyHistogram& h) {
+  state.counters["p50_ns"] = static_cast<double>(h.Percentile(50));
+  state.counters["p99_ns"] = static_cast<double>(h.Percentile(99));
+  state.counters["p999_ns"] = static_cast<double>(h.Percentile(99.9));
+  state.counters["max_ns"] = static_cast<double>(h.max());
+}
+
+// ------------------------------------------------------------ primitives
+
+void RawPrimitive(benchmark::State& state, Primitive primitive) {
+  std::unique_ptr<PingPong> pair = MakePingPong(primitive);
+  LatencyHistogram h;
+  for (auto _ : state) {
+    const int64_t start = absl::GetCurrentTimeNanos();
+    pair->RoundTrip();
+    h.Record(absl::GetCurrentTimeNanos() - start);
+  }
+  ReportTail(state, h);
+  state.counters["ratio_to_raw"] = h.Percentile(50) / BaselineMedianNs(primitive);
+}
+
+// Ping-pong between two threads through the model's doorbell type: the
+// policy's cost on top of its primitive.
+template <typename Bell>
+void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
+  Bell ping, pong;
+  std::atomic<int64_t> seen{0};
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    int64_t expect = 1;
+    for (;;) {
+      while (seen.load(std::memory_order_acquire) < expect) {
+        if (stop.load(std::memory_order_acquire)) return;
+        ping.WaitFor(absl::Milliseconds(50));
+      }
+      seen.store(expect + 1, std::memory_order_release);
+      pong.Ring();
+      expect += 2;
+    }
+  });
+  LatencyHistogram h;
+  int64_t token = 0;
+  for (auto _ : state) {
+    const int64_t start = absl::GetCurrentTimeNanos();
+    seen.store(token + 1, std::memory_order_release);
+    ping.Ring();
+    while (seen.load(std::memory_order_acquire) < token + 2) pong.Wait();
+    token += 2;
+    h.Record(absl::GetCurrentTimeNanos() - start);
+  }
+  stop.store(true, std::memory_order_release);
+  ping.Ring();
+  other.join();
+  ReportTail(state, h);
+  state.counters["ratio_to_raw"] =
+      h.Percentile(50) / BaselineMedianNs(baseline);
+}
+
+// ------------------------------------------------------------ round trip
+
+template <typename Bell>
+struct OneVcpuSystem {
+  explicit OneVcpuSystem(ioreq::Topology topology)
+      : hsm(&hv, Options(topology)), bar(0xE0000000, 0x1000) {
+    vm = hv.CreateVm(1).value();
+    if (!hsm.CreateVm(vm, 1).ok() ||
+        !hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok()) {
+      std::abort();
+    }
+    hv.SetUpcallHandler(
+        [this](uint16_t id, uint32_t vcpu) { hsm.Upcall(id, vcpu); });
+    const ioreq::ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
+    if (!hsm.AddRange(c, ioreq::kTypeMmio, bar.base(), bar.last()).ok()) std::abort();
+  }
+  static ioreq::HsmOptions Options(ioreq::Topology topology) {
+    ioreq::HsmOptions o;
+    o.topology = topology;
+    return o;
+  }
+  uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
+
+  ioreq::BasicHypervisor<Bell> hv;
+  ioreq::BasicHsm<Bell> hsm;
+  ioreq::MmioBar bar;
+  uint16_t vm = 0;
+};
+
+void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
+               ioreq::Topology topology, bool polling) {
+  ioreq::WithStrategy(strategy, [&](auto tag) {
+    using Bell = typename decltype(tag)::type;
+    OneVcpuSystem<Bell> sys(topology);
+    const ioreq::IoAccess read = ioreq::MmioRead(0xE0000010, 4);
+    LatencyHistogram h;
+    const uint64_t syscalls_before = sys.syscalls();
+    const double cpu_before = ProcessCpuNs();
+    for (auto _ : state) {
+      const int64_t start = absl::GetCurrentTimeNanos();
+      absl::StatusOr<uint64_t> v =
+          sys.hv.EmulateAccess(sys.vm, 0, read, polling, absl::Seconds(30));
+      h.Record(absl::GetCurrentTimeNanos() - start);
+      if (!v.ok()) {
+        state.SkipWithError(v.status().ToString().c_str());
+        break;
+      }
+    }
+    const double n = std::max<double>(1, state.iterations());
+    ReportTail(state, h);
+    state.counters["ratio_to_raw"] =
+        h.Percentile(50) /
+        BaselineMedianNs(BaselineFor(ioreq::StrategyName(strategy)));
+    state.counters["cpu_ns_per_request"] = (ProcessCpuNs() - cpu_before) / n;
+    state.counters["syscalls_per_request"] =
+        static_cast<double>(sys.syscalls() - syscalls_before) / n;
+  });
+}
+
+// ------------------------------------------------------------ throughput
+
+void Throughput(benchmark::State& state, StressConfig config) {
+  for (auto _ : state) {
+    absl::StatusOr<StressResult> r = RunStress(config);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    if (!r->clean()) {
+      state.SkipWithError("the run lost, duplicated or corrupted requests");
+      return;
+    }
+    state.SetIterationTime(r->elapsed_s);
+    ReportTail(state, r->round_trip_ns);
+    state.counters["requests_per_s"] = r->requests_per_s();
+    state.counters["cpu_ns_per_request"] = r->cpu_ns_per_request();
+    state.counters["syscalls_per_request"] = r->syscalls_per_request();
+    state.counters["requests"] = static_cast<double>(r->completed);
+  }
+}
+
+// ------------------------------------------------------------ range lookup
+
+void RangeLookup(benchmark::State& state, bool use_index, int ranges) {
+  ioreq::RangeIndex index;
+  ioreq::KernelRangeList list;
+  // Non-overlapping 4 KiB ranges, one client each, as devices have them.
+  for (int i = 0; i < ranges; ++i) {
+    const ioreq::IoRange r{ioreq::kTypeMmio, 0x100000ull * i,
+                           0x100000ull * i + 0xFFF};
+    index.Add(static_cast<uint64_t>(i + 1), r);
+    list.Add(static_cast<uint64_t>(i + 1), r);
+  }
+  std::mt19937_64 rng(1);
+  std::vector<uint64_t> addrs(4096);
+  for (auto& a : addrs) a = 0x100000ull * (rng() % ranges) + (rng() % 0x1000 & ~7ull);
+  size_t i = 0;
+  for (auto _ : state) {
+    const uint64_t a = addrs[i++ & 4095];
+    auto owner = use_index ? index.Find(ioreq::kTypeMmio, a, 4)
+                           : list.Find(ioreq::kTypeMmio, a, 4);
+    benchmark::DoNotOptimize(owner);
+  }
+}
+
+// ------------------------------------------------------------ slot checks
+
+void SlotCheck(benchmark::State& state, bool garbage) {
+  std::mt19937_64 rng(2);
+  std::vector<ioreq::IoRequest> slots(256);
+  for (auto& s : slots) {
+    if (garbage) {
+      auto* bytes = reinterpret_cast<uint64_t*>(&s);
+      for (size_t w = 0; w < sizeof(s) / 8; ++w) bytes[w] = rng();
+    } else {
+      ioreq::EncodeAccess(ioreq::MmioWrite(0xF0000000 + (rng() % 4096) * 8, 8, rng()), s);
+      s.processed = ioreq::kStatePending;
+    }
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const ioreq::IoRequest& s = slots[i++ & 255];
+    benchmark::DoNotOptimize(ioreq::CheckSlot(s));
+    benchmark::DoNotOptimize(ioreq::DecodeAccess(s));
+  }
+}
+
+void HistogramRecord(benchmark::State& state) {
+  LatencyHistogram h;
+  std::mt19937_64 rng(3);
+  std::vector<uint64_t> values(4096);
+  for (auto& v : values) v = rng() >> (rng() % 48);
+  size_t i = 0;
+  for (auto _ : state) h.Record(values[i++ & 4095]);
+  benchmark::DoNotOptimize(h.count());
+}
+
+// ------------------------------------------------------------ registration
+
+std::string Name(std::initializer_list<std::pair<const char*, std::string>> kv,
+                 const char* base) {
+  std::string name = base;
+  for (const auto& [k, v] : kv) absl::StrAppend(&name, "/", k, ":", v);
+  return name;
+}
+
+void RegisterAll() {
+  using ioreq::Strategy;
+  using ioreq::Topology;
+  const Primitive prims[] = {Primitive::kSpin, Primitive::kFutex,
+                             Primitive::kEventfd, Primitive::kUringMsg,
+                             Primitive::kUringRead};
+  for (Primitive p : prims) {
+    benchmark::RegisterBenchmark(
+        Name({{"impl", "raw"}, {"primitive", PrimitiveName(p)}}, "Primitive").c_str(),
+        [p](benchmark::State& s) { RawPrimitive(s, p); })
+        ->UseRealTime();
+  }
+  auto doorbell = [](const char* prim, auto fn) {
+    benchmark::RegisterBenchmark(
+        Name({{"impl", "doorbell"}, {"primitive", prim}}, "Primitive").c_str(), fn)
+        ->UseRealTime();
+  };
+  doorbell("spin", [](benchmark::State& s) {
+    DoorbellPingPong<ioreq::SpinDoorbell>(s, Primitive::kSpin);
+  });
+  doorbell("futex", [](benchmark::State& s) {
+    DoorbellPingPong<ioreq::FutexDoorbell>(s, Primitive::kFutex);
+  });
+  doorbell("eventfd", [](benchmark::State& s) {
+    DoorbellPingPong<ioreq::EventfdDoorbell>(s, Primitive::kEventfd);
+  });
+  doorbell("uring_msg", [](benchmark::State& s) {
+    DoorbellPingPong<ioreq::UringDoorbell>(s, Primitive::kUringMsg);
+  });
+  doorbell("uring_read", [](benchmark::State& s) {
+    DoorbellPingPong<ioreq::UringEventfdDoorbell>(s, Primitive::kUringRead);
+  });
+  doorbell("adaptive", [](benchmark::State& s) {
+    DoorbellPingPong<ioreq::AdaptiveDoorbell>(s, Primitive::kSpin);
+  });
+
+  for (const std::string& name : ioreq::StrategyNames()) {
+    const Strategy strategy = *ioreq::ParseStrategy(name);
+    for (Topology topology : {Topology::kKernel, Topology::kDirect}) {
+      for (bool polling : {false, true}) {
+        benchmark::RegisterBenchmark(
+            Name({{"strategy", name},
+                  {"topology", ioreq::TopologyName(topology)},
+                  {"completion", polling ? "polling" : "notify"}},
+                 "RoundTrip")
+                .c_str(),
+            [=](benchmark::State& s) { RoundTrip(s, strategy, topology, polling); })
+            ->UseRealTime()
+            ->MinTime(0.3);
+      }
+    }
+  }
+
+  auto throughput = [](StressConfig c, const char* rate) {
+    std::string name = Name({{"strategy", c.strategy},
+                             {"topology", c.topology},
+                             {"vms", absl::StrCat(c.vms)},
+                             {"vcpus", absl::StrCat(c.vcpus)},
+                             {"clients", absl::StrCat(c.clients)}},
+                            "Throughput");
+    if (rate != nullptr) absl::StrAppend(&name, "/rate:", rate);
+    c.seconds = 0.4;
+    c.completion_timeout = absl::Seconds(30);
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [c](benchmark::State& s) { Throughput(s, c); })
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  };
+  for (const char* strategy : {"spin", "eventfd", "uring", "futex", "adaptive"}) {
+    for (int vcpus : {1, 2, 4, 8, 16}) {
+      StressConfig c;
+      c.strategy = strategy;
+      c.vcpus = vcpus;
+      c.clients = 1;
+      throughput(c, nullptr);
+    }
+  }
+  for (const char* strategy : {"futex", "adaptive"}) {
+    for (int vcpus : {1, 4, 16}) {
+      StressConfig c;
+      c.strategy = strategy;
+      c.topology = "direct";
+      c.vcpus = vcpus;
+      c.clients = 1;
+      throughput(c, nullptr);
+    }
+    for (int vms : {1, 2, 3, 4}) {
+      StressConfig c;
+      c.strategy = strategy;
+      c.vms = vms;
+      c.vcpus = 2;
+      c.clients = 1;
+      throughput(c, nullptr);
+    }
+    for (int clients : {1, 2, 4, 8}) {
+      StressConfig c;
+      c.strategy = strategy;
+      c.vcpus = 4;
+      c.clients = clients;
+      throughput(c, nullptr);
+    }
+  }
+  for (const char* strategy : {"eventfd", "futex", "adaptive"}) {
+    StressConfig c;
+    c.strategy = strategy;
+    c.vcpus = 4;
+    c.clients = 2;
+    c.offered_rate_per_vcpu = 2000;
+    throughput(c, "8000");
+  }
+
+  for (int n : {1, 16, 256, 4096}) {
+    for (bool index : {true, false}) {
+      benchmark::RegisterBenchmark(
+          Name({{"impl", index ? "index" : "linear"}, {"ranges", absl::StrCat(n)}},
+               "RangeLookup")
+              .c_str(),
+          [=](benchmark::State& s) { RangeLookup(s, index, n); });
+    }
+  }
+  for (bool garbage : {false, true}) {
+    benchmark::RegisterBenchmark(
+        Name({{"input", garbage ? "garbage" : "valid"}}, "SlotCheck").c_str(),
+        [=](benchmark::State& s) { SlotCheck(s, garbage); });
+  }
+  benchmark::RegisterBenchmark("HistogramRecord", HistogramRecord);
+}
+
+std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) {
+      const size_t colon = line.find(':');
+      return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+    }
+  }
+  return "unknown";
+}
+
+std::string GitCommit() {
+  // `bazel run` sets BUILD_WORKSPACE_DIRECTORY to the source tree.
+  const char* dir = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  const std::string cmd = absl::StrCat("git -C '", dir ? dir : ".",
+                                       "' rev-parse --short HEAD 2>/dev/null");
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return "unknown";
+  char buf[64] = {0};
+  const bool got = fgets(buf, sizeof(buf), p) != nullptr;
+  pclose(p);
+  return got ? std::string(absl::StripAsciiWhitespace(buf)) : "unknown";
+}
+
+void AddContext() {
+  utsname u;
+  uname(&u);
+  benchmark::AddCustomContext("kernel", absl::StrCat(u.sysname, " ", u.release));
+  benchmark::AddCustomContext("cpu_model", ReadFirstLine("/proc/cpuinfo", "model name"));
+  benchmark::AddCustomContext("cpu_count", absl::StrCat(std::thread::hardware_concurrency()));
+  benchmark::AddCustomContext("compiler", absl::StrCat(
+#if defined(__clang__)
+      "clang "
+#else
+      "gcc "
+#endif
+      __VERSION__));
+#if defined(NDEBUG) && defined(__OPTIMIZE__)
+  benchmark::AddCustomContext("build_mode", "opt");
+#else
+  benchmark::AddCustomContext("build_mode", "debug");
+#endif
+  benchmark::AddCustomContext("commit", GitCommit());
+  benchmark::AddCustomContext("pinning", "none");
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  // --quick: a representative subset in under 30 s.
+  std::vector<char*> args;
+  std::string quick_filter =
+      "--benchmark_filter=Primitive/impl:raw|"
+      "RoundTrip/strategy:(futex|adaptive|eventfd)/topology:(kernel|direct)/completion:notify|"
+      "Throughput/strategy:(futex|adaptive)/topology:kernel/vms:1/vcpus:(1|16)/clients:1/|"
+      "RangeLookup/impl:(index|linear)/ranges:(16|4096)|SlotCheck|HistogramRecord";
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") {
+      args.push_back(quick_filter.data());
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
+  bench::AddContext();
+  bench::RegisterAll();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
