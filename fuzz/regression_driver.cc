@@ -1,0 +1,73 @@
+// fuzz/regression_driver.cc: runs a fuzz target over files, without
+// libFuzzer.
+//
+// usage: TARGET_regression_test PATH...   (files, or folders walked
+// recursively). Every file is one input to LLVMFuzzerTestOneInput(); a
+// failing oracle aborts, which fails the test. Folders must hold at least
+// one input: an empty corpus is an error (exit 2), not a pass.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc,
+                                                          char*** argv);
+
+namespace {
+
+bool RunFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    return false;
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR_OR_FILE...\n", argv[0]);
+    return 2;
+  }
+  size_t ran = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::filesystem::path root(argv[i]);
+    std::error_code error;
+    if (std::filesystem::is_regular_file(root, error)) {
+      if (!RunFile(root)) return 2;
+      ++ran;
+      continue;
+    }
+    if (!std::filesystem::is_directory(root, error)) {
+      std::fprintf(stderr, "%s: no such file or folder\n", argv[i]);
+      return 2;
+    }
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(root, error)) {
+      if (entry.is_regular_file()) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      if (!RunFile(f)) return 2;
+      ++ran;
+    }
+  }
+  if (ran == 0) {
+    std::fprintf(stderr, "no inputs found: an empty corpus tests nothing\n");
+    return 2;
+  }
+  std::printf("ran %zu inputs, all passed\n", ran);
+  return 0;
+}
