@@ -54,8 +54,9 @@ class Harness {
  public:
   explicit Harness(uint32_t vcpus) : vcpus_(vcpus), hsm_(&hv_, Options()) {
     vm_ = hv_.CreateVm(vcpus).value();
+    page_ = hv_.shared_page(vm_);
     FUZZ_CHECK(hsm_.CreateVm(vm_, vcpus).ok(), "CreateVm");
-    FUZZ_CHECK(hsm_.SetIoreqBuffer(vm_, hv_.shared_page(vm_)).ok(), "buffer");
+    FUZZ_CHECK(hsm_.SetIoreqBuffer(vm_, page_).ok(), "buffer");
     state_.assign(kIoRequestMax, kStateFree);
     vcpu_.resize(vcpus);
   }
@@ -68,7 +69,7 @@ class Harness {
     return o;
   }
 
-  IoRequest& Slot(uint32_t v) { return hv_.shared_page(vm_)->slots[v]; }
+  IoRequest& Slot(uint32_t v) { return page_->slots[v]; }
 
   void Run(FuzzedDataProvider& in) {
     while (in.remaining_bytes() > 0) {
@@ -404,6 +405,7 @@ class Harness {
   Hypervisor hv_;
   Hsm hsm_;
   uint16_t vm_ = 0;
+  SharedPage* page_ = nullptr;
   std::vector<uint32_t> state_;
   std::vector<Vcpu> vcpu_;
   std::vector<RefClient> clients_;  // oldest first

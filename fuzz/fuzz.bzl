@@ -10,7 +10,7 @@ For a target NAME (source fuzz/NAME_fuzzer.cc, seeds in corpus/NAME/):
                          corpus/NAME/ (crashes/ included), with any compiler.
 """
 
-def ioreq_fuzzer(name, deps = [], size = "small"):
+def ioreq_fuzzer(name, deps = [], size = "small", tags = []):
     native.cc_library(
         name = name + "_target",
         srcs = [name + "_fuzzer.cc"],
@@ -37,4 +37,5 @@ def ioreq_fuzzer(name, deps = [], size = "small"):
         ],
         data = ["//corpus:" + name],
         args = ["corpus/" + name],
+        tags = tags,
     )
