@@ -14,7 +14,11 @@ packages=(
   libgtest-dev         # GoogleTest 1.12
   clang                # clang 14, for --config=fuzz (libFuzzer)
   libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for clang
-  python3              # /usr/bin/python3 for the test scripts
+  python3              # /usr/bin/python3 for the reports and test scripts
+  python3-matplotlib   # the report's charts
+  python3-scipy        # the comparison's Mann-Whitney U test
+  python3-numpy
+  llvm                 # llvm-cov / llvm-profdata for fuzz/coverage.sh
 )
 
 missing=()

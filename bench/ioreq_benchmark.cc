@@ -24,7 +24,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,7 +311,9 @@ void RegisterAll() {
     }
   }
 
-  auto throughput = [](StressConfig c, const char* rate) {
+  // A configuration in two sweeps (say 1 VM x 2 vCPUs) is registered once.
+  auto registered = std::make_shared<std::set<std::string>>();
+  auto throughput = [registered](StressConfig c, const char* rate) {
     std::string name = Name({{"strategy", c.strategy},
                              {"topology", c.topology},
                              {"vms", absl::StrCat(c.vms)},
@@ -317,6 +321,7 @@ void RegisterAll() {
                              {"clients", absl::StrCat(c.clients)}},
                             "Throughput");
     if (rate != nullptr) absl::StrAppend(&name, "/rate:", rate);
+    if (!registered->insert(name).second) return;
     c.seconds = 0.4;
     c.completion_timeout = absl::Seconds(30);
     benchmark::RegisterBenchmark(name.c_str(),

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Compare two benchmark runs: `bazel run //reports:compare -- BASE.json NEW.json`.
+
+In the manner of Google Benchmark's compare.py: for each benchmark both runs
+have, the change of the median real time (new - old) / |old|; with at least
+9 repetitions on both sides a two-sided Mann-Whitney U test says whether the
+change is significant (alpha 0.05), with fewer it says so plainly; then the
+geometric mean of new/old over all common benchmarks. Significant
+regressions print red and improvements green (on a terminal, or --color).
+--json writes the diff machine-readably. The contexts of both runs are shown,
+so runs from different machines can be compared knowingly.
+
+Exit codes: 0 compared (whatever the verdict), 1 a significant regression
+with --fail-on-regression, 2 bad arguments or input (one line, nothing
+written).
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gbench  # noqa: E402
+import stats  # noqa: E402
+
+ALPHA = 0.05
+RED, GREEN, RESET = "\033[31m", "\033[32m", "\033[0m"
+CONTEXT_KEYS = ["host_name", "cpu_model", "cpu_count", "kernel", "compiler",
+                "build_mode", "commit", "date"]
+
+
+def compare(base_runs, new_runs):
+    names = [n for n in base_runs if n in new_runs]
+    rows = []
+    for name in names:
+        old, new = base_runs[name], new_runs[name]
+        old_med, new_med = old.median(), new.median()
+        row = {"name": name, "old_median_ns": old_med, "new_median_ns": new_med,
+               "change": stats.relative_change(old_med, new_med),
+               "old_repetitions": len(old.samples), "new_repetitions": len(new.samples)}
+        if min(len(old.samples), len(new.samples)) >= stats.MIN_REPETITIONS_FOR_U_TEST:
+            u, p = stats.mann_whitney_u(old.samples, new.samples)
+            row.update({"u": u, "p_value": p, "significant": p < ALPHA,
+                        "verdict": ("regression" if row["change"] > 0 else "improvement")
+                        if p < ALPHA else "no significant change"})
+        else:
+            row.update({"u": None, "p_value": None, "significant": False,
+                        "verdict": "fewer than %d repetitions: no significance test"
+                                   % stats.MIN_REPETITIONS_FOR_U_TEST})
+        rows.append(row)
+    ratios = [r["new_median_ns"] / r["old_median_ns"] for r in rows
+              if r["old_median_ns"] and r["new_median_ns"]]
+    return rows, (stats.geomean(ratios) if ratios else None)
+
+
+def render(rows, geo, base_ctx, new_ctx, color):
+    out = []
+    out.append("%-14s %-34s %-34s" % ("context", "base", "new"))
+    for k in CONTEXT_KEYS:
+        out.append("%-14s %-34s %-34s" % (k, str(base_ctx.get(k, "-"))[:34],
+                                           str(new_ctx.get(k, "-"))[:34]))
+    out.append("")
+    width = max([len(r["name"]) for r in rows] + [9])
+    out.append("%-*s %12s %12s %9s %9s  %s" % (width, "benchmark", "old (ns)", "new (ns)",
+                                              "change", "p", "verdict"))
+    for r in rows:
+        p = "%.4f" % r["p_value"] if r["p_value"] is not None else "-"
+        line = "%-*s %12.1f %12.1f %+8.1f%% %9s  %s" % (
+            width, r["name"], r["old_median_ns"], r["new_median_ns"], 100 * r["change"],
+            p, r["verdict"])
+        if color and r["significant"]:
+            line = (RED if r["change"] > 0 else GREEN) + line + RESET
+        out.append(line)
+    out.append("")
+    out.append("geometric mean of new/old over %d benchmarks: %s" % (
+        len(rows), "%.4f (%+.1f%%)" % (geo, 100 * (geo - 1)) if geo else "n/a"))
+    return "\n".join(out)
+
+
+def write_atomically(path, text):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print("compare: %s" % message, file=sys.stderr)
+        sys.exit(2)
+
+
+def main(argv):
+    p = _Parser(prog="compare", description="compare two Google Benchmark JSON runs")
+    p.add_argument("base")
+    p.add_argument("new")
+    p.add_argument("--json", help="write the diff as JSON to this file")
+    p.add_argument("--color", action="store_true", help="colour even when not a terminal")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when a benchmark regressed significantly")
+    args = p.parse_args(argv)
+    try:
+        base_ctx, base_runs = gbench.load(args.base)
+        new_ctx, new_runs = gbench.load(args.new)
+    except gbench.InputError as e:
+        print("compare: %s" % e, file=sys.stderr)
+        return 2
+    rows, geo = compare(base_runs, new_runs)
+    if not rows:
+        print("compare: %s and %s have no benchmark in common" % (args.base, args.new),
+              file=sys.stderr)
+        return 2
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        print("compare: --json=%s: its folder does not exist" % args.json, file=sys.stderr)
+        return 2
+    print(render(rows, geo, base_ctx, new_ctx, args.color or sys.stdout.isatty()))
+    if args.json:
+        write_atomically(args.json, json.dumps(
+            {"base": args.base, "new": args.new, "base_context": base_ctx,
+             "new_context": new_ctx, "geomean_ratio": geo, "benchmarks": rows}, indent=2))
+    regressed = any(r["significant"] and r["change"] > 0 for r in rows)
+    return 1 if (regressed and args.fail_on_regression) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""Write the perf comparison report of one benchmark run.
+
+usage: report.py INPUT.json OUT_DIR
+
+Reads the suite's Google Benchmark JSON (bench/ioreq_benchmark.cc, ideally
+with repetitions) and writes two forms of one report into OUT_DIR:
+  report.md    tables and the charts as PNG files beside it (readable on a
+               code host);
+  report.html  one self-contained file with the charts embedded.
+Charts (matplotlib): round-trip latency p50/p99/p99.9 per strategy and
+topology; throughput against vCPUs; latency against CPU cost per request;
+range lookup cost against range count. Tables give the ratios to the raw
+primitives, and a generated verdict names the winner for idle latency,
+throughput on few cores, and CPU budget. Every file is written to a
+temporary name and renamed: an error leaves nothing half-written.
+
+Exit codes: 0 written; 2 bad input (one line naming the file and problem).
+"""
+import base64
+import datetime
+import html
+import io
+import os
+import sys
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gbench  # noqa: E402
+
+CHARTS = [
+    ("latency", "Round-trip latency per strategy and topology (1 vCPU)"),
+    ("scaling", "Throughput against vCPUs (1 VM, kernel topology)"),
+    ("tradeoff", "Latency against CPU cost per request (1 vCPU)"),
+    ("ranges", "Range lookup: interval index against the kernel's linear scan"),
+]
+
+
+def median_counter(b, key):
+    v = b.median(key)
+    return float(v) if v is not None else None
+
+
+def collect(runs):
+    """Organises the runs by question."""
+    by_family = {}
+    for b in runs.values():
+        by_family.setdefault(b.family, []).append(b)
+    return by_family
+
+
+def round_trip_rows(fam):
+    rows = []
+    for b in fam.get("RoundTrip", []):
+        p = b.params()
+        rows.append({"strategy": p.get("strategy"), "topology": p.get("topology"),
+                     "completion": p.get("completion"),
+                     "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
+                     "p999": median_counter(b, "p999_ns"),
+                     "ratio": median_counter(b, "ratio_to_raw"),
+                     "cpu": median_counter(b, "cpu_ns_per_request"),
+                     "syscalls": median_counter(b, "syscalls_per_request")})
+    return sorted(rows, key=lambda r: (r["completion"] or "", r["topology"] or "",
+                                       r["p50"] or 0))
+
+
+def throughput_rows(fam):
+    rows = []
+    for b in fam.get("Throughput", []):
+        p = b.params()
+        rows.append({"strategy": p.get("strategy"), "topology": p.get("topology"),
+                     "vms": int(p.get("vms", 1)), "vcpus": int(p.get("vcpus", 1)),
+                     "clients": int(p.get("clients", 1)), "rate": p.get("rate"),
+                     "rps": median_counter(b, "requests_per_s"),
+                     "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
+                     "cpu": median_counter(b, "cpu_ns_per_request"),
+                     "syscalls": median_counter(b, "syscalls_per_request")})
+    return rows
+
+
+def primitive_rows(fam):
+    rows = []
+    for b in fam.get("Primitive", []):
+        p = b.params()
+        rows.append({"impl": p.get("impl"), "primitive": p.get("primitive"),
+                     "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
+                     "ratio": median_counter(b, "ratio_to_raw")})
+    return rows
+
+
+def range_rows(fam):
+    rows = []
+    for b in fam.get("RangeLookup", []):
+        p = b.params()
+        rows.append({"impl": p.get("impl"), "ranges": int(p.get("ranges", 0)),
+                     "ns": b.median()})
+    return sorted(rows, key=lambda r: (r["impl"], r["ranges"]))
+
+
+# ----------------------------------------------------------------- charts
+
+def figure_png(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def chart_latency(rt):
+    rows = [r for r in rt if r["completion"] == "notify" and r["p50"]]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    labels = ["%s\n%s" % (r["strategy"], r["topology"]) for r in rows]
+    xs = range(len(rows))
+    for offset, key, name in [(-0.27, "p50", "p50"), (0, "p99", "p99"), (0.27, "p999", "p99.9")]:
+        ax.bar([x + offset for x in xs], [r[key] / 1e3 for r in rows], width=0.27, label=name)
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("round trip (µs, log)")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    return figure_png(fig)
+
+
+def chart_scaling(tp):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    series = {}
+    for r in tp:
+        if r["topology"] == "kernel" and r["vms"] == 1 and r["clients"] == 1 and not r["rate"]:
+            series.setdefault(r["strategy"], []).append((r["vcpus"], r["rps"]))
+    for name, pts in sorted(series.items()):
+        pts.sort()
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("vCPUs")
+    ax.set_ylabel("requests/s")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def chart_tradeoff(rt):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in rt:
+        if r["p50"] and r["cpu"]:
+            marker = "o" if r["completion"] == "notify" else "^"
+            ax.scatter(r["cpu"] / 1e3, r["p50"] / 1e3, marker=marker)
+            ax.annotate("%s/%s/%s" % (r["strategy"], r["topology"][0], r["completion"][0]),
+                        (r["cpu"] / 1e3, r["p50"] / 1e3), fontsize=6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("CPU per request, all threads (µs)")
+    ax.set_ylabel("p50 round trip (µs)")
+    ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def chart_ranges(rg):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for impl in sorted({r["impl"] for r in rg}):
+        pts = [(r["ranges"], r["ns"]) for r in rg if r["impl"] == impl]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("ranges")
+    ax.set_ylabel("ns per lookup")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+# ----------------------------------------------------------------- tables
+
+def fmt(v, scale=1.0, digits=1):
+    return "-" if v is None else ("%.*f" % (digits, v / scale))
+
+
+def tables(rt, tp, prim, rg):
+    out = []
+    out.append(("Raw primitives and the model's doorbells (two-thread ping-pong)",
+                ["impl", "primitive", "p50 µs", "p99 µs", "× raw"],
+                [[r["impl"], r["primitive"], fmt(r["p50"], 1e3, 2), fmt(r["p99"], 1e3, 2),
+                  fmt(r["ratio"], 1, 2)] for r in prim]))
+    out.append(("Round trip at 1 vCPU (ratio to the matching raw ping-pong)",
+                ["strategy", "topology", "completion", "p50 µs", "p99 µs", "p99.9 µs",
+                 "× raw", "CPU µs/req", "syscalls/req"],
+                [[r["strategy"], r["topology"], r["completion"], fmt(r["p50"], 1e3, 2),
+                  fmt(r["p99"], 1e3, 2), fmt(r["p999"], 1e3, 2), fmt(r["ratio"], 1, 2),
+                  fmt(r["cpu"], 1e3, 2), fmt(r["syscalls"], 1, 2)] for r in rt]))
+    out.append(("Throughput (checked stress load)",
+                ["strategy", "topology", "VMs", "vCPUs", "clients", "offered/s",
+                 "requests/s", "p50 µs", "p99 µs", "CPU µs/req", "syscalls/req"],
+                [[r["strategy"], r["topology"], str(r["vms"]), str(r["vcpus"]),
+                  str(r["clients"]), r["rate"] or "closed", fmt(r["rps"], 1, 0),
+                  fmt(r["p50"], 1e3, 1), fmt(r["p99"], 1e3, 1), fmt(r["cpu"], 1e3, 1),
+                  fmt(r["syscalls"], 1, 2)] for r in tp]))
+    out.append(("Range lookup", ["impl", "ranges", "ns/lookup"],
+                [[r["impl"], str(r["ranges"]), fmt(r["ns"], 1, 1)] for r in rg]))
+    return out
+
+
+def verdicts(rt, tp):
+    lines = []
+    idle = [r for r in rt if r["p50"]]
+    if idle:
+        best = min(idle, key=lambda r: r["p50"])
+        lines.append("Idle latency: **%s** (%s topology, %s completion), p50 %.2f µs."
+                     % (best["strategy"], best["topology"], best["completion"],
+                        best["p50"] / 1e3))
+    busy = [r for r in tp if r["vcpus"] == max((x["vcpus"] for x in tp), default=0)
+            and r["vms"] == 1 and not r["rate"] and r["rps"]]
+    if busy:
+        best = max(busy, key=lambda r: r["rps"])
+        worst = min(busy, key=lambda r: r["rps"])
+        lines.append("Throughput with %d vCPUs on few cores: **%s** (%s), %.0f requests/s; "
+                     "the worst is %s at %.0f." % (best["vcpus"], best["strategy"],
+                                                   best["topology"], best["rps"],
+                                                   worst["strategy"], worst["rps"]))
+    cheap = [r for r in rt if r["cpu"]]
+    if cheap:
+        best = min(cheap, key=lambda r: r["cpu"])
+        lines.append("CPU budget: **%s** (%s, %s completion), %.1f µs of CPU per request."
+                     % (best["strategy"], best["topology"], best["completion"],
+                        best["cpu"] / 1e3))
+    return lines or ["Not enough results for a verdict."]
+
+
+CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("kernel", "kernel"),
+                ("cpu_model", "CPU"), ("num_cpus", "cores"), ("compiler", "compiler"),
+                ("build_mode", "build mode"), ("commit", "commit"), ("pinning", "pinning")]
+
+
+def context_rows(ctx):
+    return [[label, str(ctx.get(key, "-"))] for key, label in CONTEXT_KEYS]
+
+
+def markdown(ctx, tabs, verdict, source):
+    out = ["# ioreq-harness performance report", "",
+           "From `%s`. Medians over the repetitions of one run." % os.path.basename(source), "",
+           "## Verdict", ""]
+    out += ["- " + v for v in verdict]
+    out += ["", "## Context", "", "| | |", "|---|---|"]
+    out += ["| %s | %s |" % tuple(r) for r in context_rows(ctx)]
+    for key, title in CHARTS:
+        out += ["", "## %s" % title, "", "![%s](%s.png)" % (title, key)]
+    for title, head, rows in tabs:
+        out += ["", "## %s" % title, "", "| " + " | ".join(head) + " |",
+                "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def html_page(ctx, tabs, verdict, pngs, source):
+    e = html.escape
+
+    def table(head, rows):
+        return ("<table><tr>" + "".join("<th>%s</th>" % e(h) for h in head) + "</tr>" +
+                "".join("<tr>" + "".join("<td>%s</td>" % e(c) for c in r) + "</tr>"
+                        for r in rows) + "</table>")
+
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
+             "<title>ioreq-harness performance report</title><style>",
+             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}",
+             "table{border-collapse:collapse;margin:1em 0;font-size:13px}",
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}",
+             "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}",
+             "img{max-width:100%}.verdict li{margin:.3em 0}</style></head><body>",
+             "<h1>ioreq-harness performance report</h1>",
+             "<p>From <code>%s</code>. Medians over the repetitions of one run.</p>"
+             % e(os.path.basename(source)),
+             "<h2>Verdict</h2><ul class='verdict'>"]
+    parts += ["<li>%s</li>" % e(v).replace("**", "") for v in verdict]
+    parts += ["</ul><h2>Context</h2>", table(["", ""], context_rows(ctx))]
+    for key, title in CHARTS:
+        parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>"
+                     % (e(title), e(title), base64.b64encode(pngs[key]).decode()))
+    for title, head, rows in tabs:
+        parts += ["<h2>%s</h2>" % e(title), table(head, rows)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def build(source):
+    """Returns {filename: bytes} for the report of `source`."""
+    ctx, runs = gbench.load(source)
+    ctx = dict(ctx)
+    ctx.setdefault("date", datetime.datetime.now().isoformat(timespec="seconds"))
+    fam = collect(runs)
+    rt, tp, prim, rg = round_trip_rows(fam), throughput_rows(fam), primitive_rows(fam), range_rows(fam)
+    pngs = {"latency": chart_latency(rt), "scaling": chart_scaling(tp),
+            "tradeoff": chart_tradeoff(rt), "ranges": chart_ranges(rg)}
+    tabs = tables(rt, tp, prim, rg)
+    verdict = verdicts(rt, tp)
+    files = {"report.md": markdown(ctx, tabs, verdict, source).encode(),
+             "report.html": html_page(ctx, tabs, verdict, pngs, source).encode()}
+    for key, data in pngs.items():
+        files[key + ".png"] = data
+    return files
+
+
+def write_all(out_dir, files):
+    os.makedirs(out_dir, exist_ok=True)
+    staged = []
+    try:
+        for name, data in files.items():
+            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            staged.append((tmp, os.path.join(out_dir, name)))
+    except OSError:
+        for tmp, _ in staged:
+            os.unlink(tmp)
+        raise
+    for tmp, final in staged:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
+        os.replace(tmp, final)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("report: usage: report.py INPUT.json OUT_DIR", file=sys.stderr)
+        return 2
+    try:
+        files = build(argv[0])
+    except gbench.InputError as e:
+        print("report: %s" % e, file=sys.stderr)
+        return 2
+    write_all(argv[1], files)
+    print("report: %s" % os.path.join(argv[1], "report.html"))
+    print("report: %s" % os.path.join(argv[1], "report.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

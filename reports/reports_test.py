@@ -1,0 +1,211 @@
+"""Unit tests of reports/: statistics, parsing, rendering, comparison."""
+import html
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import compare  # noqa: E402
+import gbench  # noqa: E402
+import report  # noqa: E402
+import stats  # noqa: E402
+
+FIXTURE = os.path.join(HERE, "testdata", "suite_3reps.json")
+FIXTURE_9 = os.path.join(HERE, "testdata", "roundtrip_9reps.json")
+
+
+class StatsTest(unittest.TestCase):
+    def test_u_test_complete_separation(self):
+        # x all below y, n = m = 7 (small: the exact distribution): U = 0
+        # and the two-sided p-value is 2 / C(14, 7) = 2 / 3432.
+        u, p = stats.mann_whitney_u(list(range(1, 8)), list(range(8, 15)))
+        self.assertEqual(u, 0.0)
+        self.assertAlmostEqual(p, 2 / math.comb(14, 7), places=12)
+
+    def test_u_test_large_samples_use_the_normal_approximation(self):
+        # n = m = 9, complete separation: z = (40.5 - 0.5) / sqrt(81 * 19 / 12)
+        # with the continuity correction, p = 2 * (1 - Phi(z)).
+        u, p = stats.mann_whitney_u(list(range(1, 10)), list(range(10, 19)))
+        self.assertEqual(u, 0.0)
+        z = (40.5 - 0.5) / math.sqrt(81 * 19 / 12)
+        self.assertAlmostEqual(p, math.erfc(z / math.sqrt(2)), places=9)
+
+    def test_u_test_textbook_example(self):
+        # Two samples with U = 17 out of 5 * 4 = 20 for the first.
+        u, p = stats.mann_whitney_u([19, 22, 16, 29, 24], [20, 11, 17, 12])
+        self.assertEqual(u, 17.0)
+        self.assertAlmostEqual(p, 0.1111, places=3)
+
+    def test_identical_samples_are_not_significant(self):
+        _, p = stats.mann_whitney_u([5] * 9 + [6], [5] * 9 + [6])
+        self.assertGreater(p, 0.9)
+
+    def test_geomean(self):
+        self.assertAlmostEqual(stats.geomean([2, 8]), 4.0)
+        self.assertAlmostEqual(stats.geomean([1.1] * 5), 1.1)
+        with self.assertRaises(ValueError):
+            stats.geomean([1, 0])
+        with self.assertRaises(ValueError):
+            stats.geomean([])
+
+    def test_relative_change(self):
+        self.assertAlmostEqual(stats.relative_change(100, 110), 0.10)
+        self.assertAlmostEqual(stats.relative_change(-100, -110), -0.10)
+
+
+class ParseTest(unittest.TestCase):
+    def test_repetitions_are_grouped_and_aggregates_skipped(self):
+        ctx, runs = gbench.load(FIXTURE)
+        self.assertIn("kernel", ctx)
+        self.assertIn("commit", ctx)
+        for b in runs.values():
+            self.assertEqual(len(b.samples), 3, b.name)
+        self.assertGreaterEqual(len(runs), 8)
+        with open(FIXTURE) as f:
+            raw = json.load(f)
+        self.assertTrue(any(e.get("run_type") == "aggregate" for e in raw["benchmarks"]))
+        self.assertFalse(any(name.endswith(("_mean", "_median", "_stddev", "_cv"))
+                             for name in runs))
+
+    def test_params_and_units(self):
+        _, runs = gbench.load(FIXTURE)
+        rt = [b for b in runs.values() if b.family == "RoundTrip"]
+        self.assertTrue(rt)
+        p = rt[0].params()
+        self.assertIn(p["strategy"], {"spin", "eventfd", "uring", "uring_eventfd",
+                                      "futex", "adaptive"})
+        self.assertIn(p["topology"], {"kernel", "direct"})
+        # Throughput runs are reported in ms; samples are converted to ns.
+        tp = [b for b in runs.values() if b.family == "Throughput"]
+        self.assertTrue(all(s > 1e6 for b in tp for s in b.samples))
+        self.assertIsNotNone(rt[0].median("p50_ns"))
+
+    def test_bad_inputs_name_the_file(self):
+        d = tempfile.mkdtemp()
+        try:
+            cases = {"missing.json": None, "notjson.json": "{oops",
+                     "other.json": json.dumps({"hello": 1}),
+                     "empty.json": json.dumps({"context": {}, "benchmarks": []})}
+            for name, text in cases.items():
+                path = os.path.join(d, name)
+                if text is not None:
+                    with open(path, "w") as f:
+                        f.write(text)
+                with self.assertRaises(gbench.InputError) as e:
+                    gbench.load(path)
+                self.assertIn(path, str(e.exception))
+        finally:
+            shutil.rmtree(d)
+
+
+class RenderTest(unittest.TestCase):
+    def setUp(self):
+        self.out = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.out)
+
+    def test_html_holds_every_chart_and_table(self):
+        self.assertEqual(report.main([FIXTURE, self.out]), 0)
+        with open(os.path.join(self.out, "report.html")) as f:
+            page = f.read()
+        for _, title in report.CHARTS:
+            self.assertIn(html.escape(title), page)
+        self.assertEqual(page.count("src='data:image/png;base64,"), len(report.CHARTS))
+        for title in ["Raw primitives", "Round trip at 1 vCPU", "Throughput", "Range lookup",
+                      "Verdict", "Context"]:
+            self.assertIn(title, page)
+        self.assertNotIn("src='http", page)  # self-contained
+
+    def test_markdown_holds_every_table_and_chart_file(self):
+        self.assertEqual(report.main([FIXTURE, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        for key, _ in report.CHARTS:
+            self.assertIn("(%s.png)" % key, md)
+            with open(os.path.join(self.out, key + ".png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(md.count("\n| impl | primitive |"), 1)
+        self.assertIn("| strategy | topology | completion |", md)
+        self.assertIn("| impl | ranges | ns/lookup |", md)
+        self.assertIn("Idle latency:", md)
+
+    def test_bad_input_writes_nothing(self):
+        bad = os.path.join(self.out, "bad.json")
+        with open(bad, "w") as f:
+            f.write("[]")
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), bad,
+                               os.path.join(self.out, "r")], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "r")))
+
+
+class CompareTest(unittest.TestCase):
+    def run_compare(self, *args):
+        return subprocess.run([sys.executable, os.path.join(HERE, "compare.py")] + list(args),
+                              capture_output=True, text=True)
+
+    def test_same_run_has_no_change(self):
+        _, runs = gbench.load(FIXTURE_9)
+        rows, geo = compare.compare(runs, runs)
+        self.assertAlmostEqual(geo, 1.0)
+        self.assertTrue(all(not r["significant"] for r in rows))
+
+    def test_a_slower_run_is_a_significant_regression(self):
+        _, runs = gbench.load(FIXTURE_9)
+        _, slower = gbench.load(FIXTURE_9)
+        for b in slower.values():
+            b.samples = [s * 1.5 for s in b.samples]
+        rows, geo = compare.compare(runs, slower)
+        self.assertAlmostEqual(geo, 1.5)
+        for r in rows:
+            self.assertTrue(r["significant"], r)
+            self.assertEqual(r["verdict"], "regression")
+            self.assertAlmostEqual(r["change"], 0.5)
+
+    def test_few_repetitions_are_said_plainly(self):
+        _, runs = gbench.load(FIXTURE)
+        rows, _ = compare.compare(runs, runs)
+        self.assertTrue(all(r["p_value"] is None and "fewer than 9" in r["verdict"]
+                            for r in rows))
+
+    def test_json_diff_and_exit_codes(self):
+        d = tempfile.mkdtemp()
+        try:
+            diff = os.path.join(d, "diff.json")
+            proc = self.run_compare(FIXTURE_9, FIXTURE_9, "--json", diff)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(diff) as f:
+                data = json.load(f)
+            self.assertIn("geomean_ratio", data)
+            self.assertTrue(data["benchmarks"])
+            self.assertIn("geometric mean", proc.stdout)
+            # No benchmark in common.
+            other = os.path.join(d, "other.json")
+            with open(FIXTURE_9) as f:
+                raw = json.load(f)
+            for e in raw["benchmarks"]:
+                e["name"] = e["run_name"] = "Other/" + e["name"]
+            with open(other, "w") as f:
+                json.dump(raw, f)
+            proc = self.run_compare(FIXTURE_9, other, "--json", os.path.join(d, "no.json"))
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("no benchmark in common", proc.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "no.json")))
+            proc = self.run_compare(FIXTURE_9, os.path.join(d, "missing.json"))
+            self.assertEqual(proc.returncode, 2)
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1)
+            self.assertEqual(self.run_compare(FIXTURE_9).returncode, 2)
+        finally:
+            shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    unittest.main()
