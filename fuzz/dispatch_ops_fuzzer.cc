@@ -13,7 +13,9 @@
 //   - every completion the HSM published is taken by its vCPU exactly once;
 //   - a read routed to a client returns that client's value.
 // Slots the input wrote garbage into are exempt until their vCPU's next
-// insert. Framing: FuzzedDataProvider; one opcode byte per operation.
+// insert. Both topologies: in the direct one the clients claim when they are
+// served (the routing check then applies only to the kernel topology).
+// Framing: FuzzedDataProvider; one opcode byte per operation.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstring>
@@ -52,7 +54,9 @@ struct Vcpu {
 
 class Harness {
  public:
-  explicit Harness(uint32_t vcpus) : vcpus_(vcpus), hsm_(&hv_, Options()) {
+  Harness(uint32_t vcpus, Topology topology)
+      : vcpus_(vcpus), direct_(topology == Topology::kDirect),
+        hsm_(&hv_, Options(topology)) {
     vm_ = hv_.CreateVm(vcpus).value();
     page_ = hv_.shared_page(vm_);
     FUZZ_CHECK(hsm_.CreateVm(vm_, vcpus).ok(), "CreateVm");
@@ -61,8 +65,9 @@ class Harness {
     vcpu_.resize(vcpus);
   }
 
-  static HsmOptions Options() {
+  static HsmOptions Options(Topology topology) {
     HsmOptions o;
+    o.topology = topology;
     o.run_threads = false;
     o.check_range_index = true;
     o.clear_drain_timeout = absl::ZeroDuration();
@@ -341,6 +346,7 @@ class Harness {
   }
 
   void CheckRouting() {
+    if (direct_) return;  // no dispatcher: clients claim when served
     for (uint32_t v = 0; v < vcpus_; ++v) {
       Vcpu& c = vcpu_[v];
       if (c.tainted || state_[v] != kStatePending) continue;
@@ -402,6 +408,7 @@ class Harness {
   }
 
   const uint32_t vcpus_;
+  const bool direct_;
   Hypervisor hv_;
   Hsm hsm_;
   uint16_t vm_ = 0;
@@ -423,7 +430,8 @@ class Harness {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  Harness harness(in.ConsumeIntegralInRange<uint32_t>(1, kIoRequestMax));
+  const uint32_t vcpus = in.ConsumeIntegralInRange<uint32_t>(1, kIoRequestMax);
+  Harness harness(vcpus, in.ConsumeBool() ? Topology::kDirect : Topology::kKernel);
   harness.Run(in);
   return 0;
 }
