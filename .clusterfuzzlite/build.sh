@@ -20,16 +20,7 @@ core=(core/abi.cc core/slot_decode.cc core/slot_state.cc core/cf8cfc.cc
       core/devices/uart16550.cc core/notify/adaptive_doorbell.cc
       core/notify/eventfd_doorbell.cc core/notify/futex_doorbell.cc
       core/notify/strategy.cc core/notify/uring_doorbell.cc)
-libs=(-labsl_status -labsl_statusor -labsl_cord -labsl_cordz_info
-      -labsl_cord_internal -labsl_cordz_functions -labsl_cordz_handle
-      -labsl_strerror -labsl_str_format_internal -labsl_strings
-      -labsl_strings_internal -labsl_int128 -labsl_time -labsl_time_zone
-      -labsl_civil_time -labsl_raw_hash_set -labsl_hash -labsl_city
-      -labsl_low_level_hash -labsl_hashtablez_sampler -labsl_synchronization
-      -labsl_graphcycles_internal -labsl_stacktrace -labsl_symbolize
-      -labsl_malloc_internal -labsl_base -labsl_raw_logging_internal
-      -labsl_log_severity -labsl_spinlock_wait -labsl_throw_delegate
-      -luring -lpthread)
+source fuzz/link_libs.sh
 
 compile() {  # compile SOURCE: one object per source, in parallel below
   $CXX $CXXFLAGS -std=c++17 -I. -c "$1" -o "$obj/$(echo "$1" | tr / _).o"
@@ -44,7 +35,7 @@ core_objs=()
 for f in "${core[@]}"; do core_objs+=("$obj/$(echo "$f" | tr / _).o"); done
 for t in "${targets[@]}"; do
   $CXX $CXXFLAGS "$obj/fuzz_${t}_fuzzer.cc.o" "${core_objs[@]}" \
-    $LIB_FUZZING_ENGINE "${libs[@]}" -o "$OUT/$t"
+    $LIB_FUZZING_ENGINE "${link_libs[@]}" -o "$OUT/$t"
   python3 - "corpus/$t" "$OUT/${t}_seed_corpus.zip" <<'PY'
 import os, sys, zipfile
 root, out = sys.argv[1], sys.argv[2]

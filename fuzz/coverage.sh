@@ -16,16 +16,7 @@ trap 'rm -rf "$work"' EXIT
 flags=(-O1 -std=c++17 -I. -fprofile-instr-generate -fcoverage-mapping)
 core=($(ls core/*.cc core/devices/*.cc core/notify/*.cc | grep -v _test.cc))
 targets=(slot_decode range_map cf8cfc ioeventfd dispatch_ops concurrent)
-libs=(-labsl_status -labsl_statusor -labsl_cord -labsl_cordz_info
-      -labsl_cord_internal -labsl_cordz_functions -labsl_cordz_handle
-      -labsl_strerror -labsl_str_format_internal -labsl_strings
-      -labsl_strings_internal -labsl_int128 -labsl_time -labsl_time_zone
-      -labsl_civil_time -labsl_raw_hash_set -labsl_hash -labsl_city
-      -labsl_low_level_hash -labsl_hashtablez_sampler -labsl_synchronization
-      -labsl_graphcycles_internal -labsl_stacktrace -labsl_symbolize
-      -labsl_malloc_internal -labsl_base -labsl_raw_logging_internal
-      -labsl_log_severity -labsl_spinlock_wait -labsl_throw_delegate
-      -luring -lpthread)
+source fuzz/link_libs.sh
 sources=("${core[@]}" fuzz/regression_driver.cc)
 for t in "${targets[@]}"; do sources+=("fuzz/${t}_fuzzer.cc"); done
 export work
@@ -36,7 +27,7 @@ for f in "${core[@]}"; do objects+=("$work/$(echo "$f" | tr / _).o"); done
 bins=()
 for t in "${targets[@]}"; do
   clang++ "${flags[@]}" "$work/fuzz_${t}_fuzzer.cc.o" "$work/fuzz_regression_driver.cc.o" \
-    "${objects[@]}" "${libs[@]}" -o "$work/$t"
+    "${objects[@]}" "${link_libs[@]}" -o "$work/$t"
   LLVM_PROFILE_FILE="$work/$t.profraw" "$work/$t" "$root/$t" > /dev/null
   bins+=(-object "$work/$t")
 done

@@ -38,24 +38,10 @@ class EventfdBackend {
 
 }  // namespace notify_internal
 
-class EventfdDoorbell {
+class EventfdDoorbell
+    : public notify_internal::BlockingDoorbell<notify_internal::EventfdBackend> {
  public:
   static constexpr const char* kName = "eventfd";
-
-  void Ring() { waiter_.Ring(); }
-  static void RingMany(EventfdDoorbell* const* bells, size_t n) {
-    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
-  }
-  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
-  bool WaitFor(absl::Duration timeout) {
-    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
-                                      ? absl::InfiniteFuture()
-                                      : absl::Now() + timeout);
-  }
-  uint64_t syscalls() const { return waiter_.counter().total(); }
-
- private:
-  notify_internal::SuppressedWaiter<notify_internal::EventfdBackend> waiter_;
 };
 
 }  // namespace ioreq

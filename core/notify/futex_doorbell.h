@@ -29,25 +29,13 @@ struct FutexBackend {
 
 }  // namespace notify_internal
 
-class FutexDoorbell {
+class FutexDoorbell
+    : public notify_internal::BlockingDoorbell<notify_internal::FutexBackend> {
  public:
   static constexpr const char* kName = "futex";
 
-  void Ring() { waiter_.Ring(); }
-  static void RingMany(FutexDoorbell* const* bells, size_t n) {
-    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
-  }
-  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
-  bool WaitFor(absl::Duration timeout) {
-    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
-                                      ? absl::InfiniteFuture()
-                                      : absl::Now() + timeout);
-  }
-  uint64_t syscalls() const { return waiter_.counter().total(); }
-
  private:
   friend class AdaptiveDoorbell;
-  notify_internal::SuppressedWaiter<notify_internal::FutexBackend> waiter_;
 };
 
 }  // namespace ioreq

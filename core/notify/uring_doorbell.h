@@ -82,11 +82,12 @@ class UringEventfdBackend {
 
 }  // namespace notify_internal
 
-class UringDoorbell {
+class UringDoorbell
+    : public notify_internal::BlockingDoorbell<notify_internal::UringMsgBackend> {
  public:
   static constexpr const char* kName = "uring";
 
-  void Ring() { waiter_.Ring(); }
+  // Every wake that needs a system call goes in one io_uring_enter.
   static void RingMany(UringDoorbell* const* bells, size_t n) {
     bool queued = false;
     for (size_t i = 0; i < n; ++i) {
@@ -97,37 +98,13 @@ class UringDoorbell {
     }
     if (queued) notify_internal::UringMsgBackend::FlushWakes();
   }
-  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
-  bool WaitFor(absl::Duration timeout) {
-    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
-                                      ? absl::InfiniteFuture()
-                                      : absl::Now() + timeout);
-  }
-  uint64_t syscalls() const { return waiter_.counter().total(); }
-
- private:
-  notify_internal::SuppressedWaiter<notify_internal::UringMsgBackend> waiter_;
 };
 
-class UringEventfdDoorbell {
+class UringEventfdDoorbell
+    : public notify_internal::BlockingDoorbell<
+          notify_internal::UringEventfdBackend> {
  public:
   static constexpr const char* kName = "uring_eventfd";
-
-  void Ring() { waiter_.Ring(); }
-  static void RingMany(UringEventfdDoorbell* const* bells, size_t n) {
-    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
-  }
-  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
-  bool WaitFor(absl::Duration timeout) {
-    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
-                                      ? absl::InfiniteFuture()
-                                      : absl::Now() + timeout);
-  }
-  uint64_t syscalls() const { return waiter_.counter().total(); }
-
- private:
-  notify_internal::SuppressedWaiter<notify_internal::UringEventfdBackend>
-      waiter_;
 };
 
 }  // namespace ioreq

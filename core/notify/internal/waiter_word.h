@@ -16,6 +16,7 @@
 #define IOREQ_CORE_NOTIFY_INTERNAL_WAITER_WORD_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/time/clock.h"
@@ -111,6 +112,29 @@ class SuppressedWaiter {
   alignas(64) std::atomic<uint32_t> word_{0};
   SyscallCounter counter_;
   Backend backend_;
+};
+
+// The doorbell interface (core/notify/strategy.h) over a SuppressedWaiter:
+// what every blocking strategy shares. A strategy derives from it, names
+// itself (kName) and may replace RingMany() with a batched one.
+template <typename Backend>
+class BlockingDoorbell {
+ public:
+  void Ring() { waiter_.Ring(); }
+  template <typename Bell>
+  static void RingMany(Bell* const* bells, size_t n) {
+    for (size_t i = 0; i < n; ++i) bells[i]->Ring();
+  }
+  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
+  bool WaitFor(absl::Duration timeout) {
+    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
+                                      ? absl::InfiniteFuture()
+                                      : absl::Now() + timeout);
+  }
+  uint64_t syscalls() const { return waiter_.counter().total(); }
+
+ protected:
+  SuppressedWaiter<Backend> waiter_;
 };
 
 }  // namespace notify_internal
