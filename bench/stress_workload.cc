@@ -469,6 +469,7 @@ absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
   if (config.spurious_wakeups) {
     noise = std::thread([&] {
       std::mt19937_64 rng(config.seed);
+      // Pairs with the release store after the vCPU threads are joined.
       while (!load_done.load(std::memory_order_acquire)) {
         for (auto& rig : rigs) {
           hsm.Upcall(rig->vmid);

@@ -110,6 +110,7 @@ BasicHsm<Bell>::~BasicHsm() {
     for (const auto& [id, vm] : vms_) vmids.push_back(id);
   }
   for (uint16_t id : vmids) DestroyVm(id).IgnoreError();
+  // Pairs with the acquire load in DispatcherLoop() after its wake.
   stopping_.store(true, std::memory_order_release);
   upcall_.Ring();
   if (dispatcher_.joinable()) dispatcher_.join();
@@ -273,6 +274,7 @@ absl::Status BasicHsm<Bell>::DestroyClient(ClientId id) {
     clients_.erase(it);
   }
   Pause();  // ioreq_pause(): no dispatch pass can see the client go
+  // Pairs with the acquire loads in ClientLoop() and WaitForRequests().
   client->destroying.store(true, std::memory_order_release);
   client->bell.Ring();  // wake_up_interruptible() / kthread_stop()
   if (client->thread.joinable()) client->thread.join();
@@ -307,6 +309,8 @@ void BasicHsm<Bell>::DestroyClientLocked(Vm& vm, const std::shared_ptr<Client>& 
   // other client to take it, completes it with an all-ones value (what a
   // read from an absent device returns).
   SharedPage* page = vm.page.load(std::memory_order_acquire);
+  // Acquire pairs with the release fetch_or() of the dispatch that set each
+  // bit; release pairs with the serving side's acquire load of `pending`.
   uint32_t left = client->pending.exchange(0, std::memory_order_acq_rel);
   while (left != 0) {
     const uint32_t vcpu = LowestBit(left);
@@ -468,6 +472,7 @@ void BasicHsm<Bell>::Pause() {
 
 template <typename Bell>
 void BasicHsm<Bell>::Resume() {
+  // Pairs with the acquire load in paused().
   const bool rearmed =
       pause_depth_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   if (!rearmed) return;
@@ -788,6 +793,7 @@ absl::Status BasicHsm<Bell>::ServeClientRequests(Client& client_ref) {
     IoRequest& req = page->slots[vcpu];
     // Pairs with the dispatcher's release of PROCESSING in DispatchVm().
     if (LoadStateAcquire(req) != kStateProcessing) {
+      // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
       client->pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
       IOREQ_COUNT(ownership_lost);
       continue;
@@ -836,6 +842,7 @@ template <typename Bell>
 absl::Status BasicHsm<Bell>::InterruptWait(ClientId id) {
   absl::StatusOr<std::shared_ptr<Client>> client = FindClientById(id);
   if (!client.ok()) return client.status();
+  // Pairs with the acquire load at the top of WaitForRequests()'s loop.
   (*client)->destroying.store(true, std::memory_order_release);
   (*client)->bell.Ring();
   return absl::OkStatus();
@@ -866,6 +873,7 @@ absl::Status BasicHsm<Bell>::ServeDefaultRequests(ClientId id, const IoHandler& 
       }
       // Pairs with the dispatcher's release of PROCESSING.
       if (LoadStateAcquire(slot) != kStateProcessing) {
+        // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
         client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
         IOREQ_COUNT(ownership_lost);
         continue;

@@ -143,6 +143,7 @@ absl::Status BasicHypervisor<Bell>::InsertRequest(uint16_t vmid, uint32_t vcpu,
   // only a FREE slot is ours to fill.
   const uint32_t state = LoadStateAcquire(slot);
   if (state != kStateFree) {
+    // Pairs with the acquire loads in ResetVm() and WaitForCompletion().
     (*v)->in_flight.store(false, std::memory_order_release);
     insert_refused_.fetch_add(1, std::memory_order_relaxed);
     return absl::FailedPreconditionError(
@@ -173,6 +174,7 @@ absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
   if (!vm.ok()) return vm.status();
   absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
   if (!v.ok()) return v.status();
+  // Pairs with the release store in InsertRequest().
   if (!(*v)->in_flight.load(std::memory_order_acquire)) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "VM %u vCPU %u has no request in flight", vmid, vcpu));
@@ -281,6 +283,8 @@ absl::Status BasicHypervisor<Bell>::ResetVm(uint16_t vmid) {
   }
   const absl::Time deadline = absl::Now() + absl::Seconds(1);
   for (uint32_t i = 0; i < (*vm)->vcpu_num; ++i) {
+    // Pairs with the release stores of in_flight by the vCPU's thread: once
+    // false, that thread no longer touches the slot.
     while ((*vm)->vcpus[i].in_flight.load(std::memory_order_acquire)) {
       if (absl::Now() > deadline) {
         return absl::DeadlineExceededError(absl::StrFormat(
