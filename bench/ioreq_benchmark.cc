@@ -34,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "bench/internal/benchmark_flags.h"
 #include "bench/internal/pingpong.h"
 #include "bench/latency_histogram.h"
 #include "bench/stress_workload.h"
@@ -440,6 +441,14 @@ void AddContext() {
 }  // namespace bench
 
 int main(int argc, char** argv) {
+  // Bad flags exit 2 with one line, before the library's own leniency.
+  if (absl::Status valid = bench::ValidateBenchmarkArgs(
+          std::vector<std::string>(argv + 1, argv + argc), {"--quick", "--help"});
+      !valid.ok()) {
+    std::fprintf(stderr, "ioreq_benchmark: %s\n",
+                 std::string(valid.message()).c_str());
+    return 2;
+  }
   // --quick: a representative subset in under 30 s.
   std::vector<char*> args;
   std::string quick_filter =

@@ -2,30 +2,41 @@
 # The stress command's exit codes: 0 clean run, 2 for every kind of bad flag.
 set -u
 stress="$1"
-fail=0
 
-expect() {  # expect CODE ARGS...
-  local want="$1"; shift
-  local err
-  err=$("$stress" "$@" 2>&1 >/dev/null)
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: stress $* exited $got, want $want ($err)"; fail=1
-  elif [ "$want" = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" != 1 ]; then
-    echo "FAIL: stress $* printed more than one line: $err"; fail=1
-  fi
-}
+source "${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-ioreq_harness}/tools/testing/expect_exit.sh"
 
-expect 0 --requests=300
-expect 0 --requests=300 --polling --vcpus=3 --vms=2
-expect 0 --help
+expect 0 "$stress" --requests=300
+expect 0 "$stress" --requests=300 --polling --vcpus=3 --vms=2
+expect 0 "$stress" --help
 for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --requests=0 --requests=1x --requests=99999999999999999999 \
            --strategy=nope --vms=0 --vms=65 --clients=0 --seconds=-1 \
            --seconds=nan --polling=maybe --json=2 --seed=-1 --timeout_ms=0 \
-           --no_such_flag --vcpus stray_argument; do
-  expect 2 "$bad"
+           --no_such_flag --vcpus stray_argument \
+           --faults=nope --faults=stall,stall --faults=stall, --faults=ALL \
+           --garbage_per_s=0 --garbage_per_s=-5 --garbage_per_s=1e99 \
+           --garbage_per_s=nan --garbage_per_s=x --stall_every=0 \
+           --stall_every=99999999999 --stall_us=0 --stall_us=2000000 \
+           --destroy_every=-1 --clear_every_ms=0 --pause_every_ms=0 \
+           --pause_us=0 --drop_every=0 --drop_every=abc --wedge_ms=0 \
+           --progress_s=-1 --progress_s=99999 --soak=maybe --rescan=2 \
+           --watchdog_s=-1 --watchdog_s=99999999 --rate=-1; do
+  expect 2 "$stress" "$bad"
 done
+
+# Faults: each alone, and all of them in a soak, end clean (exit 0).
+for f in garbage stall destroy clear pause drop; do
+  expect 0 "$stress" --requests=2000 --vcpus=3 --vms=2 --faults=$f
+done
+expect 0 "$stress" --soak --seconds=2 --vcpus=3 --vms=2 --topology=direct
+soak_err=$("$stress" --soak --seconds=2.5 --progress_s=1 --vms=2 2>&1 >/dev/null)
+case "$soak_err" in
+  *"] issued "*"injected garbage "*) ;;
+  *) echo "FAIL: --soak printed no progress line: $soak_err"; fail=1 ;;
+esac
+# Without the rescan, a lost notification strands its request: exit 1,
+# and the watchdog bound is not needed for that (the vCPU's timeout is).
+expect 1 "$stress" --requests=50 --faults=drop --drop_every=1 --norescan --timeout_ms=200
 
 json=$("$stress" --requests=500 --json)
 for key in strategy vms vcpus clients issued completed lost duplicated \
@@ -37,8 +48,18 @@ for key in strategy vms vcpus clients issued completed lost duplicated \
   esac
 done
 if command -v /usr/bin/python3 >/dev/null; then
-  printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["issued"]==500 and d["lost"]==0, d' \
+  printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["issued"]==500 and d["lost"]==0 and "faults" not in d, d' \
     || { echo "FAIL: --json is not valid JSON: $json"; fail=1; }
+  json=$("$stress" --requests=2000 --faults=all --vms=2 --json)
+  printf '%s' "$json" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["ok"] and sorted(d["faults"]) == sorted(
+    ["garbage", "stall", "destroy", "clear", "pause", "drop"]), d
+for name, t in d["faults"].items():
+    assert set(t) == {"injected", "touched", "completed", "other_value",
+                      "all_ones", "gave_up", "insert_refused"}, (name, t)
+' || { echo "FAIL: --faults=all --json: $json"; fail=1; }
 fi
 [ "$fail" = 0 ] && echo "PASS"
 exit "$fail"

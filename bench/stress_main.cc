@@ -44,8 +44,34 @@ ABSL_FLAG(bool, json, false, "print one JSON object instead of a summary");
 ABSL_FLAG(int, timeout_ms, 10000,
           "a vCPU waiting longer than this for one request counts it lost, "
           "1 to 3600000");
-ABSL_FLAG(int, watchdog_s, 600,
-          "fail (exit 1) if the whole run takes longer than this, 1 to 86400");
+ABSL_FLAG(int, watchdog_s, 0,
+          "fail (exit 1) if the whole run takes longer than this, 0 to 86400 "
+          "(0: --seconds plus 600, or 600 with --requests)");
+ABSL_FLAG(std::string, faults, "",
+          "faults to inject under load: all, none, or a comma-separated "
+          "list of garbage, stall, destroy, clear, pause, drop");
+ABSL_FLAG(double, garbage_per_s, 2000,
+          "garbage: random bytes written into random slots per second");
+ABSL_FLAG(int, stall_every, 200, "stall: one MMIO handler call in N sleeps");
+ABSL_FLAG(int, stall_us, 1000, "stall: how long it sleeps, microseconds");
+ABSL_FLAG(int, destroy_every, 2000,
+          "destroy: a BAR client is destroyed and re-created every N requests");
+ABSL_FLAG(int, clear_every_ms, 200, "clear: a VM is reset every N ms");
+ABSL_FLAG(int, pause_every_ms, 50, "pause: the dispatcher is paused every N ms");
+ABSL_FLAG(int, pause_us, 500, "pause: ... for this many microseconds");
+ABSL_FLAG(int, drop_every, 50,
+          "drop: one upcall and one completion notification in N are lost");
+ABSL_FLAG(int, wedge_ms, 100,
+          "garbage: a vCPU gives up on a request garbage touched after N ms "
+          "and resets its VM");
+ABSL_FLAG(bool, rescan, true,
+          "the model's rescan after a lost notification; --norescan shows "
+          "what --faults=drop does without it");
+ABSL_FLAG(double, progress_s, 0,
+          "print a progress line to stderr every N seconds (0: none)");
+ABSL_FLAG(bool, soak, false,
+          "soak: every fault on (unless --faults says otherwise), progress "
+          "every 5 s, and 600 s unless --seconds says otherwise");
 
 int main(int argc, char** argv) {
   const std::vector<std::string> rest = tools::ParseFlagsOrExit(
@@ -53,7 +79,8 @@ int main(int argc, char** argv) {
       "stress: drive the ACRN I/O request path with checked requests.\n"
       "usage: bazel run //bench:stress -- [--strategy=S] [--topology=T] "
       "[--vms=N] [--vcpus=N] "
-      "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]");
+      "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
+      "       [--faults=all|LIST] [--soak] [--progress_s=S]");
   if (!rest.empty()) {
     std::fprintf(stderr, "stress: unexpected argument '%s' (see --help)\n",
                  rest[0].c_str());
@@ -71,15 +98,41 @@ int main(int argc, char** argv) {
   config.polling = absl::GetFlag(FLAGS_polling);
   config.seed = absl::GetFlag(FLAGS_seed);
   config.offered_rate_per_vcpu = absl::GetFlag(FLAGS_rate);
+  const bool soak = absl::GetFlag(FLAGS_soak);
+  std::string faults = absl::GetFlag(FLAGS_faults);
+  if (soak && faults.empty()) faults = "all";
+  absl::StatusOr<uint32_t> fault_mask = bench::ParseFaultList(faults);
+  if (!fault_mask.ok()) {
+    std::fprintf(stderr, "stress: --faults=%s: %s\n", faults.c_str(),
+                 std::string(fault_mask.status().message()).c_str());
+    return tools::kExitUsage;
+  }
+  config.faults.enabled = *fault_mask;
+  config.faults.garbage_per_s = absl::GetFlag(FLAGS_garbage_per_s);
+  config.faults.stall_every = absl::GetFlag(FLAGS_stall_every);
+  config.faults.stall = absl::Microseconds(absl::GetFlag(FLAGS_stall_us));
+  config.faults.destroy_every = absl::GetFlag(FLAGS_destroy_every);
+  config.faults.clear_every = absl::Milliseconds(absl::GetFlag(FLAGS_clear_every_ms));
+  config.faults.pause_every = absl::Milliseconds(absl::GetFlag(FLAGS_pause_every_ms));
+  config.faults.pause_for = absl::Microseconds(absl::GetFlag(FLAGS_pause_us));
+  config.faults.drop_every = absl::GetFlag(FLAGS_drop_every);
+  config.faults.wedge_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_wedge_ms));
+  config.rescan = absl::GetFlag(FLAGS_rescan);
+  config.progress_s = absl::GetFlag(FLAGS_progress_s);
+  if (soak) {
+    if (config.seconds == 0) config.seconds = 600;
+    if (config.progress_s == 0) config.progress_s = 5;
+  }
   const int timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
   if (timeout_ms < 1 || timeout_ms > 3600000) {
     tools::FlagError("timeout_ms", timeout_ms, "1 to 3600000");
   }
   config.completion_timeout = absl::Milliseconds(timeout_ms);
-  const int watchdog_s = absl::GetFlag(FLAGS_watchdog_s);
-  if (watchdog_s < 1 || watchdog_s > 86400) {
-    tools::FlagError("watchdog_s", watchdog_s, "1 to 86400");
+  int watchdog_s = absl::GetFlag(FLAGS_watchdog_s);
+  if (watchdog_s < 0 || watchdog_s > 86400) {
+    tools::FlagError("watchdog_s", watchdog_s, "0 to 86400");
   }
+  if (watchdog_s == 0) watchdog_s = static_cast<int>(config.seconds) + 600;
   if (absl::Status valid = bench::ValidateStressConfig(config); !valid.ok()) {
     std::fprintf(stderr, "stress: %s\n", std::string(valid.message()).c_str());
     return tools::kExitUsage;

@@ -16,6 +16,24 @@
 // lost and stops. Configuration cycles (0xCF8 then 0xCFC) are made under a
 // per-VM lock, as a guest kernel makes them under pci_config_lock.
 //
+// Faults (bench/stress_faults.h) are injected while the load runs when
+// `faults` enables them; each request records which faults touched it, and
+// the oracle relaxes only what a fault may legally change:
+//   - stall, pause and drop change nothing but timing: every request they
+//     touch must complete with the right value;
+//   - clear and destroy may complete a request without emulating it: the
+//     value of a request they touched is not checked, and what it wrote is
+//     no longer known (its bytes of the shadow are forgotten, its UART byte
+//     or doorbell signal is counted as uncertain);
+//   - garbage may wedge a slot, or forge a request that writes any device:
+//     a touched request may end any way (the vCPU gives up after
+//     `wedge_timeout` and resets its VM), and no value or delivery is
+//     checked while garbage is on. Exactly once is then checked only for
+//     slots garbage never reached.
+// Always: a request no fault touched completes within completion_timeout
+// (else it is lost), and no slot completes more often than its vCPU took
+// completions. A watchdog reports a thread that makes no progress.
+//
 // Example:
 //   bench::StressConfig config;
 //   config.vcpus = 4;
@@ -32,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "bench/latency_histogram.h"
+#include "bench/stress_faults.h"
 #include "core/hsm.h"
 #include "core/hypervisor.h"
 
@@ -59,6 +78,18 @@ struct StressConfig {
   // issue time (no coordinated omission). 0: closed loop, the next request
   // as soon as the last completes.
   double offered_rate_per_vcpu = 0;
+  // Faults to inject while the load runs, and their rates.
+  FaultConfig faults;
+  // > 0: print a progress line to stderr every this many seconds.
+  double progress_s = 0;
+  // The model's [rescan] (HsmOptions::rescan_interval and the hypervisor's
+  // completion rescan). Off only to show what a lost notification does
+  // without it.
+  bool rescan = true;
+  // A thread that makes no progress for this long is reported as hung
+  // (which thread, where) and the process exits 1. 0: twice the completion
+  // timeout plus 10 s.
+  absl::Duration hang_bound = absl::ZeroDuration();
 };
 
 // Checks every field; the error names the field and what it accepts.
@@ -79,9 +110,18 @@ struct StressResult {
   ioreq::HypervisorStats hypervisor;
   std::vector<std::string> problems;  // the first few, readable
 
+  // With faults: per fault, what it did (indexed by Fault).
+  FaultTallies faults{};
+  uint64_t vm_resets = 0;           // VM resets (clear fault and recoveries)
+  uint64_t vm_reset_failures = 0;   // retried: a vCPU still waited
+  uint64_t changed_by_garbage = 0;  // reads that differed while garbage ran
+  uint64_t fault_errors = 0;        // a fault thread could not do its job
+  int slots_checked_exactly_once = 0;  // slots the per-slot balance covered
+  int slots_tainted = 0;               // ... and slots garbage reached
+
   bool clean() const {
     return lost == 0 && duplicated == 0 && wrong_value == 0 &&
-           undelivered_writes == 0;
+           undelivered_writes == 0 && fault_errors == 0;
   }
   double requests_per_s() const {
     return elapsed_s > 0 ? static_cast<double>(completed) / elapsed_s : 0;

@@ -45,7 +45,8 @@ struct BasicHsm<Bell>::Counters {
       forced_by_clear{0}, rejected_invalid{0}, no_client{0},
       spurious_completions{0}, handed_over_on_destroy{0},
       completed_on_destroy{0}, handler_errors{0}, handler_gave_up{0},
-      ownership_lost{0}, hypercall_errors{0};
+      ownership_lost{0}, hypercall_errors{0}, rescans{0},
+      rescued_by_rescan{0};
 };
 
 #define IOREQ_COUNT(name) \
@@ -90,6 +91,13 @@ struct BasicHsm<Bell>::Vm {
 
   IoeventfdTable ioeventfds;  // has its own lock (ioeventfds_lock)
   ClientId ioeventfd_client = 0;
+
+  // COMPLETE published per slot (SlotCompletions()); one line each, as the
+  // slots are, so that vCPUs completing at once do not share one.
+  struct alignas(64) PaddedCount {
+    std::atomic<uint64_t> value{0};
+  };
+  std::array<PaddedCount, kIoRequestMax> slot_completions;
 };
 
 template <typename Bell>
@@ -450,9 +458,21 @@ void BasicHsm<Bell>::RingClientsLocked(Vm& vm) {
 template <typename Bell>
 void BasicHsm<Bell>::DispatcherLoop() {
   for (;;) {
-    upcall_.Wait();
+    // [rescan]: without a ring for rescan_interval, a pass runs anyway.
+    const bool rung = upcall_.WaitFor(options_.rescan_interval);
     if (stopping_.load(std::memory_order_acquire)) return;
+    if (rung) {
+      Dispatch();
+      continue;
+    }
+    IOREQ_COUNT(rescans);
+    // Passes are exclusive (dispatch_mu_), but ClearRequests() may dispatch
+    // between the two loads: the difference is an estimate, for statistics.
+    const uint64_t before = counters_->dispatched.load(std::memory_order_relaxed);
     Dispatch();
+    counters_->rescued_by_rescan.fetch_add(
+        counters_->dispatched.load(std::memory_order_relaxed) - before,
+        std::memory_order_relaxed);
   }
 }
 
@@ -586,10 +606,11 @@ void BasicHsm<Bell>::DispatchVm(Vm& vm, std::vector<Bell*>& wakes) {
 // The direct topology: clients claim for themselves
 
 template <typename Bell>
-void BasicHsm<Bell>::ClaimAndRing(Client& claimer) {
+int BasicHsm<Bell>::ClaimAndRing(Client& claimer) {
   std::vector<Bell*> wakes;
-  ClaimVm(*claimer.vm, claimer, wakes);
+  const int claimed = ClaimVm(*claimer.vm, claimer, wakes);
   Bell::RingMany(wakes.data(), wakes.size());
+  return claimed;
 }
 
 template <typename Bell>
@@ -611,12 +632,13 @@ typename BasicHsm<Bell>::Client* BasicHsm<Bell>::DirectOwner(
 }
 
 template <typename Bell>
-void BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
-                             std::vector<Bell*>& wakes) {
+int BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
+                            std::vector<Bell*>& wakes) {
   std::shared_lock<std::shared_mutex> scan(dispatch_mu_);
-  if (paused()) return;
+  if (paused()) return 0;
   SharedPage* page = vm.page.load(std::memory_order_acquire);
-  if (page == nullptr) return;
+  if (page == nullptr) return 0;
+  int claimed = 0;
   for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
     IoRequest& req = page->slots[i];
     // Pairs with the hypervisor's StoreStateRelease(PENDING).
@@ -631,6 +653,7 @@ void BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
     // Acquire pairs with the hypervisor's release of PENDING; release pairs
     // with the serving side's acquire of PROCESSING.
     if (!CompareExchangeState(req, kStatePending, kStateProcessing)) continue;
+    ++claimed;
 
     // The slot is ours: decide again on its real fields.
     if (vm.clearing.load(std::memory_order_acquire)) {
@@ -678,6 +701,7 @@ void BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
     IOREQ_COUNT(dispatched);
     if (real != &claimer) wakes.push_back(&real->bell);
   }
+  return claimed;
 }
 
 // ---------------------------------------------------------------------------
@@ -698,6 +722,7 @@ void BasicHsm<Bell>::CompleteSlot(Vm& vm, uint32_t vcpu, uint32_t expected) {
     return;
   }
   IOREQ_COUNT(completed);
+  vm.slot_completions[vcpu].value.fetch_add(1, std::memory_order_relaxed);
   if (!polling) {
     if (!hypervisor_->NotifyRequestFinish(vm.vmid, vcpu).ok()) {
       IOREQ_COUNT(hypercall_errors);
@@ -732,9 +757,17 @@ absl::Status BasicHsm<Bell>::CompleteRequest(Vm& vm, Client& client, uint32_t vc
 template <typename Bell>
 void BasicHsm<Bell>::ClientLoop(Client* client) {
   if (direct()) {
+    bool rescan = false;  // woken by rescan_interval, not by a ring
     for (;;) {
       const bool stop = client->destroying.load(std::memory_order_acquire);
-      if (!stop) ClaimAndRing(*client);
+      if (!stop) {
+        const int claimed = ClaimAndRing(*client);
+        if (rescan) {
+          IOREQ_COUNT(rescans);
+          counters_->rescued_by_rescan.fetch_add(claimed,
+                                                 std::memory_order_relaxed);
+        }
+      }
       // Acquire pairs with the release fetch_or() of a claim or hand-over.
       if (client->pending.load(std::memory_order_acquire) != 0) {
         const absl::Status served = ServeClientRequests(*client);
@@ -743,7 +776,9 @@ void BasicHsm<Bell>::ClientLoop(Client* client) {
         continue;
       }
       if (stop) return;
-      client->bell.Wait();  // rung by RingClients() after a PENDING store
+      // Rung by RingClients() or Upcall() after a PENDING store; [rescan]
+      // after rescan_interval without a ring.
+      rescan = !client->bell.WaitFor(options_.rescan_interval);
     }
   }
   for (;;) {
@@ -825,16 +860,30 @@ absl::StatusOr<uint32_t> BasicHsm<Bell>::WaitForRequests(ClientId id) {
     return absl::InvalidArgumentError(
         "only the default client is attached from user space");
   }
+  bool rescan = false;  // woken by rescan_interval, not by a ring
   for (;;) {
     if ((*client)->destroying.load(std::memory_order_acquire)) {
       return absl::CancelledError("the client is being destroyed");
     }
-    if (direct()) ClaimAndRing(**client);
+    if (direct()) {
+      const int claimed = ClaimAndRing(**client);
+      if (rescan) {
+        IOREQ_COUNT(rescans);
+        counters_->rescued_by_rescan.fetch_add(claimed,
+                                               std::memory_order_relaxed);
+      }
+    }
     // Pairs with the release fetch_or() in DispatchVm(), ClaimVm() and
     // DestroyClientLocked().
     const uint32_t bits = (*client)->pending.load(std::memory_order_acquire);
     if (bits != 0) return bits;
-    (*client)->bell.Wait();
+    if (direct()) {
+      // [rescan]: the default client claims from the page itself here, so
+      // a lost upcall would strand its requests; scan again after a while.
+      rescan = !(*client)->bell.WaitFor(options_.rescan_interval);
+    } else {
+      (*client)->bell.Wait();  // rung by the dispatcher, in process
+    }
   }
 }
 
@@ -1019,6 +1068,18 @@ absl::StatusOr<uint32_t> BasicHsm<Bell>::PendingBitmap(ClientId id) const {
 }
 
 template <typename Bell>
+absl::StatusOr<std::array<uint64_t, kIoRequestMax>>
+BasicHsm<Bell>::SlotCompletions(uint16_t vmid) const {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  std::array<uint64_t, kIoRequestMax> counts{};
+  for (size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = (*vm)->slot_completions[i].value.load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
+template <typename Bell>
 HsmStats BasicHsm<Bell>::stats() const {
   HsmStats s;
   const Counters& c = *counters_;
@@ -1041,6 +1102,8 @@ HsmStats BasicHsm<Bell>::stats() const {
   s.handler_gave_up = get(c.handler_gave_up);
   s.ownership_lost = get(c.ownership_lost);
   s.hypercall_errors = get(c.hypercall_errors);
+  s.rescans = get(c.rescans);
+  s.rescued_by_rescan = get(c.rescued_by_rescan);
   return s;
 }
 

@@ -41,6 +41,7 @@
 #ifndef IOREQ_CORE_HSM_H_
 #define IOREQ_CORE_HSM_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -100,6 +101,12 @@ struct HsmOptions {
   // Compare every RangeIndex answer with the kernel's linear scan and abort
   // on a difference (tests and fuzzers turn this on).
   bool check_range_index = false;
+  // [rescan] Not in the kernel: a waiter that scans the shared page (the
+  // dispatcher; in the direct topology every client) also wakes after this
+  // long without a ring and scans anyway, so a lost upcall costs one
+  // interval instead of a vCPU hung for ever. InfiniteDuration() turns it
+  // off (the kernel's behaviour).
+  absl::Duration rescan_interval = absl::Milliseconds(20);
 };
 
 // Counters of what the HSM did; every one is a relaxed snapshot.
@@ -120,6 +127,8 @@ struct HsmStats {
   uint64_t handler_gave_up = 0;         // answered ~0 after max attempts
   uint64_t ownership_lost = 0;          // state changed under the HSM
   uint64_t hypercall_errors = 0;
+  uint64_t rescans = 0;                 // scans after rescan_interval, unrung
+  uint64_t rescued_by_rescan = 0;       // requests such a scan found PENDING
 };
 
 template <typename Bell>
@@ -217,6 +226,11 @@ class BasicHsm {
   uint64_t syscalls() const;
   // The vCPU bitmap a client holds (set by dispatch, cleared by completion).
   absl::StatusOr<uint32_t> PendingBitmap(ClientId client) const;
+  // How many times the HSM published COMPLETE into each of the VM's slots
+  // (index = vCPU), every path counted: an oracle compares it with the
+  // completions each vCPU took, to prove every request completed once.
+  absl::StatusOr<std::array<uint64_t, kIoRequestMax>> SlotCompletions(
+      uint16_t vmid) const;
 
  private:
   struct Vm;
@@ -234,8 +248,9 @@ class BasicHsm {
   // The direct topology: claims the VM's PENDING requests that route to
   // `claimer`; a request whose fields changed under the routing snapshot is
   // passed to its real owner, whose bell is appended to `wakes`.
-  void ClaimVm(Vm& vm, Client& claimer, std::vector<Bell*>& wakes);
-  void ClaimAndRing(Client& claimer);
+  int ClaimVm(Vm& vm, Client& claimer, std::vector<Bell*>& wakes);
+  // Returns how many requests the claimer took for itself.
+  int ClaimAndRing(Client& claimer);
   // Rings every client of the VM (the direct topology's broadcast).
   void RingClients(Vm& vm);
   void RingClientsLocked(Vm& vm);  // clients_mu held

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -56,7 +57,8 @@ IoAccess MmioWrite(uint64_t address, uint64_t size, uint64_t value) {
 }
 
 template <typename Bell>
-BasicHypervisor<Bell>::BasicHypervisor() = default;
+BasicHypervisor<Bell>::BasicHypervisor(absl::Duration completion_rescan)
+    : completion_rescan_(completion_rescan) {}
 template <typename Bell>
 BasicHypervisor<Bell>::~BasicHypervisor() = default;
 
@@ -202,8 +204,18 @@ absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
     }
   } else {
     while (LoadStateAcquire(slot) != kStateComplete) {
-      if (!(*v)->completion.WaitFor(deadline - absl::Now())) {
-        if (LoadStateAcquire(slot) == kStateComplete) break;
+      const absl::Duration left = deadline - absl::Now();
+      if ((*v)->completion.WaitFor(std::min(left, completion_rescan_))) {
+        continue;  // rung: look again (a ring may be spurious)
+      }
+      if (LoadStateAcquire(slot) == kStateComplete) {
+        // [rescan]: completed, but the notification never came.
+        if (left > completion_rescan_) {
+          rescued_by_rescan_.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      }
+      if (absl::Now() >= deadline) {
         return absl::DeadlineExceededError(absl::StrFormat(
             "VM %u vCPU %u: no completion within %s", vmid, vcpu,
             absl::FormatDuration(timeout)));
@@ -223,6 +235,23 @@ absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
   // Pairs with the acquire loads in ResetVm().
   (*v)->in_flight.store(false, std::memory_order_release);
   return value;
+}
+
+template <typename Bell>
+absl::Status BasicHypervisor<Bell>::AbandonRequest(uint16_t vmid,
+                                                   uint32_t vcpu) {
+  absl::StatusOr<Vm*> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
+  if (!v.ok()) return v.status();
+  // Release pairs with the acquire loads in ResetVm(): this thread touches
+  // the slot no more.
+  if (!(*v)->in_flight.exchange(false, std::memory_order_acq_rel)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "VM %u vCPU %u has no request in flight", vmid, vcpu));
+  }
+  abandoned_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
 }
 
 template <typename Bell>
@@ -308,6 +337,8 @@ HypervisorStats BasicHypervisor<Bell>::stats() const {
   s.completed = completed_.load(std::memory_order_relaxed);
   s.notifications = notifications_.load(std::memory_order_relaxed);
   s.insert_refused = insert_refused_.load(std::memory_order_relaxed);
+  s.rescued_by_rescan = rescued_by_rescan_.load(std::memory_order_relaxed);
+  s.abandoned = abandoned_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -49,12 +49,19 @@ struct HypervisorStats {
   uint64_t completed = 0;              // COMPLETE seen and slot freed
   uint64_t notifications = 0;          // NotifyRequestFinish() calls
   uint64_t insert_refused = 0;         // slot was not FREE
+  uint64_t rescued_by_rescan = 0;      // COMPLETE found with no notification
+  uint64_t abandoned = 0;              // AbandonRequest() calls that took one
 };
 
 template <typename Bell>
 class BasicHypervisor : public HypervisorCalls {
  public:
-  BasicHypervisor();
+  // [rescan] A notified vCPU that waits longer than `completion_rescan`
+  // without a notification looks at its slot anyway, so a lost
+  // NotifyRequestFinish() costs one interval instead of a vCPU hung for
+  // ever (InfiniteDuration(): never, the kernel's contract).
+  explicit BasicHypervisor(
+      absl::Duration completion_rescan = absl::Milliseconds(20));
   ~BasicHypervisor() override;
 
   // acrn_setup_intr_handler(): the upcall target, called by every insert
@@ -85,6 +92,12 @@ class BasicHypervisor : public HypervisorCalls {
   absl::StatusOr<uint64_t> WaitForCompletion(
       uint16_t vmid, uint32_t vcpu,
       absl::Duration timeout = absl::InfiniteDuration());
+
+  // The vCPU gives up on a request that WaitForCompletion() timed out on
+  // (a hypervisor resetting a wedged vCPU): it is no longer in flight, so
+  // ResetVm() does not wait for it; the slot stays as it is until the VM is
+  // reset. FailedPrecondition if the vCPU has no request in flight.
+  absl::Status AbandonRequest(uint16_t vmid, uint32_t vcpu);
 
   // InsertRequest() then WaitForCompletion(): one trapped access.
   absl::StatusOr<uint64_t> EmulateAccess(
@@ -132,8 +145,9 @@ class BasicHypervisor : public HypervisorCalls {
   std::function<void(uint16_t, uint32_t)> upcall_;  // written before vCPUs run
   std::atomic<bool> has_upcall_{false};
 
+  const absl::Duration completion_rescan_;
   std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},
-      insert_refused_{0};
+      insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0};
 };
 
 extern template class BasicHypervisor<SpinDoorbell>;

@@ -50,11 +50,13 @@ def parse_args(argv):
         raise UsageError("--minutes=%s: accepts a number of minutes > 0" % args.minutes)
     if not args.minutes > 0 or args.minutes > 7 * 24 * 60:
         raise UsageError("--minutes=%s: accepts a number of minutes > 0 (at most a week)" % args.minutes)
-    targets = [t for t in args.targets.split(",") if t]
+    targets = args.targets.split(",")
     unknown = [t for t in targets if t not in TARGETS]
-    if unknown or not targets:
-        raise UsageError("--targets=%s: accepts a comma-separated subset of %s"
+    if unknown or len(set(targets)) != len(targets):
+        raise UsageError("--targets=%s: accepts a comma-separated subset of %s, each once"
                          % (args.targets, ",".join(TARGETS)))
+    if not args.out or "\0" in args.out:
+        raise UsageError("--out=%s: accepts a folder path" % args.out)
     args.targets = targets
     return args
 
@@ -135,7 +137,15 @@ def main(argv):
         return 2
     ws = os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd())
     work = os.path.join(ws, args.out)
-    os.makedirs(work, exist_ok=True)
+    try:
+        os.makedirs(work, exist_ok=True)
+        probe = os.path.join(work, ".writable")
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as e:
+        print("continuous: --out=%s: cannot write there (%s)" % (args.out, e.strerror),
+              file=sys.stderr)
+        return 2
     labels = ["//fuzz:" + t for t in args.targets]
     print("continuous: building %s with --config=fuzz" % " ".join(args.targets), flush=True)
     build = subprocess.run(["bazel", "build", "--config=fuzz"] + labels, cwd=ws)

@@ -4,7 +4,10 @@
 // usage: TARGET_regression_test PATH...   (files, or folders walked
 // recursively). Every file is one input to LLVMFuzzerTestOneInput(); a
 // failing oracle aborts, which fails the test. Folders must hold at least
-// one input: an empty corpus is an error (exit 2), not a pass.
+// one input: an empty corpus is an error (exit 2), not a pass. A path that
+// is neither a file nor a folder (a device, a FIFO), an unreadable file or
+// one larger than kMaxInputBytes is exit 2 too, with one line naming it.
+// An empty file is a valid input (libFuzzer runs it as well).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -20,7 +23,24 @@ extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc,
 
 namespace {
 
+// Far above any input libFuzzer writes (its -max_len is 4096 by default):
+// a larger file is not a corpus input, and reading it whole could exhaust
+// memory.
+constexpr uintmax_t kMaxInputBytes = 1 << 20;
+
 bool RunFile(const std::filesystem::path& path) {
+  std::error_code error;
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) {
+    std::fprintf(stderr, "cannot read %s: %s\n", path.c_str(),
+                 error.message().c_str());
+    return false;
+  }
+  if (size > kMaxInputBytes) {
+    std::fprintf(stderr, "%s: %ju bytes, larger than a corpus input may be "
+                 "(%ju bytes)\n", path.c_str(), size, kMaxInputBytes);
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "cannot read %s\n", path.c_str());
@@ -49,14 +69,23 @@ int main(int argc, char** argv) {
       ++ran;
       continue;
     }
-    if (!std::filesystem::is_directory(root, error)) {
+    if (!std::filesystem::exists(root, error)) {
       std::fprintf(stderr, "%s: no such file or folder\n", argv[i]);
+      return 2;
+    }
+    if (!std::filesystem::is_directory(root, error)) {
+      std::fprintf(stderr, "%s: neither a file nor a folder\n", argv[i]);
       return 2;
     }
     std::vector<std::filesystem::path> files;
     for (const auto& entry :
          std::filesystem::recursive_directory_iterator(root, error)) {
       if (entry.is_regular_file()) files.push_back(entry.path());
+    }
+    if (error) {
+      std::fprintf(stderr, "cannot list %s: %s\n", argv[i],
+                   error.message().c_str());
+      return 2;
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {

@@ -18,7 +18,7 @@ for arg in "$@"; do
   esac
 done
 case "$reps" in
-  ''|*[!0-9]*) echo "main: --repetitions=$reps: accepts a count of 1 to 100" >&2; exit 2 ;;
+  ''|*[!0-9]*|????*) echo "main: --repetitions=$reps: accepts a count of 1 to 100" >&2; exit 2 ;;
 esac
 if [ "$reps" -lt 1 ] || [ "$reps" -gt 100 ]; then
   echo "main: --repetitions=$reps: accepts a count of 1 to 100" >&2; exit 2

@@ -89,17 +89,42 @@ class ParseTest(unittest.TestCase):
     def test_bad_inputs_name_the_file(self):
         d = tempfile.mkdtemp()
         try:
+            def doc(*entries):
+                return json.dumps({"context": {}, "benchmarks": list(entries)})
             cases = {"missing.json": None, "notjson.json": "{oops",
+                     "zero_bytes.json": "",
                      "other.json": json.dumps({"hello": 1}),
-                     "empty.json": json.dumps({"context": {}, "benchmarks": []})}
+                     "list.json": "[1, 2]",
+                     "empty.json": doc(),
+                     "deep.json": "[" * 100000 + "]" * 100000,
+                     "latin1.json": b"\xff\xfe{}",
+                     "no_time.json": doc({"name": "A"}),
+                     "text_time.json": doc({"name": "A", "real_time": "fast"}),
+                     "nan_time.json": '{"context": {}, "benchmarks": '
+                                      '[{"name": "A", "real_time": NaN}]}',
+                     "negative_time.json": doc({"name": "A", "real_time": -1}),
+                     "number_name.json": doc({"name": 5, "real_time": 1}),
+                     "bad_unit.json": doc({"name": "A", "real_time": 1,
+                                           "time_unit": "fortnights"}),
+                     "a_folder.json": "FOLDER",
+                     "huge.json": "HUGE"}
             for name, text in cases.items():
                 path = os.path.join(d, name)
-                if text is not None:
+                if text == "FOLDER":
+                    os.mkdir(path)
+                elif text == "HUGE":
+                    with open(path, "w") as f:  # sparse: no disk used
+                        f.truncate(gbench.MAX_INPUT_BYTES + 1)
+                elif isinstance(text, bytes):
+                    with open(path, "wb") as f:
+                        f.write(text)
+                elif text is not None:
                     with open(path, "w") as f:
                         f.write(text)
-                with self.assertRaises(gbench.InputError) as e:
+                with self.subTest(name), self.assertRaises(gbench.InputError) as e:
                     gbench.load(path)
                 self.assertIn(path, str(e.exception))
+                self.assertNotIn("\n", str(e.exception))
         finally:
             shutil.rmtree(d)
 
@@ -205,6 +230,52 @@ class CompareTest(unittest.TestCase):
             self.assertEqual(self.run_compare(FIXTURE_9).returncode, 2)
         finally:
             shutil.rmtree(d)
+
+
+class CommandLineTest(unittest.TestCase):
+    """Every command of reports/ answers bad arguments with 2 and one line."""
+
+    def expect_usage_error(self, argv):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, BUILD_WORKSPACE_DIRECTORY=self.tmp))
+        self.assertEqual(proc.returncode, 2, (argv, proc.stderr))
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, (argv, proc.stderr))
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_main_rejects_bad_arguments_before_running_anything(self):
+        for bad in (["--repetitions=abc"], ["--repetitions=0"], ["--repetitions=101"],
+                    ["--repetitions=99999999999999999999"], ["--repetitions="],
+                    ["--quick=yes"], ["--nope"], ["stray"]):
+            with self.subTest(bad):
+                self.expect_usage_error(["bash", os.path.join(HERE, "main.sh")] + bad)
+        # Nothing was run: no report folder appeared.
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "reports", "out")))
+
+    def test_report_rejects_bad_arguments_and_files(self):
+        script = os.path.join(HERE, "report.py")
+        empty = os.path.join(self.tmp, "empty.json")
+        open(empty, "w").close()
+        for bad in ([], [FIXTURE], [FIXTURE, self.tmp, "extra"],
+                    [os.path.join(self.tmp, "missing.json"), self.tmp], [empty, self.tmp],
+                    [self.tmp, self.tmp]):
+            with self.subTest(bad):
+                self.expect_usage_error([sys.executable, script] + bad)
+
+    def test_compare_rejects_bad_arguments_and_files(self):
+        script = os.path.join(HERE, "compare.py")
+        empty = os.path.join(self.tmp, "empty.json")
+        open(empty, "w").close()
+        for bad in ([], [FIXTURE_9], [FIXTURE_9, empty], [empty, FIXTURE_9],
+                    [FIXTURE_9, FIXTURE_9, "--nope"], [FIXTURE_9, FIXTURE_9, "--json"],
+                    [FIXTURE_9, FIXTURE_9, "--json", "/nonexistent/dir/diff.json"],
+                    [FIXTURE_9, self.tmp]):
+            with self.subTest(bad):
+                self.expect_usage_error([sys.executable, script] + bad)
 
 
 if __name__ == "__main__":
