@@ -19,7 +19,9 @@
 //   DestroyClient()               [destroy]
 //   Ioeventfd()                   [ioeventfd]
 // Where the kernel has a hazard (SPEC section 7) the model does better; each
-// fix is described at the function that makes it and in README.
+// fix is described at the function that makes it and in README. One more
+// is not in SPEC: a lost upcall hangs the kernel's vCPU, while the model's
+// waiters scan again after HsmOptions::rescan_interval [rescan].
 //
 // Threads. With HsmOptions::run_threads (the default), one dispatcher thread
 // serves every VM and each in-process client runs its own thread, as the
