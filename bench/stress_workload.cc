@@ -119,11 +119,19 @@ absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
 
 namespace {
 
-std::string SlotStates(const ioreq::SharedPage* page, int vcpus) {
+// "0 FREE, 1 PROCESSING (held by bar1), ...": where each slot stands.
+template <typename Bell>
+std::string SlotStates(const ioreq::BasicHsm<Bell>& hsm, const ioreq::SharedPage* page,
+                       uint16_t vmid, int vcpus) {
   std::vector<std::string> states;
   for (int i = 0; i < vcpus; ++i) {
-    states.push_back(absl::StrCat(
-        i, " ", ioreq::StateName(ioreq::LoadStateAcquire(page->slots[i]))));
+    const uint32_t state = ioreq::LoadStateAcquire(page->slots[i]);
+    std::string s = absl::StrCat(i, " ", ioreq::StateName(state));
+    absl::StatusOr<std::string> holder = hsm.HolderOf(vmid, i);
+    if (state == ioreq::kStateProcessing && holder.ok() && !holder->empty()) {
+      absl::StrAppend(&s, " (held by ", *holder, ")");
+    }
+    states.push_back(std::move(s));
   }
   return absl::StrJoin(states, ", ");
 }
@@ -274,7 +282,8 @@ absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
             hb.name, idle / 1e9, hb.where.load(std::memory_order_relaxed));
         for (const auto& rig : rigs) {
           absl::StrAppendFormat(&report, "; VM %u slots: %s", rig->vmid,
-                                SlotStates(hv.shared_page(rig->vmid), config.vcpus));
+                                SlotStates(hsm, hv.shared_page(rig->vmid),
+                                           rig->vmid, config.vcpus));
         }
         std::fprintf(stderr, "%s\n", report.c_str());
         std::fflush(stderr);

@@ -1068,6 +1068,27 @@ absl::StatusOr<uint32_t> BasicHsm<Bell>::PendingBitmap(ClientId id) const {
 }
 
 template <typename Bell>
+absl::StatusOr<std::string> BasicHsm<Bell>::HolderOf(uint16_t vmid,
+                                                     uint32_t vcpu) const {
+  absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  if (vcpu >= (*vm)->vcpu_num) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vCPU %u: VM %u has %u vCPUs", vcpu, vmid, (*vm)->vcpu_num));
+  }
+  std::lock_guard<std::mutex> lock((*vm)->clients_mu);
+  // Acquire pairs with the release fetch_or() that gave the client the bit.
+  for (const auto& c : (*vm)->clients) {
+    if (c->pending.load(std::memory_order_acquire) & Bit(vcpu)) return c->name;
+  }
+  const auto& d = (*vm)->default_client;
+  if (d && (d->pending.load(std::memory_order_acquire) & Bit(vcpu))) {
+    return d->name;
+  }
+  return std::string();
+}
+
+template <typename Bell>
 absl::StatusOr<std::array<uint64_t, kIoRequestMax>>
 BasicHsm<Bell>::SlotCompletions(uint16_t vmid) const {
   absl::StatusOr<std::shared_ptr<Vm>> vm = FindVm(vmid);

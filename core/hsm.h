@@ -228,6 +228,9 @@ class BasicHsm {
   uint64_t syscalls() const;
   // The vCPU bitmap a client holds (set by dispatch, cleared by completion).
   absl::StatusOr<uint32_t> PendingBitmap(ClientId client) const;
+  // The name of the client that holds vCPU `vcpu`'s request ("" if none):
+  // for reports of a request that does not complete.
+  absl::StatusOr<std::string> HolderOf(uint16_t vmid, uint32_t vcpu) const;
   // How many times the HSM published COMPLETE into each of the VM's slots
   // (index = vCPU), every path counted: an oracle compares it with the
   // completions each vCPU took, to prove every request completed once.

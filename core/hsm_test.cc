@@ -29,12 +29,17 @@ TEST(Lifecycle, FreePendingProcessingCompleteFree) {
   EXPECT_EQ(rig.State(1), kStateFree);
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x3FD, 1), false).ok());
   EXPECT_EQ(rig.State(1), kStatePending);
+  EXPECT_EQ(*rig.hsm.HolderOf(rig.vm, 1), "");
   rig.hsm.Dispatch();
   EXPECT_EQ(rig.State(1), kStateProcessing);
   EXPECT_EQ(*rig.hsm.PendingBitmap(uart), 1u << 1);
+  EXPECT_EQ(*rig.hsm.HolderOf(rig.vm, 1), "uart");
+  EXPECT_EQ(rig.hsm.HolderOf(rig.vm, 16).status().code(),
+            absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(rig.hsm.ServeClient(uart).ok());
   EXPECT_EQ(rig.State(1), kStateComplete);
   EXPECT_EQ(*rig.hsm.PendingBitmap(uart), 0u);
+  EXPECT_EQ(*rig.hsm.HolderOf(rig.vm, 1), "");
   absl::StatusOr<uint64_t> value = rig.hv.WaitForCompletion(rig.vm, 1, kShort);
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(*value, 0x60u);
