@@ -833,7 +833,21 @@ absl::Status BasicHsm<Bell>::ServeClientRequests(Client& client_ref) {
       IOREQ_COUNT(ownership_lost);
       continue;
     }
-    absl::Status handled = client->handler(req);
+    // The kernel hands its handler the shared slot itself, which the
+    // hypervisor may rewrite under it. The model hands over a copy that it
+    // checked, so a handler only ever sees a request that passed
+    // CheckRequest() (the dispatcher's check was of earlier contents), and
+    // writes the value back.
+    IoRequest copy;
+    std::memcpy(static_cast<void*>(&copy), &req, sizeof(copy));
+    if (CheckRequest(copy) != SlotCheck::kValid) {
+      IOREQ_COUNT(rejected_invalid);
+      SetRequestValue(req, kAllOnes);
+      client->failed_attempts[vcpu] = 0;
+      CompleteRequest(vm, *client, vcpu).IgnoreError();
+      continue;
+    }
+    absl::Status handled = client->handler(copy);
     if (!handled.ok()) {
       IOREQ_COUNT(handler_errors);
       // The kernel leaves the bit set and retries for ever; the model
@@ -842,8 +856,9 @@ absl::Status BasicHsm<Bell>::ServeClientRequests(Client& client_ref) {
         return handled;
       }
       IOREQ_COUNT(handler_gave_up);
-      SetRequestValue(req, kAllOnes);
+      SetRequestValue(copy, kAllOnes);
     }
+    SetRequestValue(req, RequestValue(copy));
     client->failed_attempts[vcpu] = 0;
     CompleteRequest(vm, *client, vcpu).IgnoreError();
   }
@@ -929,7 +944,12 @@ absl::Status BasicHsm<Bell>::ServeDefaultRequests(ClientId id, const IoHandler& 
       }
       std::memcpy(static_cast<void*>(&copy), &slot, sizeof(copy));
     }
-    if (!handler(copy).ok()) {
+    // Checked again on the copy: the hypervisor may have rewritten the slot
+    // since the dispatcher checked it, and the handler sees only the copy.
+    if (CheckRequest(copy) != SlotCheck::kValid) {
+      IOREQ_COUNT(rejected_invalid);
+      SetRequestValue(copy, kAllOnes);
+    } else if (!handler(copy).ok()) {
       IOREQ_COUNT(handler_errors);
       SetRequestValue(copy, kAllOnes);
     }

@@ -210,12 +210,13 @@ TEST(Complete, NotifiesAccordingToTheFlagInTheSlotAtCompletion) {
   ASSERT_TRUE(hsm.CreateVm(0, 1).ok());
   ASSERT_TRUE(hsm.SetIoreqBuffer(0, &frame.buffer).ok());
   IoRequest& slot = frame.buffer.slots[0];
-  // The flag is read from the slot when the request completes: the handler
-  // turns it to 0, so a notification must follow.
+  // The flag is read from the slot when the request completes: the
+  // hypervisor turns it to 0 while the handler runs (on its copy), so a
+  // notification must follow.
   const ClientId c = *hsm.CreateClient(
       0, "c",
-      [&](IoRequest& req) {
-        req.completion_polling = 0;
+      [&](IoRequest&) {
+        slot.completion_polling = 0;
         return absl::OkStatus();
       },
       false);
@@ -665,6 +666,42 @@ TEST(Hazard, DefaultClientCheckThenCreateRace) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(created.load(), 1) << "round " << round;
   }
+}
+
+// A handler sees only a request that passes CheckRequest(), even when the
+// hypervisor rewrites the slot after the dispatcher checked it.
+TEST(Hazard, SlotRewrittenAfterDispatchNeverReachesAHandler) {
+  ManualRig rig;
+  int calls = 0;
+  const ClientId c = rig.AddConstantClient("dev", 0x12, &calls);
+  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0x100, 0x1FF).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x100, 1), false).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(rig.State(0), kStateProcessing);
+  rig.Slot(0).reqs.pio_request.size = 3;  // not 1, 2 or 4
+  const uint64_t rejected = rig.hsm.stats().rejected_invalid;
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(rig.hsm.stats().rejected_invalid, rejected + 1);
+  EXPECT_EQ(rig.State(0), kStateComplete);
+  EXPECT_EQ(RequestValue(rig.Slot(0)) & 0xFF, 0xFFu);  // all-ones
+}
+
+TEST(Hazard, DefaultClientGetsOnlyCheckedCopies) {
+  ManualRig rig;
+  const ClientId dm =
+      rig.hsm.CreateClient(rig.vm, "dm", nullptr, /*is_default=*/true).value();
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, MmioRead(0xA0000, 4), false).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(rig.State(1), kStateProcessing);
+  rig.Slot(1).reqs.mmio_request.size = 16;
+  int calls = 0;
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [&](IoRequest&) {
+    ++calls;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(rig.State(1), kStateComplete);
 }
 
 }  // namespace

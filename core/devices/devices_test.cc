@@ -104,6 +104,44 @@ TEST(PciConfigSpace, HeaderIsReadOnlyButCommandAndDeviceSpaceAreNot) {
   EXPECT_EQ(pci.Read(0, 3, 0, 0x100, 4), 0xCAFEF00Du);
 }
 
+// A hostile hypervisor can put any reg and size into a request; a device
+// must neither shift past its width nor index past its memory (the stress
+// command's garbage fault found the shift under UBSan).
+TEST(PciConfigSpace, HostileRegAndSizeAreAnsweredAllOnes) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x00, 8), 0xFFFFFFFFu);           // size > 4
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x00, 0), 0xFFFFFFFFu);           // size 0
+  EXPECT_EQ(pci.Read(0, 3, 0, 0xFFFFFFFF, 4), 0xFFFFFFFFu);     // reg + size wraps
+  EXPECT_EQ(pci.Read(0, 3, 0, 0xFFE, 4), 0xFFFFFFFFu);          // past the end
+  pci.Write(0, 3, 0, 0xFFFFFFFF, 4, 0);                         // ignored
+  pci.Write(0, 3, 0, 0x40, 8, 0x11223344);                      // ignored
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x40, 4), 0u);
+  IoRequest r = Req(PortRead(0, 4));
+  r.type = kTypePciCfg;
+  r.reqs.pci_request.direction = kDirRead;
+  r.reqs.pci_request.size = 8;
+  r.reqs.pci_request.dev = 3;
+  ASSERT_TRUE(pci.Handle(r).ok());
+  EXPECT_EQ(r.reqs.pci_request.value, 0xFFFFFFFFu);
+}
+
+TEST(MmioBar, AddressNearTheTopDoesNotWrap) {
+  MmioBar bar(0x1000, 0x10);
+  IoRequest r = Req(MmioRead(0x1000, 8));
+  r.reqs.mmio_request.address = ~uint64_t{0} - 2;
+  EXPECT_FALSE(bar.Handle(r).ok());
+}
+
+TEST(Uart16550, HostileSizeIsAnError) {
+  Uart16550 uart(0x3F8);
+  for (uint64_t size : {uint64_t{0}, uint64_t{8}, uint64_t{1} << 40}) {
+    IoRequest r = Req(PortRead(0x3F8, 1));
+    r.reqs.pio_request.size = size;
+    EXPECT_FALSE(uart.Handle(r).ok()) << size;
+  }
+}
+
 TEST(PciConfigSpace, DefaultDeviceModelAnswersUnclaimedReadsAllOnes) {
   PciConfigSpace pci;
   IoHandler dm = pci.DefaultDeviceModel();

@@ -8,7 +8,7 @@ namespace ioreq {
 absl::Status MmioBar::Handle(IoRequest& req) {
   const IoAccess a = DecodeAccess(req);
   if (a.type != kTypeMmio || a.size < 1 || a.size > 8 || a.address < base_ ||
-      a.address - base_ + a.size > memory_.size()) {
+      a.address - base_ > memory_.size() - a.size) {  // no overflow
     return absl::InvalidArgumentError(absl::StrFormat(
         "BAR [0x%x, 0x%x]: access 0x%x/%u is not inside", base_, last(),
         a.address, a.size));

@@ -35,10 +35,12 @@ bool PciConfigSpace::Writable(uint32_t reg) {
 uint32_t PciConfigSpace::Read(uint32_t bus, uint32_t dev, uint32_t func,
                               uint32_t reg, uint32_t size) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = functions_.find(Key{bus, dev, func});
-  if (it == functions_.end() || reg + size > kConfigSize) {
-    return static_cast<uint32_t>(SizeMask(size));
+  // Checked without overflow: a hostile request may carry any reg and size.
+  if (size < 1 || size > 4 || reg >= kConfigSize || size > kConfigSize - reg) {
+    return ~uint32_t{0};
   }
+  auto it = functions_.find(Key{bus, dev, func});
+  if (it == functions_.end()) return static_cast<uint32_t>(SizeMask(size));
   uint32_t value = 0;
   for (uint32_t i = 0; i < size; ++i) {
     value |= uint32_t{it->second[reg + i]} << (8 * i);
@@ -48,9 +50,12 @@ uint32_t PciConfigSpace::Read(uint32_t bus, uint32_t dev, uint32_t func,
 
 void PciConfigSpace::Write(uint32_t bus, uint32_t dev, uint32_t func,
                            uint32_t reg, uint32_t size, uint32_t value) {
+  if (size < 1 || size > 4 || reg >= kConfigSize || size > kConfigSize - reg) {
+    return;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = functions_.find(Key{bus, dev, func});
-  if (it == functions_.end() || reg + size > kConfigSize) return;
+  if (it == functions_.end()) return;
   for (uint32_t i = 0; i < size; ++i) {
     if (Writable(reg + i)) {
       it->second[reg + i] = static_cast<uint8_t>(value >> (8 * i));

@@ -43,8 +43,8 @@ void Uart16550::WriteRegister(unsigned reg, uint8_t value) {
 
 absl::Status Uart16550::Handle(IoRequest& req) {
   const IoAccess a = DecodeAccess(req);
-  if (a.type != kTypePortIo || a.address < base_ ||
-      a.address + a.size - 1 > last()) {
+  if (a.type != kTypePortIo || a.size < 1 || a.size > 4 || a.address < base_ ||
+      a.address > last() - (a.size - 1)) {  // no overflow
     return absl::InvalidArgumentError(absl::StrFormat(
         "UART at 0x%x: access 0x%x/%u is not its own", base_, a.address,
         a.size));
