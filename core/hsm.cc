@@ -46,7 +46,7 @@ struct BasicHsm<Bell>::Counters {
       spurious_completions{0}, handed_over_on_destroy{0},
       completed_on_destroy{0}, handler_errors{0}, handler_gave_up{0},
       ownership_lost{0}, hypercall_errors{0}, rescans{0},
-      rescued_by_rescan{0};
+      rescued_by_rescan{0}, rerouted{0};
 };
 
 #define IOREQ_COUNT(name) \
@@ -695,11 +695,24 @@ int BasicHsm<Bell>::ClaimVm(Vm& vm, Client& claimer,
       IOREQ_COUNT(no_client);
       continue;
     }
+    if (real != &claimer) {
+      // The slot was completed and reused between our snapshot and our
+      // compare-exchange: it holds another request than the one we routed,
+      // and it is not ours. Give it back PENDING and ring its owner, which
+      // claims it the normal way; handing it over directly would skip what
+      // only the owner's claim does (the default client folds 0xCF8/0xCFC:
+      // a raw 0xCF8 write handed to it completed without moving the latch,
+      // found by a 10-minute soak). Release pairs with the owner's
+      // compare-exchange.
+      StoreStateRelease(req, kStatePending);
+      IOREQ_COUNT(rerouted);
+      wakes.push_back(&real->bell);
+      continue;
+    }
     req.kernel_handled = real->is_default ? 0 : 1;
     // set_bit(). Release pairs with the acquire loads of `pending`.
     real->pending.fetch_or(Bit(i), std::memory_order_release);
     IOREQ_COUNT(dispatched);
-    if (real != &claimer) wakes.push_back(&real->bell);
   }
   return claimed;
 }
@@ -1145,6 +1158,7 @@ HsmStats BasicHsm<Bell>::stats() const {
   s.hypercall_errors = get(c.hypercall_errors);
   s.rescans = get(c.rescans);
   s.rescued_by_rescan = get(c.rescued_by_rescan);
+  s.rerouted = get(c.rerouted);
   return s;
 }
 

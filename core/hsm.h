@@ -131,6 +131,7 @@ struct HsmStats {
   uint64_t hypercall_errors = 0;
   uint64_t rescans = 0;                 // scans after rescan_interval, unrung
   uint64_t rescued_by_rescan = 0;       // requests such a scan found PENDING
+  uint64_t rerouted = 0;                // direct: claimed a reused slot, gave it back
 };
 
 template <typename Bell>
@@ -252,7 +253,7 @@ class BasicHsm {
   void DispatchVm(Vm& vm, std::vector<Bell*>& wakes);
   // The direct topology: claims the VM's PENDING requests that route to
   // `claimer`; a request whose fields changed under the routing snapshot is
-  // passed to its real owner, whose bell is appended to `wakes`.
+  // given back PENDING and its real owner's bell appended to `wakes`.
   int ClaimVm(Vm& vm, Client& claimer, std::vector<Bell*>& wakes);
   // Returns how many requests the claimer took for itself.
   int ClaimAndRing(Client& claimer);
