@@ -14,12 +14,7 @@ obj="$(mktemp -d)"
 trap 'rm -rf "$obj"' EXIT
 
 targets=(slot_decode range_map cf8cfc ioeventfd dispatch_ops concurrent)
-core=(core/abi.cc core/slot_decode.cc core/slot_state.cc core/cf8cfc.cc
-      core/range_index.cc core/ioeventfd.cc core/hsm.cc core/hypervisor.cc
-      core/devices/mmio_bar.cc core/devices/pci_config_space.cc
-      core/devices/uart16550.cc core/notify/adaptive_doorbell.cc
-      core/notify/eventfd_doorbell.cc core/notify/futex_doorbell.cc
-      core/notify/strategy.cc core/notify/uring_doorbell.cc)
+core=($(find core -name "*.cc" ! -name "*_test.cc" | sort))
 source fuzz/link_libs.sh
 
 compile() {  # compile SOURCE: one object per source, in parallel below

@@ -39,12 +39,12 @@
 #include "bench/latency_histogram.h"
 #include "bench/stress_workload.h"
 #include "benchmark/benchmark.h"
-#include "core/devices/mmio_bar.h"
-#include "core/hsm.h"
-#include "core/hypervisor.h"
+#include "core/harness/devices/mmio_bar.h"
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
 #include "core/notify/strategy.h"
-#include "core/range_index.h"
-#include "core/slot_decode.h"
+#include "core/hsm/range_index.h"
+#include "core/abi/slot_decode.h"
 
 namespace bench {
 namespace {

@@ -11,10 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/stress_workload.h"
-#include "core/device_model.h"
-#include "core/devices/pci_config_space.h"
-#include "core/hsm.h"
-#include "core/hypervisor.h"
+#include "core/harness/device_model.h"
+#include "core/harness/devices/pci_config_space.h"
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
 #include "core/notify/strategy.h"
 #include "gtest/gtest.h"
 

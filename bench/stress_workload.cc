@@ -22,7 +22,7 @@
 #include "bench/internal/stress_rig.h"
 #include "bench/internal/vcpu_load.h"
 #include "core/notify/strategy.h"
-#include "core/slot_state.h"
+#include "core/abi/slot_state.h"
 #include "tools/flags/strict_flags.h"
 
 namespace bench {

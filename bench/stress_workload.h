@@ -51,8 +51,8 @@
 #include "absl/time/time.h"
 #include "bench/latency_histogram.h"
 #include "bench/stress_faults.h"
-#include "core/hsm.h"
-#include "core/hypervisor.h"
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
 
 namespace bench {
 

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "core/cf8cfc.h"
-#include "core/slot_decode.h"
+#include "core/hsm/cf8cfc.h"
+#include "core/abi/slot_decode.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "core/abi.h"
-#include "core/devices/mmio_bar.h"
-#include "core/devices/pci_config_space.h"
-#include "core/device_model.h"
-#include "core/hsm.h"
-#include "core/hypervisor.h"
+#include "core/abi/abi.h"
+#include "core/harness/devices/mmio_bar.h"
+#include "core/harness/devices/pci_config_space.h"
+#include "core/harness/device_model.h"
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
 #include "core/notify/strategy.h"
 #include "fuzz/fuzz_check.h"
 

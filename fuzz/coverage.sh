@@ -14,7 +14,7 @@ llvm_profdata="$(command -v llvm-profdata-14 || command -v llvm-profdata)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 flags=(-O1 -std=c++17 -I. -fprofile-instr-generate -fcoverage-mapping)
-core=($(ls core/*.cc core/devices/*.cc core/notify/*.cc | grep -v _test.cc))
+core=($(find core -name "*.cc" ! -name "*_test.cc" | sort))
 targets=(slot_decode range_map cf8cfc ioeventfd dispatch_ops concurrent)
 source fuzz/link_libs.sh
 sources=("${core[@]}" fuzz/regression_driver.cc)

@@ -23,12 +23,12 @@
 #include <string>
 #include <vector>
 
-#include "core/abi.h"
-#include "core/cf8cfc.h"
-#include "core/hsm.h"
-#include "core/hypervisor.h"
-#include "core/slot_decode.h"
-#include "core/slot_state.h"
+#include "core/abi/abi.h"
+#include "core/hsm/cf8cfc.h"
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
+#include "core/abi/slot_decode.h"
+#include "core/abi/slot_state.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

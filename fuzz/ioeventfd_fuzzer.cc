@@ -8,9 +8,9 @@
 #include <cstring>
 #include <vector>
 
-#include "core/abi.h"
-#include "core/ioeventfd.h"
-#include "core/slot_decode.h"
+#include "core/abi/abi.h"
+#include "core/hsm/ioeventfd.h"
+#include "core/abi/slot_decode.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "core/abi.h"
-#include "core/range_index.h"
+#include "core/abi/abi.h"
+#include "core/hsm/range_index.h"
 #include "fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,11 +1,11 @@
 // slot_decode: any 256 bytes as a slot. Decoding and validation never crash
 // and classify every input: valid, or one named error. The oracle is an
-// independent restatement of the rules of core/slot_decode.h.
+// independent restatement of the rules of core/abi/slot_decode.h.
 #include <cstring>
 #include <initializer_list>
 
-#include "core/abi.h"
-#include "core/slot_decode.h"
+#include "core/abi/abi.h"
+#include "core/abi/slot_decode.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

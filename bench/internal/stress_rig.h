@@ -24,13 +24,13 @@
 #include "absl/time/time.h"
 #include "bench/stress_faults.h"
 #include "bench/stress_workload.h"
-#include "core/device_model.h"
-#include "core/devices/mmio_bar.h"
-#include "core/devices/pci_config_space.h"
-#include "core/devices/uart16550.h"
-#include "core/hsm.h"
-#include "core/hypervisor.h"
-#include "core/slot_decode.h"
+#include "core/harness/device_model.h"
+#include "core/harness/devices/mmio_bar.h"
+#include "core/harness/devices/pci_config_space.h"
+#include "core/harness/devices/uart16550.h"
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
+#include "core/abi/slot_decode.h"
 
 namespace bench {
 namespace stress_internal {

@@ -25,8 +25,8 @@
 #include "absl/time/time.h"
 #include "bench/internal/stress_rig.h"
 #include "bench/latency_histogram.h"
-#include "core/cf8cfc.h"
-#include "core/slot_state.h"
+#include "core/hsm/cf8cfc.h"
+#include "core/abi/slot_state.h"
 
 namespace bench {
 namespace stress_internal {

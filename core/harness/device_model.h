@@ -1,0 +1,79 @@
+// core/harness/device_model.h: the user-space device model behind the default client.
+//
+// In ACRN the default client is the device model, a user-space process that
+// attaches to the HSM (ACRN_IOCTL_ATTACH_IOREQ_CLIENT), is woken with the
+// requests no range owns, emulates them and reports each one finished
+// (ACRN_IOCTL_NOTIFY_REQUEST_FINISH). DeviceModelThread is that loop on a
+// thread of its own: it creates the default client, serves it until Stop(),
+// then destroys it.
+//
+// Example:
+//   ioreq::PciConfigSpace pci;
+//   pci.AddStandardDevices();
+//   ioreq::DeviceModelThread dm(&hsm, vm, pci.DefaultDeviceModel());
+//   if (!dm.Start().ok()) ...;
+//   ...
+//   dm.Stop();
+#ifndef IOREQ_CORE_HARNESS_DEVICE_MODEL_H_
+#define IOREQ_CORE_HARNESS_DEVICE_MODEL_H_
+
+#include <cstdint>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "core/hsm/hsm.h"
+
+namespace ioreq {
+
+template <typename Bell>
+class BasicDeviceModelThread {
+ public:
+  BasicDeviceModelThread(BasicHsm<Bell>* hsm, uint16_t vmid, IoHandler handler)
+      : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)) {}
+  ~BasicDeviceModelThread() { Stop(); }
+  BasicDeviceModelThread(const BasicDeviceModelThread&) = delete;
+  BasicDeviceModelThread& operator=(const BasicDeviceModelThread&) = delete;
+
+  // Creates the VM's default client and starts serving it.
+  absl::Status Start() {
+    absl::StatusOr<ClientId> id =
+        hsm_->CreateClient(vmid_, "dm", handler_, /*is_default=*/true);
+    if (!id.ok()) return id.status();
+    client_ = *id;
+    thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
+  }
+
+  // Interrupts the wait, joins the thread, destroys the client (requests it
+  // still held are completed by the HSM). Idempotent.
+  void Stop() {
+    if (client_ == 0) return;
+    hsm_->InterruptWait(client_).IgnoreError();
+    if (thread_.joinable()) thread_.join();
+    hsm_->DestroyClient(client_).IgnoreError();
+    client_ = 0;
+  }
+
+  ClientId client() const { return client_; }
+
+ private:
+  void Run() {
+    for (;;) {
+      absl::StatusOr<uint32_t> pending = hsm_->WaitForRequests(client_);
+      if (!pending.ok()) return;  // Cancelled: the client is going away
+      hsm_->ServeDefaultRequests(client_, handler_).IgnoreError();
+    }
+  }
+
+  BasicHsm<Bell>* const hsm_;
+  const uint16_t vmid_;
+  const IoHandler handler_;
+  ClientId client_ = 0;
+  std::thread thread_;
+};
+
+using DeviceModelThread = BasicDeviceModelThread<EventfdDoorbell>;
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_HARNESS_DEVICE_MODEL_H_

@@ -1,0 +1,155 @@
+// The device models the tests and the stress command use.
+#include <cstring>
+
+#include "core/harness/devices/mmio_bar.h"
+#include "core/harness/devices/pci_config_space.h"
+#include "core/harness/devices/uart16550.h"
+#include "core/abi/slot_decode.h"
+#include "core/abi/slot_decode.h"
+#include "gtest/gtest.h"
+
+namespace ioreq {
+namespace {
+
+IoRequest Req(const IoAccess& access) {
+  IoRequest req;
+  std::memset(static_cast<void*>(&req), 0, sizeof(req));
+  EncodeAccess(access, req);
+  return req;
+}
+
+TEST(Uart16550, LineStatusSaysTransmitterEmpty) {
+  Uart16550 uart(0x3F8);
+  IoRequest lsr = Req(PortRead(0x3FD, 1));
+  ASSERT_TRUE(uart.Handle(lsr).ok());
+  EXPECT_EQ(RequestValue(lsr), 0x60u);
+  IoRequest iir = Req(PortRead(0x3FA, 1));
+  ASSERT_TRUE(uart.Handle(iir).ok());
+  EXPECT_EQ(RequestValue(iir), 0x01u);
+}
+
+TEST(Uart16550, TransmitCountsEveryByte) {
+  Uart16550 uart(0x3F8);
+  for (uint8_t c : {'h', 'i', '\n'}) {
+    IoRequest thr = Req(PortWrite(0x3F8, 1, c));
+    ASSERT_TRUE(uart.Handle(thr).ok());
+  }
+  EXPECT_EQ(uart.tx_bytes(), 3u);
+  EXPECT_EQ(uart.tx_sum(), uint64_t{'h'} + 'i' + '\n');
+}
+
+TEST(Uart16550, DlabSelectsTheDivisorLatch) {
+  Uart16550 uart(0x3F8);
+  IoRequest lcr = Req(PortWrite(0x3FB, 1, 0x83));
+  ASSERT_TRUE(uart.Handle(lcr).ok());
+  IoRequest dll = Req(PortWrite(0x3F8, 1, 0x01));
+  ASSERT_TRUE(uart.Handle(dll).ok());
+  EXPECT_EQ(uart.tx_bytes(), 0u);  // not a transmit
+  IoRequest back = Req(PortRead(0x3F8, 2));  // DLL, DLM
+  ASSERT_TRUE(uart.Handle(back).ok());
+  EXPECT_EQ(RequestValue(back), 0x0001u);
+}
+
+TEST(Uart16550, ScratchRegisterReadsBack) {
+  Uart16550 uart(0x2F8);
+  IoRequest w = Req(PortWrite(0x2FF, 1, 0xA5));
+  ASSERT_TRUE(uart.Handle(w).ok());
+  IoRequest r = Req(PortRead(0x2FF, 1));
+  ASSERT_TRUE(uart.Handle(r).ok());
+  EXPECT_EQ(RequestValue(r), 0xA5u);
+  IoRequest outside = Req(PortRead(0x3F8, 1));
+  EXPECT_FALSE(uart.Handle(outside).ok());
+}
+
+TEST(MmioBar, ReadReturnsWhatWasWritten) {
+  MmioBar bar(0xF0000000, 0x100);
+  IoRequest w = Req(MmioWrite(0xF0000010, 8, 0x0102030405060708));
+  ASSERT_TRUE(bar.Handle(w).ok());
+  IoRequest r4 = Req(MmioRead(0xF0000012, 4));
+  ASSERT_TRUE(bar.Handle(r4).ok());
+  EXPECT_EQ(RequestValue(r4), 0x03040506u);
+  IoRequest fresh = Req(MmioRead(0xF0000080, 8));
+  ASSERT_TRUE(bar.Handle(fresh).ok());
+  EXPECT_EQ(RequestValue(fresh), 0u);
+  EXPECT_EQ(bar.writes(), 1u);
+  EXPECT_EQ(bar.reads(), 2u);
+}
+
+TEST(MmioBar, AccessOutsideIsAnError) {
+  MmioBar bar(0x1000, 0x10);
+  IoRequest r = Req(MmioRead(0x100C, 8));
+  EXPECT_FALSE(bar.Handle(r).ok());
+}
+
+TEST(PciConfigSpace, IdsClassAndAbsentFunctions) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x00, 4), 0x10001AF4u);
+  EXPECT_EQ(pci.Read(0, 0, 0, 0x00, 2), 0x8086u);
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x0B, 1), 0x02u);
+  EXPECT_EQ(pci.Read(0, 5, 0, 0x00, 4), 0xFFFFFFFFu);
+  EXPECT_EQ(pci.Read(0, 5, 0, 0x00, 2), 0xFFFFu);
+}
+
+TEST(PciConfigSpace, HeaderIsReadOnlyButCommandAndDeviceSpaceAreNot) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  pci.Write(0, 3, 0, 0x00, 4, 0);  // vendor/device: read-only
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x00, 4), 0x10001AF4u);
+  pci.Write(0, 3, 0, 0x04, 2, 0x0007);
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x04, 2), 0x0007u);
+  pci.Write(0, 3, 0, 0x3C, 1, 11);
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x3C, 1), 11u);
+  pci.Write(0, 3, 0, 0x100, 4, 0xCAFEF00D);
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x100, 4), 0xCAFEF00Du);
+}
+
+// A hostile hypervisor can put any reg and size into a request; a device
+// must neither shift past its width nor index past its memory (the stress
+// command's garbage fault found the shift under UBSan).
+TEST(PciConfigSpace, HostileRegAndSizeAreAnsweredAllOnes) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x00, 8), 0xFFFFFFFFu);           // size > 4
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x00, 0), 0xFFFFFFFFu);           // size 0
+  EXPECT_EQ(pci.Read(0, 3, 0, 0xFFFFFFFF, 4), 0xFFFFFFFFu);     // reg + size wraps
+  EXPECT_EQ(pci.Read(0, 3, 0, 0xFFE, 4), 0xFFFFFFFFu);          // past the end
+  pci.Write(0, 3, 0, 0xFFFFFFFF, 4, 0);                         // ignored
+  pci.Write(0, 3, 0, 0x40, 8, 0x11223344);                      // ignored
+  EXPECT_EQ(pci.Read(0, 3, 0, 0x40, 4), 0u);
+  IoRequest r = Req(PortRead(0, 4));
+  r.type = kTypePciCfg;
+  r.reqs.pci_request.direction = kDirRead;
+  r.reqs.pci_request.size = 8;
+  r.reqs.pci_request.dev = 3;
+  ASSERT_TRUE(pci.Handle(r).ok());
+  EXPECT_EQ(r.reqs.pci_request.value, 0xFFFFFFFFu);
+}
+
+TEST(MmioBar, AddressNearTheTopDoesNotWrap) {
+  MmioBar bar(0x1000, 0x10);
+  IoRequest r = Req(MmioRead(0x1000, 8));
+  r.reqs.mmio_request.address = ~uint64_t{0} - 2;
+  EXPECT_FALSE(bar.Handle(r).ok());
+}
+
+TEST(Uart16550, HostileSizeIsAnError) {
+  Uart16550 uart(0x3F8);
+  for (uint64_t size : {uint64_t{0}, uint64_t{8}, uint64_t{1} << 40}) {
+    IoRequest r = Req(PortRead(0x3F8, 1));
+    r.reqs.pio_request.size = size;
+    EXPECT_FALSE(uart.Handle(r).ok()) << size;
+  }
+}
+
+TEST(PciConfigSpace, DefaultDeviceModelAnswersUnclaimedReadsAllOnes) {
+  PciConfigSpace pci;
+  IoHandler dm = pci.DefaultDeviceModel();
+  IoRequest r = Req(MmioRead(0xDEAD0000, 4));
+  ASSERT_TRUE(dm(r).ok());
+  EXPECT_EQ(RequestValue(r) & 0xFFFFFFFF, 0xFFFFFFFFu);
+  EXPECT_EQ(pci.unclaimed(), 1u);
+}
+
+}  // namespace
+}  // namespace ioreq

@@ -1,0 +1,77 @@
+// core/hsm/ioeventfd.h: writes that only signal an eventfd [ioeventfd].
+//
+// A guest driver often "kicks" a device by writing to a doorbell register;
+// the emulator only needs to know that it happened. An ioeventfd turns such
+// a write into an eventfd signal without waking the device model. Per VM the
+// HSM keeps a table of ioeventfds and one in-process client ("ioeventfd")
+// that owns their address ranges:
+//   - Assign(fd, addr, len, flags, data): len in {1,2,4,8}, addr + len does
+//     not wrap, reserved zero. An entry with the same fd, addr and type whose
+//     data is a wildcard or equal is a conflict ("exists"). The range
+//     [addr, addr + len - 1] is added to the ioeventfd client.
+//   - Deassign: the first entry with that fd goes, and its range.
+//   - Handler: a read completes with 0; a write signals the first entry with
+//     the same type, the same addr, length >= size and (wildcard or
+//     data == value). Unmatched writes are completed and swallowed.
+//
+// Example:
+//   ioreq::IoeventfdTable table;
+//   ioreq::IoeventfdArgs args{.fd = efd, .flags = 0, .addr = 0xf0000010,
+//                             .len = 4};
+//   absl::StatusOr<ioreq::IoRange> range = table.Assign(args);
+#ifndef IOREQ_CORE_HSM_IOEVENTFD_H_
+#define IOREQ_CORE_HSM_IOEVENTFD_H_
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/abi/abi.h"
+#include "core/hsm/range_index.h"
+
+namespace ioreq {
+
+class IoeventfdTable {
+ public:
+  IoeventfdTable() = default;
+  ~IoeventfdTable();  // closes the descriptors it holds
+  IoeventfdTable(const IoeventfdTable&) = delete;
+  IoeventfdTable& operator=(const IoeventfdTable&) = delete;
+
+  // Checks and records an assignment; returns the range the ioeventfd
+  // client must own. InvalidArgument for bad arguments or a descriptor that
+  // is not an eventfd, AlreadyExists for a conflict.
+  absl::StatusOr<IoRange> Assign(const IoeventfdArgs& args);
+
+  // Removes the first entry with args.fd; returns its range, or NotFound.
+  absl::StatusOr<IoRange> Deassign(const IoeventfdArgs& args);
+
+  // acrn_ioeventfd_handler(): handles a request routed to the ioeventfd
+  // client. Always succeeds.
+  absl::Status Handle(IoRequest& req);
+
+  size_t size() const;
+  uint64_t signals() const;    // eventfd writes made
+  uint64_t swallowed() const;  // writes that matched no entry
+
+ private:
+  struct Entry {
+    uint32_t fd;       // the caller's descriptor number: the identity
+    int signal_fd;     // our duplicate, kept open while assigned
+    uint32_t type;
+    uint64_t addr;
+    uint32_t length;
+    uint64_t data;
+    bool wildcard;
+  };
+  mutable std::mutex mu_;       // ioeventfds_lock
+  std::vector<Entry> entries_;  // guarded by mu_, in assignment order
+  uint64_t signals_ = 0;        // guarded by mu_
+  uint64_t swallowed_ = 0;      // guarded by mu_
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_HSM_IOEVENTFD_H_

@@ -1,0 +1,189 @@
+// [ioeventfd] Assign, deassign and the handler, end to end through the HSM.
+#include "core/hsm/ioeventfd.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/hsm/hsm.h"
+#include "core/harness/hypervisor.h"
+#include "core/abi/slot_state.h"
+#include "core/harness/manual_rig.h"
+#include "gtest/gtest.h"
+
+namespace ioreq {
+namespace {
+
+using testing::ManualRig;
+
+class EventFd {
+ public:
+  EventFd() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~EventFd() { close(fd_); }
+  uint32_t fd() const { return static_cast<uint32_t>(fd_); }
+  // Reads and resets the counter; 0 when nothing was signalled.
+  uint64_t Take() {
+    uint64_t v = 0;
+    return read(fd_, &v, sizeof(v)) == sizeof(v) ? v : 0;
+  }
+
+ private:
+  int fd_;
+};
+
+IoeventfdArgs Args(uint32_t fd, uint64_t addr, uint32_t len, uint32_t flags,
+                   uint64_t data = 0) {
+  IoeventfdArgs a{};
+  a.fd = fd;
+  a.addr = addr;
+  a.len = len;
+  a.flags = flags;
+  a.data = data;
+  return a;
+}
+
+// Runs one access through dispatch and the ioeventfd client; returns the
+// value the vCPU got.
+uint64_t RunAccess(ManualRig& rig, const IoAccess& access, ClientId ioeventfd) {
+  EXPECT_TRUE(rig.hv.InsertRequest(rig.vm, 0, access, true).ok());
+  rig.hsm.Dispatch();
+  EXPECT_TRUE(rig.hsm.ServeClient(ioeventfd).ok());
+  return rig.hv.WaitForCompletion(rig.vm, 0, absl::Milliseconds(200)).value();
+}
+
+// The ioeventfd client is the VM's first client: id 1 in a fresh Hsm.
+constexpr ClientId kIoeventfdClient = 1;
+
+TEST(Ioeventfd, LengthMustBeOneTwoFourOrEight) {
+  ManualRig rig;
+  EventFd efd;
+  for (uint32_t len : {0u, 3u, 5u, 16u}) {
+    EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, len, 0)).code(),
+              absl::StatusCode::kInvalidArgument)
+        << len;
+  }
+  EXPECT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 8, 0)).ok());
+}
+
+TEST(Ioeventfd, RangeMustNotWrap) {
+  ManualRig rig;
+  EventFd efd;
+  EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), ~0ull - 1, 4, 0)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Ioeventfd, ReservedMustBeZeroAndFdAnEventfd) {
+  ManualRig rig;
+  EventFd efd;
+  IoeventfdArgs a = Args(efd.fd(), 0x1000, 4, 0);
+  a.reserved = 1;
+  EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, a).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(0, 0x1000, 4, 0)).code(),
+            absl::StatusCode::kInvalidArgument);  // stdin
+  EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(99999, 0x1000, 4, 0)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Ioeventfd, SameFdAddrTypeWithWildcardOrEqualDataExists) {
+  ManualRig rig;
+  EventFd efd;
+  ASSERT_TRUE(rig.hsm
+                  .Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4,
+                                          kIoeventfdFlagDatamatch, 1))
+                  .ok());
+  // Different data: allowed.
+  EXPECT_TRUE(rig.hsm
+                  .Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4,
+                                          kIoeventfdFlagDatamatch, 2))
+                  .ok());
+  // Equal data: exists.
+  EXPECT_EQ(rig.hsm
+                .Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4,
+                                        kIoeventfdFlagDatamatch, 2))
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  // Wildcard against any data: exists.
+  EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4, 0)).code(),
+            absl::StatusCode::kAlreadyExists);
+  // Same address as PIO: a different type, allowed.
+  EXPECT_TRUE(rig.hsm
+                  .Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4, kIoeventfdFlagPio))
+                  .ok());
+}
+
+TEST(Ioeventfd, MatchingWriteSignalsTheEventfd) {
+  ManualRig rig;
+  EventFd efd;
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
+  RunAccess(rig, MmioWrite(0xF000, 4, 123), kIoeventfdClient);
+  RunAccess(rig, MmioWrite(0xF000, 2, 7), kIoeventfdClient);  // length >= size
+  EXPECT_EQ(efd.Take(), 2u);
+  EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->signals(), 2u);
+}
+
+TEST(Ioeventfd, DatamatchSignalsOnlyOnEqualValue) {
+  ManualRig rig;
+  EventFd efd;
+  ASSERT_TRUE(rig.hsm
+                  .Ioeventfd(rig.vm, Args(efd.fd(), 0x510, 2,
+                                          kIoeventfdFlagPio |
+                                              kIoeventfdFlagDatamatch,
+                                          0x55))
+                  .ok());
+  RunAccess(rig, PortWrite(0x510, 2, 0x54), kIoeventfdClient);
+  EXPECT_EQ(efd.Take(), 0u);
+  RunAccess(rig, PortWrite(0x510, 2, 0x55), kIoeventfdClient);
+  EXPECT_EQ(efd.Take(), 1u);
+  EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->swallowed(), 1u);
+}
+
+TEST(Ioeventfd, WriteAtAnotherAddressInsideTheRangeIsSwallowed) {
+  ManualRig rig;
+  EventFd efd;
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 8, 0)).ok());
+  RunAccess(rig, MmioWrite(0xF004, 4, 1), kIoeventfdClient);  // addr must be equal
+  EXPECT_EQ(efd.Take(), 0u);
+  EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->swallowed(), 1u);
+}
+
+TEST(Ioeventfd, ReadsCompleteWithZero) {
+  ManualRig rig;
+  EventFd efd;
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
+  EXPECT_EQ(RunAccess(rig, MmioRead(0xF000, 4), kIoeventfdClient), 0u);
+  EXPECT_EQ(efd.Take(), 0u);
+}
+
+TEST(Ioeventfd, DeassignRemovesTheRange) {
+  ManualRig rig;
+  EventFd efd;
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
+  ASSERT_TRUE(rig.hsm
+                  .Ioeventfd(rig.vm, Args(efd.fd(), 0, 0, kIoeventfdFlagDeassign))
+                  .ok());
+  EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->size(), 0u);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, MmioWrite(0xF000, 4, 1), true).ok());
+  rig.hsm.Dispatch();
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u);  // no longer the ioeventfd's
+  EXPECT_EQ(rig.hsm
+                .Ioeventfd(rig.vm, Args(efd.fd(), 0, 0, kIoeventfdFlagDeassign))
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(Ioeventfd, SignalsSurviveTheCallerClosingItsDescriptor) {
+  ManualRig rig;
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int reader = dup(fd);
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(static_cast<uint32_t>(fd), 0xF000, 4, 0)).ok());
+  close(fd);
+  RunAccess(rig, MmioWrite(0xF000, 4, 1), kIoeventfdClient);
+  uint64_t v = 0;
+  EXPECT_EQ(read(reader, &v, sizeof(v)), static_cast<ssize_t>(sizeof(v)));
+  EXPECT_EQ(v, 1u);
+  close(reader);
+}
+
+}  // namespace
+}  // namespace ioreq

@@ -1,0 +1,114 @@
+// core/hsm/range_index.h: which client owns an address [find-client].
+//
+// The kernel keeps, per VM, a list of clients (newest first) and, per client,
+// a list of inclusive ranges [start, end] of one type (PORTIO or MMIO). A
+// request matches a range when the whole access lies inside it:
+//     start <= addr && addr + size - 1 <= end
+// and goes to the first client, newest first, with any matching range.
+// Ranges may overlap, even across clients; the newest client wins. The model
+// keeps exactly that rule (see README, "Overlapping ranges").
+//
+// Two implementations answer the same question:
+//   KernelRangeList  the kernel's linear scan, kept as the reference;
+//   RangeIndex       a sorted interval index on absl::btree_map, which the
+//                    dispatcher uses: O(log n) per lookup.
+// Tests and the range_map fuzzer check that they always agree.
+//
+// Clients are named by their creation sequence number: a larger number is a
+// newer client, and wins.
+//
+// Example:
+//   ioreq::RangeIndex index;
+//   index.Add(/*client=*/7, {ioreq::kTypePortIo, 0x3f8, 0x3ff});
+//   std::optional<uint64_t> owner = index.Find(ioreq::kTypePortIo, 0x3fd, 1);
+#ifndef IOREQ_CORE_HSM_RANGE_INDEX_H_
+#define IOREQ_CORE_HSM_RANGE_INDEX_H_
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+
+namespace ioreq {
+
+struct IoRange {
+  uint32_t type;   // kTypePortIo or kTypeMmio
+  uint64_t start;
+  uint64_t end;    // inclusive
+  bool operator==(const IoRange& o) const {
+    return type == o.type && start == o.start && end == o.end;
+  }
+};
+
+// Checks what acrn_ioreq_range_add() checks (end >= start) and that the type
+// can match at all (PORTIO or MMIO).
+absl::Status ValidateRange(const IoRange& range);
+
+// The kernel's structure: clients newest first, each with its range list.
+class KernelRangeList {
+ public:
+  // list_add(): the range goes to the head of the client's list; a client
+  // seen for the first time goes to the head of the client list.
+  void Add(uint64_t client, const IoRange& range);
+  // Removes the first exact match; false if there is none.
+  bool Remove(uint64_t client, const IoRange& range);
+  // Forgets the client and all its ranges.
+  void RemoveClient(uint64_t client);
+  // find_ioreq_client() without the default-client fallback, with the
+  // kernel's u64 arithmetic (including its wrap-around).
+  std::optional<uint64_t> Find(uint32_t type, uint64_t addr,
+                               uint64_t size) const;
+  size_t range_count() const;
+
+ private:
+  struct Client {
+    uint64_t id;
+    std::list<IoRange> ranges;
+  };
+  std::list<Client> clients_;  // newest first, as the kernel keeps them
+};
+
+// Interval index over elementary segments: the address space is cut at every
+// range boundary; each segment lists the ranges that cover it, newest client
+// first. Any range that holds a whole access holds its first byte, so a
+// lookup finds the segment of `addr` and takes the first cover whose end
+// reaches `addr + size - 1`. Agrees with KernelRangeList::Find for every
+// access whose last byte does not wrap past 2^64.
+class RangeIndex {
+ public:
+  void Add(uint64_t client, const IoRange& range);
+  // Removes one cover of this exact range of this client; false if none.
+  bool Remove(uint64_t client, const IoRange& range);
+  void RemoveClient(uint64_t client);
+  std::optional<uint64_t> Find(uint32_t type, uint64_t addr,
+                               uint64_t size) const;
+  size_t segment_count() const;
+
+ private:
+  struct Cover {
+    uint64_t client;
+    uint64_t start;
+    uint64_t end;
+  };
+  struct Segment {
+    uint64_t last;  // inclusive
+    absl::InlinedVector<Cover, 2> covers;  // newest client first
+  };
+  using SegmentMap = absl::btree_map<uint64_t, Segment>;
+
+  SegmentMap* MapFor(uint32_t type);
+  const SegmentMap* MapFor(uint32_t type) const;
+  static void SplitBefore(SegmentMap& map, uint64_t at);
+  static void InsertCover(Segment& segment, const Cover& cover);
+
+  SegmentMap pio_;
+  SegmentMap mmio_;
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_HSM_RANGE_INDEX_H_
