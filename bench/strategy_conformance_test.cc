@@ -73,7 +73,7 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
       hv.SetUpcallHandler(
           [&](uint16_t vmid, uint32_t vcpu) { hsm.Upcall(vmid, vcpu); });
       ioreq::PciConfigSpace pci;
-      std::vector<std::unique_ptr<ioreq::BasicDeviceModelThread<Bell>>> dms;
+      std::vector<std::unique_ptr<ioreq::DeviceModelThread>> dms;
       for (int v = 0; v < 2; ++v) {
         const uint16_t vm = *hv.CreateVm(4);
         ASSERT_TRUE(hsm.CreateVm(vm, 4).ok());
@@ -86,7 +86,7 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
                                        false)
                           .ok());
         }
-        dms.push_back(std::make_unique<ioreq::BasicDeviceModelThread<Bell>>(
+        dms.push_back(std::make_unique<ioreq::DeviceModelThread>(
             &hsm, vm, pci.DefaultDeviceModel()));
         ASSERT_TRUE(dms.back()->Start().ok());
       }

@@ -202,7 +202,7 @@ absl::StatusOr<StressResult> RunStressWith(const StressConfig& config,
     s = hsm.Ioeventfd(rig->vmid, doorbell);
     if (!s.ok()) return s;
     rig->pci.AddStandardDevices();
-    rig->device_model = std::make_unique<ioreq::BasicDeviceModelThread<Bell>>(
+    rig->device_model = std::make_unique<ioreq::DeviceModelThread>(
         &hsm, rig->vmid, rig->pci.DefaultDeviceModel());
     s = rig->device_model->Start();
     if (!s.ok()) return s;

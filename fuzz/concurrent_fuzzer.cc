@@ -45,7 +45,7 @@ void RunWith(FuzzedDataProvider& in, Topology topology) {
   FUZZ_CHECK(hsm.AddRange(c, kTypeMmio, bar.base(), bar.last()).ok(), "range");
   PciConfigSpace pci;
   pci.AddStandardDevices();
-  BasicDeviceModelThread<Bell> dm(&hsm, vm, pci.DefaultDeviceModel());
+  DeviceModelThread dm(&hsm, vm, pci.DefaultDeviceModel());
   FUZZ_CHECK(dm.Start().ok(), "device model");
 
   struct Event {

@@ -60,7 +60,7 @@ struct VmRig {
   ioreq::Uart16550 uart{kUartBase};
   std::vector<std::unique_ptr<ioreq::MmioBar>> bars;
   ioreq::PciConfigSpace pci;
-  std::unique_ptr<ioreq::BasicDeviceModelThread<Bell>> device_model;
+  std::unique_ptr<ioreq::DeviceModelThread> device_model;
   int doorbell_fd = -1;
   std::mutex config_cycle;  // the guest's pci_config_lock
   std::atomic<uint64_t> thr_bytes{0}, thr_sum{0}, doorbell_writes{0};

@@ -25,14 +25,13 @@
 
 namespace ioreq {
 
-template <typename Bell>
-class BasicDeviceModelThread {
+class DeviceModelThread {
  public:
-  BasicDeviceModelThread(BasicHsm<Bell>* hsm, uint16_t vmid, IoHandler handler)
+  DeviceModelThread(Hsm* hsm, uint16_t vmid, IoHandler handler)
       : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)) {}
-  ~BasicDeviceModelThread() { Stop(); }
-  BasicDeviceModelThread(const BasicDeviceModelThread&) = delete;
-  BasicDeviceModelThread& operator=(const BasicDeviceModelThread&) = delete;
+  ~DeviceModelThread() { Stop(); }
+  DeviceModelThread(const DeviceModelThread&) = delete;
+  DeviceModelThread& operator=(const DeviceModelThread&) = delete;
 
   // Creates the VM's default client and starts serving it.
   absl::Status Start() {
@@ -65,14 +64,12 @@ class BasicDeviceModelThread {
     }
   }
 
-  BasicHsm<Bell>* const hsm_;
+  Hsm* const hsm_;
   const uint16_t vmid_;
   const IoHandler handler_;
   ClientId client_ = 0;
   std::thread thread_;
 };
-
-using DeviceModelThread = BasicDeviceModelThread<EventfdDoorbell>;
 
 }  // namespace ioreq
 

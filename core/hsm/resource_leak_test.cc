@@ -72,7 +72,7 @@ void CreateAndDestroy(Topology topology) {
   const ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
   ASSERT_TRUE(hsm.AddRange(c, kTypeMmio, bar.base(), bar.last()).ok());
   PciConfigSpace pci;
-  BasicDeviceModelThread<Bell> dm(&hsm, vm, pci.DefaultDeviceModel());
+  DeviceModelThread dm(&hsm, vm, pci.DefaultDeviceModel());
   ASSERT_TRUE(dm.Start().ok());
   const int efd = eventfd(0, EFD_CLOEXEC);
   IoeventfdArgs args{};

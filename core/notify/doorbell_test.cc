@@ -12,9 +12,7 @@ namespace {
 template <typename Bell>
 class DoorbellTest : public ::testing::Test {};
 
-using AllBells = ::testing::Types<SpinDoorbell, EventfdDoorbell, UringDoorbell,
-                                  UringEventfdDoorbell, FutexDoorbell,
-                                  AdaptiveDoorbell>;
+using AllBells = AllDoorbells<::testing::Types>;
 TYPED_TEST_SUITE(DoorbellTest, AllBells);
 
 TYPED_TEST(DoorbellTest, RingBeforeWaitIsNotLost) {

@@ -6,20 +6,26 @@
 namespace ioreq {
 
 const std::vector<std::string>& StrategyNames() {
-  static const auto* names = new std::vector<std::string>{
-      "spin", "eventfd", "uring", "uring_eventfd", "futex", "adaptive"};
+  static const auto* names = [] {
+    auto* list = new std::vector<std::string>;
+    for (Strategy s : kAllStrategies) list->push_back(StrategyName(s));
+    return list;
+  }();
   return *names;
 }
 
+const std::string& StrategyNameList() {
+  static const auto* list =
+      new std::string(absl::StrJoin(StrategyNames(), ", "));
+  return *list;
+}
+
 absl::StatusOr<Strategy> ParseStrategy(absl::string_view name) {
-  static constexpr Strategy kAll[] = {
-      Strategy::kSpin,  Strategy::kEventfd, Strategy::kUring,
-      Strategy::kUringEventfd, Strategy::kFutex, Strategy::kAdaptive};
-  for (Strategy s : kAll) {
+  for (Strategy s : kAllStrategies) {
     if (name == StrategyName(s)) return s;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown strategy '", name, "': one of ", absl::StrJoin(StrategyNames(), ", ")));
+      "unknown strategy '", name, "': one of ", StrategyNameList()));
 }
 
 const char* StrategyName(Strategy strategy) {

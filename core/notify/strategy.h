@@ -37,10 +37,37 @@
 
 namespace ioreq {
 
-enum class Strategy { kSpin, kEventfd, kUring, kUringEventfd, kFutex, kAdaptive };
+// The one list of strategies, in the order every report shows them. The
+// enum, the names (each doorbell's kName), WithStrategy(), the explicit
+// instantiations of the templates (IOREQ_INSTANTIATE_FOR_EACH_DOORBELL), the
+// typed-test list (AllDoorbells) and the flag help are all made from it.
+// X(enumerator, Doorbell, extra...) for each strategy; `extra` is passed
+// through (see IOREQ_INSTANTIATE_FOR_EACH_DOORBELL).
+#define IOREQ_FOR_EACH_STRATEGY(X, ...)                 \
+  X(kSpin, SpinDoorbell, __VA_ARGS__)                   \
+  X(kEventfd, EventfdDoorbell, __VA_ARGS__)             \
+  X(kUring, UringDoorbell, __VA_ARGS__)                 \
+  X(kUringEventfd, UringEventfdDoorbell, __VA_ARGS__)   \
+  X(kFutex, FutexDoorbell, __VA_ARGS__)                 \
+  X(kAdaptive, AdaptiveDoorbell, __VA_ARGS__)
+
+enum class Strategy {
+#define IOREQ_STRATEGY_ENUMERATOR(enumerator, Bell, ...) enumerator,
+  IOREQ_FOR_EACH_STRATEGY(IOREQ_STRATEGY_ENUMERATOR, )
+#undef IOREQ_STRATEGY_ENUMERATOR
+};
+
+// Every strategy, in list order.
+inline constexpr Strategy kAllStrategies[] = {
+#define IOREQ_STRATEGY_VALUE(enumerator, Bell, ...) Strategy::enumerator,
+    IOREQ_FOR_EACH_STRATEGY(IOREQ_STRATEGY_VALUE, )
+#undef IOREQ_STRATEGY_VALUE
+};
 
 // "spin", "eventfd", "uring", "uring_eventfd", "futex", "adaptive".
 const std::vector<std::string>& StrategyNames();
+// The names joined by ", ", for flag help and error messages.
+const std::string& StrategyNameList();
 absl::StatusOr<Strategy> ParseStrategy(absl::string_view name);
 const char* StrategyName(Strategy strategy);
 // Checks that the kernel supports the strategy (io_uring's opcodes).
@@ -55,21 +82,53 @@ struct TypeTag {
 template <typename Fn>
 decltype(auto) WithStrategy(Strategy strategy, Fn&& fn) {
   switch (strategy) {
-    case Strategy::kSpin:
-      return fn(TypeTag<SpinDoorbell>{});
-    case Strategy::kEventfd:
-      return fn(TypeTag<EventfdDoorbell>{});
-    case Strategy::kUring:
-      return fn(TypeTag<UringDoorbell>{});
-    case Strategy::kUringEventfd:
-      return fn(TypeTag<UringEventfdDoorbell>{});
-    case Strategy::kFutex:
-      return fn(TypeTag<FutexDoorbell>{});
-    case Strategy::kAdaptive:
-    default:
-      return fn(TypeTag<AdaptiveDoorbell>{});
+#define IOREQ_STRATEGY_CASE(enumerator, Bell, ...) \
+    case Strategy::enumerator:                \
+      return fn(TypeTag<Bell>{});
+    IOREQ_FOR_EACH_STRATEGY(IOREQ_STRATEGY_CASE, )
+#undef IOREQ_STRATEGY_CASE
   }
+  return fn(TypeTag<EventfdDoorbell>{});  // not reached: the switch is total
 }
+
+// kStrategyOf<Bell>: the strategy whose doorbell is Bell.
+template <typename Bell>
+struct StrategyOfDoorbell;
+#define IOREQ_STRATEGY_OF(enumerator, Bell, ...)           \
+  template <>                                             \
+  struct StrategyOfDoorbell<Bell> {                       \
+    static constexpr Strategy value = Strategy::enumerator; \
+  };
+IOREQ_FOR_EACH_STRATEGY(IOREQ_STRATEGY_OF, )
+#undef IOREQ_STRATEGY_OF
+template <typename Bell>
+inline constexpr Strategy kStrategyOf = StrategyOfDoorbell<Bell>::value;
+
+// AllDoorbells<L> is L<SpinDoorbell, EventfdDoorbell, ...>, in list order:
+// for example ::testing::Types for a typed test over every strategy.
+namespace notify_internal {
+template <template <typename...> class L, typename Ignored, typename... Bells>
+struct DropFirst {
+  using type = L<Bells...>;
+};
+}  // namespace notify_internal
+#define IOREQ_STRATEGY_COMMA_TYPE(enumerator, Bell, ...) , Bell
+template <template <typename...> class L>
+using AllDoorbells = typename notify_internal::DropFirst<
+    L, void IOREQ_FOR_EACH_STRATEGY(IOREQ_STRATEGY_COMMA_TYPE, )>::type;
+#undef IOREQ_STRATEGY_COMMA_TYPE
+
+// In the .cc that defines a class template's members, instantiates it for
+// every doorbell:  IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(BasicHsm)
+// and in its header:  IOREQ_EXTERN_FOR_EACH_DOORBELL(BasicHsm)
+#define IOREQ_INSTANTIATE_ONE_DOORBELL(enumerator, Bell, Template) \
+  template class Template<::ioreq::Bell>;
+#define IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(Template) \
+  IOREQ_FOR_EACH_STRATEGY(IOREQ_INSTANTIATE_ONE_DOORBELL, Template)
+#define IOREQ_EXTERN_ONE_DOORBELL(enumerator, Bell, Template) \
+  extern template class Template<::ioreq::Bell>;
+#define IOREQ_EXTERN_FOR_EACH_DOORBELL(Template) \
+  IOREQ_FOR_EACH_STRATEGY(IOREQ_EXTERN_ONE_DOORBELL, Template)
 
 }  // namespace ioreq
 

@@ -1,0 +1,189 @@
+#include "core/hsm/internal/client_service.h"
+
+#include <cstring>
+#include <mutex>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/abi/slot_decode.h"
+#include "core/abi/slot_state.h"
+
+namespace ioreq {
+namespace hsm_internal {
+namespace {
+
+constexpr absl::Duration kHandlerRetryBackoff = absl::Milliseconds(1);
+
+}  // namespace
+
+void ClientService::CountRescan(int claimed) {
+  Count(ctx_.counters.rescans);
+  Count(ctx_.counters.rescued_by_rescan, static_cast<uint64_t>(claimed));
+}
+
+void ClientService::ClientLoop(ClientState& client) {
+  bool rescan = false;  // woken by rescan_interval, not by a ring
+  for (;;) {
+    // Pairs with the release store in DestroyClient().
+    const bool stop = client.destroying.load(std::memory_order_acquire);
+    if (!stop) {
+      const int claimed = engine_.Take(client);
+      if (rescan) CountRescan(claimed);
+    }
+    // [client-wait]. Acquire pairs with the release fetch_or() of a
+    // dispatch, a claim or a hand-over.
+    if (client.pending.load(std::memory_order_acquire) != 0) {
+      const absl::Status served = ServeHeld(client);
+      // Like kthread_should_stop() in the kernel's loop: checked only after
+      // the pending requests were served.
+      if (stop) return;
+      if (!served.ok()) absl::SleepFor(kHandlerRetryBackoff);
+      continue;
+    }
+    if (stop) return;
+    rescan = !engine_.WaitForWork(client);
+  }
+}
+
+absl::Status ClientService::ServeInProcess(ClientState& client) {
+  engine_.Take(client);
+  return ServeHeld(client);
+}
+
+absl::Status ClientService::ServeHeld(ClientState& client) {
+  VmState& vm = *client.vm;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  for (;;) {
+    // Pairs with the release fetch_or() that gave the client the bit.
+    const uint32_t bits = client.pending.load(std::memory_order_acquire);
+    if (bits == 0 || page == nullptr) return absl::OkStatus();
+    const uint32_t vcpu = LowestBit(bits);  // find_first_bit()
+    IoRequest& req = page->slots[vcpu];
+    // Pairs with the engine's release of PROCESSING.
+    if (LoadStateAcquire(req) != kStateProcessing) {
+      // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
+      client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+      Count(ctx_.counters.ownership_lost);
+      continue;
+    }
+    // The kernel hands its handler the shared slot itself, which the
+    // hypervisor may rewrite under it. The model hands over a copy that it
+    // checked, so a handler only ever sees a request that passed
+    // CheckRequest() (the router's check was of earlier contents), and
+    // writes the value back.
+    IoRequest copy;
+    std::memcpy(static_cast<void*>(&copy), &req, sizeof(copy));
+    if (CheckRequest(copy) != SlotCheck::kValid) {
+      Count(ctx_.counters.rejected_invalid);
+      SetRequestValue(req, kAllOnes);
+      client.failed_attempts[vcpu] = 0;
+      ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
+      continue;
+    }
+    absl::Status handled = client.handler(copy);
+    if (!handled.ok()) {
+      Count(ctx_.counters.handler_errors);
+      // The kernel leaves the bit set and retries for ever; the model
+      // retries, then answers all-ones so the vCPU is not blocked for ever.
+      if (++client.failed_attempts[vcpu] < ctx_.options.handler_max_attempts) {
+        return handled;
+      }
+      Count(ctx_.counters.handler_gave_up);
+      SetRequestValue(copy, kAllOnes);
+    }
+    SetRequestValue(req, RequestValue(copy));
+    client.failed_attempts[vcpu] = 0;
+    ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
+  }
+}
+
+absl::StatusOr<uint32_t> ClientService::WaitForRequests(ClientState& client) {
+  bool rescan = false;  // woken by rescan_interval, not by a ring
+  for (;;) {
+    // Pairs with the release stores in InterruptWait() and DestroyClient().
+    if (client.destroying.load(std::memory_order_acquire)) {
+      return absl::CancelledError("the client is being destroyed");
+    }
+    const int claimed = engine_.Take(client);
+    if (rescan) CountRescan(claimed);
+    // Pairs with the release fetch_or() of a dispatch, a claim or a
+    // hand-over.
+    const uint32_t bits = client.pending.load(std::memory_order_acquire);
+    if (bits != 0) return bits;
+    rescan = !engine_.WaitForWork(client);
+  }
+}
+
+absl::Status ClientService::ServeDefault(ClientState& client,
+                                         const IoHandler& handler) {
+  engine_.Take(client);
+  VmState& vm = *client.vm;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return absl::OkStatus();
+  uint32_t bits = client.pending.load(std::memory_order_acquire);
+  while (bits != 0) {
+    const uint32_t vcpu = LowestBit(bits);
+    bits &= bits - 1;
+    IoRequest& slot = page->slots[vcpu];
+    IoRequest copy;
+    {
+      std::lock_guard<std::mutex> lock(vm.clients_mu);
+      if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {
+        continue;  // completed by ClearRequests() meanwhile
+      }
+      // Pairs with the engine's release of PROCESSING.
+      if (LoadStateAcquire(slot) != kStateProcessing) {
+        // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
+        client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+        Count(ctx_.counters.ownership_lost);
+        continue;
+      }
+      std::memcpy(static_cast<void*>(&copy), &slot, sizeof(copy));
+    }
+    // Checked again on the copy: the hypervisor may have rewritten the slot
+    // since the router checked it, and the handler sees only the copy.
+    if (CheckRequest(copy) != SlotCheck::kValid) {
+      Count(ctx_.counters.rejected_invalid);
+      SetRequestValue(copy, kAllOnes);
+    } else if (!handler(copy).ok()) {
+      Count(ctx_.counters.handler_errors);
+      SetRequestValue(copy, kAllOnes);
+    }
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {
+      continue;  // ClearRequests() or DestroyClient() answered it meanwhile
+    }
+    SetRequestValue(slot, RequestValue(copy));
+    ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+void ClientService::HandOverLocked(VmState& vm, ClientState& client) {
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  // Acquire pairs with the release fetch_or() that set each bit; release
+  // pairs with the serving side's acquire load of `pending`.
+  uint32_t left = client.pending.exchange(0, std::memory_order_acq_rel);
+  while (left != 0) {
+    const uint32_t vcpu = LowestBit(left);
+    left &= left - 1;
+    if (page == nullptr) continue;
+    IoRequest& slot = page->slots[vcpu];
+    if (!client.is_default && vm.default_client) {
+      slot.kernel_handled = 0;
+      // Pairs with the acquire load of `pending` by the default client's
+      // waiter; the slot stays PROCESSING, already released by the engine.
+      vm.default_client->pending.fetch_or(Bit(vcpu),
+                                          std::memory_order_release);
+      engine_.Ring(*vm.default_client);
+      Count(ctx_.counters.handed_over_on_destroy);
+    } else {
+      SetRequestValue(slot, kAllOnes);
+      ctx_.completer.CompleteSlot(vm, vcpu, kStateProcessing);
+      Count(ctx_.counters.completed_on_destroy);
+    }
+  }
+}
+
+}  // namespace hsm_internal
+}  // namespace ioreq

@@ -1,0 +1,185 @@
+#include "core/hsm/internal/direct_claimer.h"
+
+#include <memory>
+
+#include "absl/container/inlined_vector.h"
+#include "core/abi/slot_decode.h"
+#include "core/abi/slot_state.h"
+#include "core/hsm/internal/router.h"
+
+namespace ioreq {
+namespace hsm_internal {
+
+template <typename Bell>
+void DirectClaimer<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
+  absl::StatusOr<std::shared_ptr<VmState>> found = ctx_.registry.FindVm(vmid);
+  if (!found.ok()) return;
+  VmState& vm = **found;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr || vcpu >= vm.vcpu_num) {
+    RingClients(vm);
+    return;
+  }
+  // Ring only the owner. Routing changes ring every client, so a request
+  // whose owner changed after this look is still rescanned by its new owner.
+  IoRequest snapshot = RouteSnapshot(page->slots[vcpu]);
+  std::lock_guard<std::mutex> lock(vm.clients_mu);
+  ClientState* owner = SnapshotOwner(vm, snapshot, nullptr);
+  if (owner != nullptr) BellOf<Bell>(*owner).Ring();
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::Dispatch() {
+  std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+  if (ctx_.gate.paused()) return;
+  Count(ctx_.counters.dispatch_passes);
+  std::vector<Bell*> wakes;
+  for (const std::shared_ptr<VmState>& vm : ctx_.registry.Vms()) {
+    std::vector<std::shared_ptr<ClientState>> claimers;
+    {
+      std::lock_guard<std::mutex> lock(vm->clients_mu);
+      claimers = vm->clients;
+      if (vm->default_client) claimers.push_back(vm->default_client);
+    }
+    // No client can go while the gate is held (DestroyClient() pauses).
+    for (const auto& claimer : claimers) ClaimVm(*vm, *claimer, wakes);
+  }
+  Bell::RingMany(wakes.data(), wakes.size());
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::Resumed() {
+  for (const std::shared_ptr<VmState>& vm : ctx_.registry.Vms()) {
+    RingClients(*vm);
+  }
+}
+
+template <typename Bell>
+int DirectClaimer<Bell>::Take(ClientState& client) {
+  std::vector<Bell*> wakes;
+  int claimed = 0;
+  {
+    std::shared_lock<std::shared_mutex> scan = ctx_.gate.SharedPass();
+    if (!ctx_.gate.paused()) claimed = ClaimVm(*client.vm, client, wakes);
+  }
+  Bell::RingMany(wakes.data(), wakes.size());
+  return claimed;
+}
+
+template <typename Bell>
+bool DirectClaimer<Bell>::WaitForWork(ClientState& client) {
+  // Rung by RingClients() or Upcall() after a PENDING store; [rescan]
+  // after rescan_interval without a ring: a lost upcall would otherwise
+  // strand the requests this client claims.
+  return BellOf<Bell>(client).WaitFor(ctx_.options.rescan_interval);
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::RingClients(VmState& vm) {
+  // Under the lock: a client cannot be freed while its bell is rung.
+  std::lock_guard<std::mutex> lock(vm.clients_mu);
+  RingClientsLocked(vm);
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::RingClientsLocked(VmState& vm) {
+  absl::InlinedVector<Bell*, 8> bells;
+  for (const auto& c : vm.clients) bells.push_back(&BellOf<Bell>(*c));
+  if (vm.default_client) bells.push_back(&BellOf<Bell>(*vm.default_client));
+  Bell::RingMany(bells.data(), bells.size());
+}
+
+template <typename Bell>
+ClientState* DirectClaimer<Bell>::SnapshotOwner(VmState& vm,
+                                                IoRequest& snapshot,
+                                                ClientState* claimer) {
+  // A snapshot is routed without folding (no latch): it is not ours yet.
+  const RouteDecision d = RouteRequest(vm, snapshot, /*latch=*/nullptr,
+                                       ctx_.options.check_range_index);
+  switch (d.route) {
+    case Route::kDeliver:
+      return d.client;
+    case Route::kNoClient:
+      return nullptr;
+    default:
+      // Clearing and invalid requests are answered by the default client,
+      // or, without one, by whichever client claims them first.
+      return vm.default_client ? vm.default_client.get() : claimer;
+  }
+}
+
+template <typename Bell>
+int DirectClaimer<Bell>::ClaimVm(VmState& vm, ClientState& claimer,
+                                 std::vector<Bell*>& wakes) {
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return 0;
+  int claimed = 0;
+  for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
+    // Pairs with the hypervisor's StoreStateRelease(PENDING).
+    if (LoadStateAcquire(page->slots[i]) != kStatePending) continue;
+    // Other clients scan this slot too, and it may be completed and reused
+    // while we look: route on a relaxed snapshot, claim with a
+    // compare-exchange, and only then trust the fields.
+    const ClaimOutcome outcome =
+        ClaimSlot(vm, claimer, i, RouteSnapshot(page->slots[i]), wakes);
+    if (outcome != ClaimOutcome::kNotMine && outcome != ClaimOutcome::kLost) {
+      ++claimed;
+    }
+  }
+  return claimed;
+}
+
+template <typename Bell>
+ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
+                                            uint32_t vcpu, IoRequest snapshot,
+                                            std::vector<Bell*>& wakes) {
+  IoRequest& req = vm.page.load(std::memory_order_acquire)->slots[vcpu];
+  RouteDecision d;
+  {
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    if (SnapshotOwner(vm, snapshot, &claimer) != &claimer) {
+      return ClaimOutcome::kNotMine;
+    }
+    // Acquire pairs with the hypervisor's release of PENDING; release pairs
+    // with the serving side's acquire of PROCESSING.
+    if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
+      return ClaimOutcome::kLost;
+    }
+    // The slot is ours: route its real fields. Only the default client
+    // folds, so only it passes the latch.
+    d = RouteRequest(vm, req,
+                     claimer.is_default ? &vm.pci_config_address : nullptr,
+                     ctx_.options.check_range_index);
+    if (d.folded) Count(ctx_.counters.cf8cfc_converted);
+    if (d.route == Route::kDeliver) {
+      if (d.client != &claimer) {
+        // The slot was completed and reused between the snapshot and the
+        // compare-exchange: it holds another request than the one routed,
+        // and it is not ours. Give it back PENDING and ring its owner,
+        // which claims it the normal way; handing it over directly would
+        // skip what only the owner's claim does (the default client folds
+        // 0xCF8/0xCFC: a raw 0xCF8 write handed to it completed without
+        // moving the latch, found by a 10-minute soak). Release pairs with
+        // the owner's compare-exchange.
+        StoreStateRelease(req, kStatePending);
+        Count(ctx_.counters.rerouted);
+        wakes.push_back(&BellOf<Bell>(*d.client));
+        return ClaimOutcome::kGivenBack;
+      }
+      req.kernel_handled = claimer.is_default ? 0 : 1;
+      // set_bit(). Release pairs with the acquire loads of `pending` in
+      // ClientService.
+      claimer.pending.fetch_or(Bit(vcpu), std::memory_order_release);
+      Count(ctx_.counters.dispatched);
+      return ClaimOutcome::kTaken;
+    }
+  }
+  ctx_.completer.AnswerUndelivered(vm, vcpu, kStateProcessing, d);
+  return d.route == Route::kNoClient ? ClaimOutcome::kGivenBack
+                                     : ClaimOutcome::kAnswered;
+}
+
+IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(DirectClaimer)
+
+}  // namespace hsm_internal
+}  // namespace ioreq

@@ -1,0 +1,85 @@
+// core/hsm/internal/direct_claimer.h: the direct topology's routing engine.
+//
+// There is no dispatcher. An upcall routes a relaxed snapshot of the slot
+// (RouteSnapshot()) and rings only the client it belongs to; each client
+// scans the VM's slots under the PassGate (shared) and claims, with a
+// compare-exchange PENDING -> PROCESSING, the requests whose snapshot routes
+// to it. Only then are the slot's real fields read, and routed again with
+// RouteRequest(): the slot may have been completed and reused between the
+// snapshot and the compare-exchange, in which case it holds another request
+// than the one routed, and it goes back PENDING to its real owner, which is
+// rung (`rerouted`). The default client is the only one that folds
+// 0xCF8/0xCFC, so it alone touches the VM's latch. Routing changes ring every
+// client of the VM, so a request whose owner changed is rescanned; [rescan]:
+// a client also scans after rescan_interval without a ring.
+//
+// Example:
+//   DirectClaimer<FutexDoorbell> engine(context);
+//   int taken = engine.Take(client);  // on the client's thread
+#ifndef IOREQ_CORE_HSM_INTERNAL_DIRECT_CLAIMER_H_
+#define IOREQ_CORE_HSM_INTERNAL_DIRECT_CLAIMER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "core/abi/abi.h"
+#include "core/hsm/internal/engine.h"
+
+namespace ioreq {
+namespace hsm_internal {
+
+// What one claimer did with one slot.
+enum class ClaimOutcome {
+  kNotMine,    // the snapshot routes to another client, or none
+  kLost,       // the compare-exchange lost: the slot was not PENDING
+  kTaken,      // PROCESSING, the claimer's pending bit set
+  kAnswered,   // completed (clearing, invalid, 0xCF8/0xCFC in place)
+  kGivenBack,  // PENDING again: no client, or another owner (rerouted)
+};
+
+template <typename Bell>
+class DirectClaimer final : public EngineWithBell<Bell> {
+ public:
+  explicit DirectClaimer(HsmContext& context) : ctx_(context) {}
+
+  void Stop() override {}
+  void Upcall(uint16_t vmid, uint32_t vcpu) override;
+  // Every client of every VM claims in turn (newest first, the default
+  // client last), the PassGate held exclusively: the hand-driven step.
+  void Dispatch() override;
+  void RouteVmNow(VmState& vm) override { RingClients(vm); }
+  void RoutingChangedLocked(VmState& vm) override { RingClientsLocked(vm); }
+  void Resumed() override;
+  int Take(ClientState& client) override;
+  bool WaitForWork(ClientState& client) override;
+  uint64_t syscalls() const override { return 0; }
+  using EngineWithBell<Bell>::syscalls;
+
+  // One claimer's step on slot `vcpu`, routed on `snapshot` (the caller's
+  // earlier look at the slot). The PassGate is held. Owners to ring are
+  // added to `wakes`. Public for the test of a slot reused under the
+  // snapshot.
+  ClaimOutcome ClaimSlot(VmState& vm, ClientState& claimer, uint32_t vcpu,
+                         IoRequest snapshot, std::vector<Bell*>& wakes);
+
+ private:
+  // Claims for `claimer` every slot of its VM; returns the slots taken
+  // (every outcome after a won compare-exchange). The PassGate is held.
+  int ClaimVm(VmState& vm, ClientState& claimer, std::vector<Bell*>& wakes);
+  // Who claims a request routed on `snapshot`: its owner; for a request
+  // the router answers without a client, the default client, or, without
+  // one, `claimer` itself. clients_mu held.
+  ClientState* SnapshotOwner(VmState& vm, IoRequest& snapshot,
+                             ClientState* claimer);
+  void RingClients(VmState& vm);
+  void RingClientsLocked(VmState& vm);
+
+  HsmContext& ctx_;
+};
+
+IOREQ_EXTERN_FOR_EACH_DOORBELL(DirectClaimer)
+
+}  // namespace hsm_internal
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_HSM_INTERNAL_DIRECT_CLAIMER_H_

@@ -1,0 +1,143 @@
+#include "core/hsm/internal/kernel_dispatcher.h"
+
+#include <algorithm>
+
+#include "core/abi/slot_state.h"
+#include "core/hsm/internal/router.h"
+
+namespace ioreq {
+namespace hsm_internal {
+
+template <typename Bell>
+KernelDispatcher<Bell>::KernelDispatcher(HsmContext& context)
+    : ctx_(context) {
+  if (ctx_.options.run_threads) thread_ = std::thread([this] { Loop(); });
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::Stop() {
+  // Pairs with the acquire load in Loop() after its wake.
+  stopping_.store(true, std::memory_order_release);
+  upcall_.Ring();
+  if (thread_.joinable()) thread_.join();
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::Upcall(uint16_t, uint32_t) {
+  // ioreq_intr_handler(): queue_work(). The kernel's upcall names no VM.
+  if (ctx_.options.run_threads) upcall_.Ring();
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::Loop() {
+  for (;;) {
+    // [rescan]: without a ring for rescan_interval, a pass runs anyway.
+    const bool rung = upcall_.WaitFor(ctx_.options.rescan_interval);
+    if (stopping_.load(std::memory_order_acquire)) return;
+    if (rung) {
+      Dispatch();
+      continue;
+    }
+    Count(ctx_.counters.rescans);
+    // Passes are exclusive, but ClearRequests() may route between the two
+    // loads: the difference is an estimate, for statistics.
+    const uint64_t before =
+        ctx_.counters.dispatched.load(std::memory_order_relaxed);
+    Dispatch();
+    Count(ctx_.counters.rescued_by_rescan,
+          ctx_.counters.dispatched.load(std::memory_order_relaxed) - before);
+  }
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::Resumed() {
+  if (ctx_.options.run_threads) {
+    upcall_.Ring();
+  } else {
+    Dispatch();
+  }
+}
+
+template <typename Bell>
+bool KernelDispatcher<Bell>::WaitForWork(ClientState& client) {
+  BellOf<Bell>(client).Wait();  // rung by the dispatcher, in process
+  return true;
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::Dispatch() {
+  std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+  if (ctx_.gate.paused()) return;
+  Count(ctx_.counters.dispatch_passes);
+  std::vector<Bell*> wakes;
+  ctx_.registry.ForEachVm([&](VmState& vm) {
+    // The kernel stops at the first VM without a buffer, starving every VM
+    // after it; the model skips that VM and goes on.
+    if (vm.page.load(std::memory_order_acquire) == nullptr) return;
+    DispatchVm(vm, wakes);
+  });
+  // One call for every wake of the pass (one io_uring_enter with the uring
+  // strategy). Safe after the locks: no client can be destroyed while the
+  // pass holds the gate (DestroyClient() pauses first).
+  Bell::RingMany(wakes.data(), wakes.size());
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::RouteVmNow(VmState& vm) {
+  std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+  if (ctx_.gate.paused()) return;
+  std::vector<Bell*> wakes;
+  DispatchVm(vm, wakes);
+  Bell::RingMany(wakes.data(), wakes.size());
+}
+
+template <typename Bell>
+void KernelDispatcher<Bell>::DispatchVm(VmState& vm,
+                                        std::vector<Bell*>& wakes) {
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return;
+  for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
+    IoRequest& req = page->slots[i];
+    // Pairs with the hypervisor's StoreStateRelease(PENDING) in
+    // InsertRequest() (core/harness/hypervisor.cc): the fields of a PENDING
+    // slot are visible.
+    if (LoadStateAcquire(req) != kStatePending) continue;
+    RouteDecision d;
+    {
+      std::lock_guard<std::mutex> lock(vm.clients_mu);
+      // The dispatcher is the only folder: it owns the latch.
+      d = RouteRequest(vm, req, &vm.pci_config_address,
+                       ctx_.options.check_range_index);
+      if (d.folded) Count(ctx_.counters.cf8cfc_converted);
+      if (d.route == Route::kDeliver) {
+        req.kernel_handled = d.client->is_default ? 0 : 1;
+        // The kernel's smp_store_release(PROCESSING), as a compare-exchange
+        // so that a hypervisor that rewrote the state meanwhile is noticed.
+        // Pairs with the serving side's LoadStateAcquire() in
+        // ClientService: kernel_handled and any 0xCFC rewrite are visible
+        // once PROCESSING is.
+        if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
+          Count(ctx_.counters.ownership_lost);
+          continue;
+        }
+        // set_bit(). Release pairs with the acquire loads of `pending` in
+        // ClientService.
+        d.client->pending.fetch_or(Bit(i), std::memory_order_release);
+        Count(ctx_.counters.dispatched);
+        // wake_up_interruptible(): deferred to the end of the pass, once
+        // per client.
+        Bell* bell = &BellOf<Bell>(*d.client);
+        if (std::find(wakes.begin(), wakes.end(), bell) == wakes.end()) {
+          wakes.push_back(bell);
+        }
+        continue;
+      }
+    }
+    ctx_.completer.AnswerUndelivered(vm, i, kStatePending, d);
+  }
+}
+
+IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(KernelDispatcher)
+
+}  // namespace hsm_internal
+}  // namespace ioreq

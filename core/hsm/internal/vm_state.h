@@ -1,0 +1,116 @@
+// core/hsm/internal/vm_state.h: what the HSM keeps per VM and per client,
+// and the order of the HSM's locks.
+//
+// Lock order, written once. A thread that holds a lock of this list takes
+// only locks below it:
+//   1. PassGate's mutex (pass_gate.h)   a kernel dispatch pass or Pause()'s
+//                                       drain (exclusive), a direct claim
+//                                       scan (shared)
+//   2. Registry's VM map lock           (registry.h; acrn_vm_list_lock)
+//   3. VmState::clients_mu              the VM's clients and ranges
+//                                       (ioreq_clients_lock)
+//   4. Registry's client map lock       (registry.h)
+//   5. the VM's IoeventfdTable lock     a leaf (ioeventfds_lock)
+// With 3 held the HSM may ring a client's doorbell (a client is not freed
+// while its bell is rung) and call the hypervisor (NotifyRequestFinish); a
+// hypervisor must not call back into the HSM on that thread.
+//
+// Example (inside the HSM):
+//   std::lock_guard<std::mutex> lock(vm.clients_mu);
+//   for (const auto& c : vm.clients) ...;
+#ifndef IOREQ_CORE_HSM_INTERNAL_VM_STATE_H_
+#define IOREQ_CORE_HSM_INTERNAL_VM_STATE_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/abi/abi.h"
+#include "core/hsm/client.h"
+#include "core/hsm/ioeventfd.h"
+#include "core/hsm/range_index.h"
+
+namespace ioreq {
+namespace hsm_internal {
+
+struct VmState;
+
+inline uint32_t Bit(uint32_t vcpu) { return uint32_t{1} << vcpu; }
+inline uint32_t LowestBit(uint32_t bits) {
+  return static_cast<uint32_t>(__builtin_ctz(bits));
+}
+inline constexpr uint64_t kAllOnes = ~uint64_t{0};
+
+// One client (struct acrn_ioreq_client). The doorbell it waits on is added
+// by ClientOf<Bell> (below): everything else is the same for every strategy.
+struct ClientState {
+  virtual ~ClientState() = default;
+
+  ClientId id = 0;
+  std::string name;
+  bool is_default = false;
+  IoHandler handler;
+  std::shared_ptr<VmState> vm;
+  // The vCPUs whose requests this client holds (the kernel's ioreqs_map).
+  std::atomic<uint32_t> pending{0};
+  // ACRN_IOREQ_CLIENT_DESTROYING / kthread_should_stop().
+  std::atomic<bool> destroying{false};
+  // Cleared under the VM's clients_mu when the client leaves the VM.
+  bool attached = true;
+  std::thread thread;                        // in-process clients only
+  int failed_attempts[kIoRequestMax] = {};   // serving thread only
+};
+
+// A client with the wait queue of strategy `Bell`.
+template <typename Bell>
+struct ClientOf : ClientState {
+  Bell bell;
+};
+
+// The client's doorbell; every client of one HSM has the same Bell.
+template <typename Bell>
+Bell& BellOf(ClientState& client) {
+  return static_cast<ClientOf<Bell>&>(client).bell;
+}
+
+// One VM (struct acrn_vm, as far as I/O requests go).
+struct VmState {
+  uint16_t vmid = 0;
+  uint32_t vcpu_num = 0;
+  std::atomic<SharedPage*> page{nullptr};
+  // ACRN_VM_FLAG_CLEARING_IOREQ.
+  std::atomic<bool> clearing{false};
+  // The latched 0xCF8 value. Touched only by a routing pass that may fold
+  // (the kernel dispatcher, exclusive under the PassGate; in the direct
+  // topology the default client's claim scan, the only one that folds).
+  uint32_t pci_config_address = 0;
+
+  // ioreq_clients_lock: guards everything down to range_index.
+  std::mutex clients_mu;
+  std::vector<std::shared_ptr<ClientState>> clients;  // non-default, newest first
+  absl::flat_hash_map<ClientId, ClientState*> by_id;
+  std::shared_ptr<ClientState> default_client;
+  KernelRangeList reference_ranges;  // the kernel's structure
+  RangeIndex range_index;            // what lookups use
+
+  IoeventfdTable ioeventfds;  // has its own lock (ioeventfds_lock)
+  ClientId ioeventfd_client = 0;
+
+  // COMPLETE published per slot (SlotCompletions()); one line each, as the
+  // slots are, so that vCPUs completing at once do not share one.
+  struct alignas(64) PaddedCount {
+    std::atomic<uint64_t> value{0};
+  };
+  std::array<PaddedCount, kIoRequestMax> slot_completions;
+};
+
+}  // namespace hsm_internal
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_HSM_INTERNAL_VM_STATE_H_
