@@ -18,20 +18,29 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 
 #include "core/hsm/hsm.h"
+#include "gtest/gtest.h"
 #include "core/harness/hypervisor.h"
 #include "core/abi/slot_state.h"
 
 namespace ioreq {
 namespace testing {
 
-inline HsmOptions ManualOptions() {
+inline HsmOptions ManualOptions(Topology topology = Topology::kKernel) {
   HsmOptions options;
+  options.topology = topology;
   options.run_threads = false;
   options.check_range_index = true;
   options.clear_drain_timeout = absl::Milliseconds(20);
   return options;
+}
+
+// "kernel" / "direct", for the names of tests parametrized on the topology.
+inline std::string TopologyParamName(
+    const ::testing::TestParamInfo<Topology>& info) {
+  return TopologyName(info.param);
 }
 
 struct ManualRig {
@@ -42,7 +51,8 @@ struct ManualRig {
         !hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok()) {
       std::abort();
     }
-    hv.SetUpcallHandler([this] { hsm.Upcall(); });
+    hv.SetUpcallHandler(
+        [this](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
   }
 
   IoRequest& Slot(uint32_t vcpu) { return hv.shared_page(vm)->slots[vcpu]; }

@@ -43,6 +43,9 @@ IoeventfdArgs Args(uint32_t fd, uint64_t addr, uint32_t len, uint32_t flags,
 
 // Runs one access through dispatch and the ioeventfd client; returns the
 // value the vCPU got.
+// Every rule is proved on both topologies.
+class Ioeventfd : public ::testing::TestWithParam<Topology> {};
+
 uint64_t RunAccess(ManualRig& rig, const IoAccess& access, ClientId ioeventfd) {
   EXPECT_TRUE(rig.hv.InsertRequest(rig.vm, 0, access, true).ok());
   rig.hsm.Dispatch();
@@ -53,8 +56,8 @@ uint64_t RunAccess(ManualRig& rig, const IoAccess& access, ClientId ioeventfd) {
 // The ioeventfd client is the VM's first client: id 1 in a fresh Hsm.
 constexpr ClientId kIoeventfdClient = 1;
 
-TEST(Ioeventfd, LengthMustBeOneTwoFourOrEight) {
-  ManualRig rig;
+TEST_P(Ioeventfd, LengthMustBeOneTwoFourOrEight) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   for (uint32_t len : {0u, 3u, 5u, 16u}) {
     EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, len, 0)).code(),
@@ -64,15 +67,15 @@ TEST(Ioeventfd, LengthMustBeOneTwoFourOrEight) {
   EXPECT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 8, 0)).ok());
 }
 
-TEST(Ioeventfd, RangeMustNotWrap) {
-  ManualRig rig;
+TEST_P(Ioeventfd, RangeMustNotWrap) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), ~0ull - 1, 4, 0)).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(Ioeventfd, ReservedMustBeZeroAndFdAnEventfd) {
-  ManualRig rig;
+TEST_P(Ioeventfd, ReservedMustBeZeroAndFdAnEventfd) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   IoeventfdArgs a = Args(efd.fd(), 0x1000, 4, 0);
   a.reserved = 1;
@@ -84,8 +87,8 @@ TEST(Ioeventfd, ReservedMustBeZeroAndFdAnEventfd) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(Ioeventfd, SameFdAddrTypeWithWildcardOrEqualDataExists) {
-  ManualRig rig;
+TEST_P(Ioeventfd, SameFdAddrTypeWithWildcardOrEqualDataExists) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   ASSERT_TRUE(rig.hsm
                   .Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4,
@@ -111,8 +114,8 @@ TEST(Ioeventfd, SameFdAddrTypeWithWildcardOrEqualDataExists) {
                   .ok());
 }
 
-TEST(Ioeventfd, MatchingWriteSignalsTheEventfd) {
-  ManualRig rig;
+TEST_P(Ioeventfd, MatchingWriteSignalsTheEventfd) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
   RunAccess(rig, MmioWrite(0xF000, 4, 123), kIoeventfdClient);
@@ -121,8 +124,8 @@ TEST(Ioeventfd, MatchingWriteSignalsTheEventfd) {
   EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->signals(), 2u);
 }
 
-TEST(Ioeventfd, DatamatchSignalsOnlyOnEqualValue) {
-  ManualRig rig;
+TEST_P(Ioeventfd, DatamatchSignalsOnlyOnEqualValue) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   ASSERT_TRUE(rig.hsm
                   .Ioeventfd(rig.vm, Args(efd.fd(), 0x510, 2,
@@ -137,8 +140,8 @@ TEST(Ioeventfd, DatamatchSignalsOnlyOnEqualValue) {
   EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->swallowed(), 1u);
 }
 
-TEST(Ioeventfd, WriteAtAnotherAddressInsideTheRangeIsSwallowed) {
-  ManualRig rig;
+TEST_P(Ioeventfd, WriteAtAnotherAddressInsideTheRangeIsSwallowed) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 8, 0)).ok());
   RunAccess(rig, MmioWrite(0xF004, 4, 1), kIoeventfdClient);  // addr must be equal
@@ -146,16 +149,16 @@ TEST(Ioeventfd, WriteAtAnotherAddressInsideTheRangeIsSwallowed) {
   EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->swallowed(), 1u);
 }
 
-TEST(Ioeventfd, ReadsCompleteWithZero) {
-  ManualRig rig;
+TEST_P(Ioeventfd, ReadsCompleteWithZero) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
   EXPECT_EQ(RunAccess(rig, MmioRead(0xF000, 4), kIoeventfdClient), 0u);
   EXPECT_EQ(efd.Take(), 0u);
 }
 
-TEST(Ioeventfd, DeassignRemovesTheRange) {
-  ManualRig rig;
+TEST_P(Ioeventfd, DeassignRemovesTheRange) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
   ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
@@ -172,8 +175,8 @@ TEST(Ioeventfd, DeassignRemovesTheRange) {
             absl::StatusCode::kNotFound);
 }
 
-TEST(Ioeventfd, SignalsSurviveTheCallerClosingItsDescriptor) {
-  ManualRig rig;
+TEST_P(Ioeventfd, SignalsSurviveTheCallerClosingItsDescriptor) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int reader = dup(fd);
   ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(static_cast<uint32_t>(fd), 0xF000, 4, 0)).ok());
@@ -184,6 +187,10 @@ TEST(Ioeventfd, SignalsSurviveTheCallerClosingItsDescriptor) {
   EXPECT_EQ(v, 1u);
   close(reader);
 }
+
+INSTANTIATE_TEST_SUITE_P(Topologies, Ioeventfd,
+                         ::testing::ValuesIn(kAllTopologies),
+                         testing::TopologyParamName);
 
 }  // namespace
 }  // namespace ioreq

@@ -35,20 +35,42 @@ void DirectClaimer<Bell>::Dispatch() {
   Count(ctx_.counters.dispatch_passes);
   std::vector<Bell*> wakes;
   for (const std::shared_ptr<VmState>& vm : ctx_.registry.Vms()) {
-    std::vector<std::shared_ptr<ClientState>> claimers;
-    {
-      std::lock_guard<std::mutex> lock(vm->clients_mu);
-      claimers = vm->clients;
-      if (vm->default_client) claimers.push_back(vm->default_client);
-    }
-    // No client can go while the gate is held (DestroyClient() pauses).
-    for (const auto& claimer : claimers) ClaimVm(*vm, *claimer, wakes);
+    ClaimForEveryClient(*vm, wakes);
   }
   Bell::RingMany(wakes.data(), wakes.size());
 }
 
 template <typename Bell>
+void DirectClaimer<Bell>::RouteVmNow(VmState& vm) {
+  {
+    std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+    if (ctx_.gate.paused()) return;
+    std::vector<Bell*> wakes;
+    ClaimForEveryClient(vm, wakes);
+    Bell::RingMany(wakes.data(), wakes.size());
+  }
+  RingClients(vm);  // and every client looks again, on its own thread
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::ClaimForEveryClient(VmState& vm,
+                                              std::vector<Bell*>& wakes) {
+  std::vector<std::shared_ptr<ClientState>> claimers;
+  {
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    claimers = vm.clients;
+    if (vm.default_client) claimers.push_back(vm.default_client);
+  }
+  // No client can go while the gate is held (DestroyClient() pauses).
+  for (const auto& claimer : claimers) ClaimVm(vm, *claimer, wakes);
+}
+
+template <typename Bell>
 void DirectClaimer<Bell>::Resumed() {
+  if (!ctx_.options.run_threads) {  // no client thread would look: claim now
+    Dispatch();
+    return;
+  }
   for (const std::shared_ptr<VmState>& vm : ctx_.registry.Vms()) {
     RingClients(*vm);
   }
@@ -120,8 +142,8 @@ int DirectClaimer<Bell>::ClaimVm(VmState& vm, ClientState& claimer,
     // Other clients scan this slot too, and it may be completed and reused
     // while we look: route on a relaxed snapshot, claim with a
     // compare-exchange, and only then trust the fields.
-    const ClaimOutcome outcome =
-        ClaimSlot(vm, claimer, i, RouteSnapshot(page->slots[i]), wakes);
+    IoRequest snapshot = RouteSnapshot(page->slots[i]);
+    const ClaimOutcome outcome = ClaimSlot(vm, claimer, i, snapshot, wakes);
     if (outcome != ClaimOutcome::kNotMine && outcome != ClaimOutcome::kLost) {
       ++claimed;
     }
@@ -131,7 +153,7 @@ int DirectClaimer<Bell>::ClaimVm(VmState& vm, ClientState& claimer,
 
 template <typename Bell>
 ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
-                                            uint32_t vcpu, IoRequest snapshot,
+                                            uint32_t vcpu, IoRequest& snapshot,
                                             std::vector<Bell*>& wakes) {
   IoRequest& req = vm.page.load(std::memory_order_acquire)->slots[vcpu];
   RouteDecision d;

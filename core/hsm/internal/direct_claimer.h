@@ -47,7 +47,8 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   // Every client of every VM claims in turn (newest first, the default
   // client last), the PassGate held exclusively: the hand-driven step.
   void Dispatch() override;
-  void RouteVmNow(VmState& vm) override { RingClients(vm); }
+  // The same for one VM, now (a clear), then rings every client.
+  void RouteVmNow(VmState& vm) override;
   void RoutingChangedLocked(VmState& vm) override { RingClientsLocked(vm); }
   void Resumed() override;
   int Take(ClientState& client) override;
@@ -55,14 +56,17 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   uint64_t syscalls() const override { return 0; }
   using EngineWithBell<Bell>::syscalls;
 
-  // One claimer's step on slot `vcpu`, routed on `snapshot` (the caller's
-  // earlier look at the slot). The PassGate is held. Owners to ring are
+  // One claimer's step on slot `vcpu`, routed on `snapshot`: the caller's
+  // own earlier copy of the slot (routed without folding: never written). The PassGate is held. Owners to ring are
   // added to `wakes`. Public for the test of a slot reused under the
   // snapshot.
   ClaimOutcome ClaimSlot(VmState& vm, ClientState& claimer, uint32_t vcpu,
-                         IoRequest snapshot, std::vector<Bell*>& wakes);
+                         IoRequest& snapshot, std::vector<Bell*>& wakes);
 
  private:
+  // Every client of the VM claims in turn, the default client last. The
+  // PassGate is held exclusively.
+  void ClaimForEveryClient(VmState& vm, std::vector<Bell*>& wakes);
   // Claims for `claimer` every slot of its VM; returns the slots taken
   // (every outcome after a won compare-exchange). The PassGate is held.
   int ClaimVm(VmState& vm, ClientState& claimer, std::vector<Bell*>& wakes);

@@ -1,0 +1,150 @@
+// RouteRequest(): the one routing sequence both engines share, alone
+// [dispatch] [cf8cfc] [find-client] [clear].
+#include "core/hsm/internal/router.h"
+
+#include <memory>
+
+#include "core/abi/slot_decode.h"
+#include "core/hsm/cf8cfc.h"
+#include "core/hsm/internal/registry.h"
+#include "core/hsm/internal/vm_state.h"
+#include "gtest/gtest.h"
+
+namespace ioreq {
+namespace hsm_internal {
+namespace {
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() {
+    vm_ = std::make_shared<VmState>();
+    vm_->vmid = 0;
+    vm_->vcpu_num = 1;
+  }
+
+  ClientState* AddClient(bool is_default) {
+    auto client = std::make_shared<ClientState>();
+    client->name = is_default ? "dm" : "c";
+    client->is_default = is_default;
+    client->vm = vm_;
+    EXPECT_TRUE(registry_.Attach(*vm_, client).ok());
+    return client.get();
+  }
+  void AddRange(ClientState* c, uint32_t type, uint64_t start, uint64_t end) {
+    vm_->reference_ranges.Add(c->id, IoRange{type, start, end});
+    vm_->range_index.Add(c->id, IoRange{type, start, end});
+  }
+  static IoRequest Request(const IoAccess& access) {
+    IoRequest req{};
+    EncodeAccess(access, req);
+    return req;
+  }
+  RouteDecision Route(IoRequest& req, uint32_t* latch) {
+    return RouteRequest(*vm_, req, latch, /*check_index=*/true);
+  }
+
+  Registry registry_;
+  std::shared_ptr<VmState> vm_;
+  uint32_t latch_ = 0;
+};
+
+TEST_F(RouterTest, NewestClientWithTheWholeAccessWinsElseTheDefault) {
+  ClientState* old_client = AddClient(false);
+  ClientState* new_client = AddClient(false);
+  ClientState* dm = AddClient(true);
+  AddRange(old_client, kTypeMmio, 0x1000, 0x1FFF);
+  AddRange(new_client, kTypeMmio, 0x1000, 0x10FF);
+  IoRequest inside_new = Request(MmioRead(0x1010, 4));
+  IoRequest only_old = Request(MmioRead(0x1800, 4));
+  IoRequest straddles_new = Request(MmioRead(0x10FE, 4));  // old holds it
+  IoRequest nobody = Request(MmioRead(0x9000, 4));
+  EXPECT_EQ(Route(inside_new, &latch_).client, new_client);
+  EXPECT_EQ(Route(only_old, &latch_).client, old_client);
+  EXPECT_EQ(Route(straddles_new, &latch_).client, old_client);
+  const RouteDecision d = Route(nobody, &latch_);
+  EXPECT_EQ(d.route, Route::kDeliver);
+  EXPECT_EQ(d.client, dm);
+}
+
+TEST_F(RouterTest, NoClientAtAll) {
+  IoRequest req = Request(PortRead(0x60, 1));
+  const RouteDecision d = Route(req, &latch_);
+  EXPECT_EQ(d.route, Route::kNoClient);
+  EXPECT_EQ(d.client, nullptr);
+}
+
+TEST_F(RouterTest, ClearingComesFirst) {
+  AddClient(true);
+  vm_->clearing.store(true);
+  IoRequest invalid = Request(MmioRead(0x1000, 4));
+  invalid.reqs.mmio_request.size = 3;
+  EXPECT_EQ(Route(invalid, &latch_).route, Route::kCompleteUnemulated);
+}
+
+TEST_F(RouterTest, InvalidRequestIsAnsweredNotRouted) {
+  ClientState* c = AddClient(false);
+  AddRange(c, kTypeMmio, 0, ~0ull);
+  IoRequest req = Request(MmioRead(0x1000, 4));
+  req.reqs.mmio_request.size = 3;
+  const RouteDecision d = Route(req, &latch_);
+  EXPECT_EQ(d.route, Route::kAnswerAllOnes);
+  EXPECT_EQ(d.client, nullptr);
+}
+
+TEST_F(RouterTest, ConfigAddressIsLatchedInPlaceEvenWithoutAClient) {
+  IoRequest write = Request(PortWrite(0xCF8, 4, 0x80001800));
+  EXPECT_EQ(Route(write, &latch_).route, Route::kCompletedInPlace);
+  EXPECT_EQ(latch_, 0x80001800u);
+  IoRequest read = Request(PortRead(0xCF8, 4));
+  EXPECT_EQ(Route(read, &latch_).route, Route::kCompletedInPlace);
+  EXPECT_EQ(RequestValue(read), 0x80001800u);
+}
+
+TEST_F(RouterTest, EnabledDataPortIsFoldedAndGoesToTheDefaultClient) {
+  ClientState* greedy = AddClient(false);
+  AddRange(greedy, kTypePortIo, 0, 0xFFFF);
+  ClientState* dm = AddClient(true);
+  latch_ = 0x80001800;  // 00:03.0, register 0
+  IoRequest req = Request(PortRead(0xCFE, 2));
+  const RouteDecision d = Route(req, &latch_);
+  EXPECT_EQ(d.route, Route::kDeliver);
+  EXPECT_TRUE(d.folded);
+  EXPECT_EQ(d.client, dm);
+  EXPECT_EQ(req.type, kTypePciCfg);
+  EXPECT_EQ(req.reqs.pci_request.dev, 3u);
+  EXPECT_EQ(req.reqs.pci_request.reg, 2u);
+}
+
+TEST_F(RouterTest, FoldedRequestIsCheckedAgain) {
+  AddClient(true);
+  latch_ = 0x8F0000FC;  // register 0xFFC; 0xCFF gives 0xFFF: size 4 overruns
+  IoRequest req = Request(PortRead(0xCFF, 4));
+  const RouteDecision d = Route(req, &latch_);
+  EXPECT_TRUE(d.folded);
+  EXPECT_EQ(d.route, Route::kAnswerAllOnes);
+}
+
+TEST_F(RouterTest, DisabledDataPortIsAnsweredInPlace) {
+  AddClient(true);
+  latch_ = 0x00001800;  // enable bit clear
+  IoRequest req = Request(PortRead(0xCFC, 4));
+  EXPECT_EQ(Route(req, &latch_).route, Route::kCompletedInPlace);
+  EXPECT_EQ(RequestValue(req), 0xFFFFFFFFu);
+}
+
+TEST_F(RouterTest, WithoutTheLatchAConfigAccessGoesUnfoldedToTheDefault) {
+  ClientState* greedy = AddClient(false);
+  AddRange(greedy, kTypePortIo, 0, 0xFFFF);
+  IoRequest write = Request(PortWrite(0xCF8, 4, 0x80001800));
+  EXPECT_EQ(Route(write, nullptr).route, Route::kNoClient);  // no default yet
+  ClientState* dm = AddClient(true);
+  const RouteDecision d = Route(write, nullptr);
+  EXPECT_EQ(d.route, Route::kDeliver);
+  EXPECT_EQ(d.client, dm);
+  EXPECT_FALSE(d.folded);
+  EXPECT_EQ(write.type, kTypePortIo);  // untouched
+}
+
+}  // namespace
+}  // namespace hsm_internal
+}  // namespace ioreq
