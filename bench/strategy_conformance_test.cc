@@ -80,7 +80,7 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
         ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
         for (int c = 0; c < 3; ++c) {
           ASSERT_TRUE(hsm.CreateClient(vm, absl::StrCat("c", c),
-                                       [](ioreq::IoRequest&) {
+                                       [](ioreq::IoAccess&) {
                                          return absl::OkStatus();
                                        },
                                        false)

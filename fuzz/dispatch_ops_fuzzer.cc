@@ -198,8 +198,8 @@ class Harness {
 
   void ServeDefault() {
     if (!default_) return;
-    FUZZ_CHECK(hsm_.ServeDefaultRequests(*default_, [](IoRequest& req) {
-      SetRequestValue(req, ClientValue(0, DecodeAccess(req).address));
+    FUZZ_CHECK(hsm_.ServeDefaultRequests(*default_, [](IoAccess& access) {
+      access.value = ClientValue(0, access.address);
       return absl::OkStatus();
     }).ok(), "ServeDefaultRequests");
   }
@@ -241,8 +241,8 @@ class Harness {
     if (clients_.size() >= 4) return;
     const size_t index = clients_.size();
     absl::StatusOr<ClientId> id = hsm_.CreateClient(
-        vm_, "c", [this, index](IoRequest& req) {
-          SetRequestValue(req, ClientValue(value_ids_[index], DecodeAccess(req).address));
+        vm_, "c", [this, index](IoAccess& access) {
+          access.value = ClientValue(value_ids_[index], access.address);
           return absl::OkStatus();
         }, false);
     FUZZ_CHECK(id.ok(), "client create");

@@ -166,16 +166,16 @@ struct Harness {
   // An MMIO BAR client's handler, which stalls now and then.
   ioreq::IoHandler BarHandler(VmRig<Bell>* rig, size_t bar) {
     return [this, rig, handler = rig->bars[bar]->Handler(),
-            base = rig->bars[bar]->base()](ioreq::IoRequest& req) {
+            base = rig->bars[bar]->base()](ioreq::IoAccess& access) {
       if (on(Fault::kStall) &&
           OneIn(handler_calls, config.faults.stall_every)) {
-        const uint64_t offset = ioreq::DecodeAccess(req).address - base;
+        const uint64_t offset = access.address - base;
         const size_t vcpu = (offset / kVcpuWindow) % ioreq::kIoRequestMax;
         rig->marks[vcpu].stall.fetch_add(1, std::memory_order_seq_cst);
         Injected(Fault::kStall);
         absl::SleepFor(config.faults.stall);
       }
-      return handler(req);
+      return handler(access);
     };
   }
 };

@@ -63,10 +63,10 @@ struct ManualRig {
                              int* calls = nullptr) {
     return hsm
         .CreateClient(vm, name,
-                      [value, calls](IoRequest& req) {
+                      [value, calls](IoAccess& access) {
                         if (calls != nullptr) ++*calls;
-                        if (DecodeAccess(req).direction == kDirRead) {
-                          SetRequestValue(req, value);
+                        if (access.direction == kDirRead) {
+                          access.value = value;
                         }
                         return absl::OkStatus();
                       },

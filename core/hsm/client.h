@@ -3,8 +3,8 @@
 // its requests [clients].
 //
 // Example:
-//   ioreq::IoHandler uart = [&](ioreq::IoRequest& req) {
-//     return device.Handle(req);
+//   ioreq::IoHandler uart = [&](ioreq::IoAccess& access) {
+//     return device.Handle(access);
 //   };
 //   ioreq::ClientId id = *hsm.CreateClient(vm, "uart", uart, false);
 #ifndef IOREQ_CORE_HSM_CLIENT_H_
@@ -15,14 +15,17 @@
 #include <functional>
 
 #include "absl/status/status.h"
-#include "core/abi/abi.h"
+#include "core/abi/slot_decode.h"
 
 namespace ioreq {
 
-// A client's emulation of one request: reads the request from `req`, writes
-// a read's value into it. `req` is the HSM's checked copy, never the shared
-// slot. A non-OK status is a handler error.
-using IoHandler = std::function<absl::Status(IoRequest& req)>;
+// A client's emulation of one request, as a device sees it: the decoded
+// access (type, address, size, direction, and for PCICFG bus, device and
+// function, with the register in `address`), never the slot. A write's data
+// is in `access.value`; a read stores its result there. The HSM decodes the
+// access once, from a copy of the slot it has checked, and writes back only
+// the value. A non-OK status is a handler error.
+using IoHandler = std::function<absl::Status(IoAccess& access)>;
 
 // Identifies a client within one Hsm; a larger id is a newer client.
 using ClientId = uint64_t;

@@ -87,7 +87,7 @@ absl::Status Hsm::CreateVm(uint16_t vmid, uint32_t vcpu_num) {
   VmState* raw = vm.get();
   absl::StatusOr<ClientId> client = CreateClient(
       vmid, "ioeventfd",
-      [raw](IoRequest& req) { return raw->ioeventfds.Handle(req); },
+      [raw](IoAccess& access) { return raw->ioeventfds.Handle(access); },
       /*is_default=*/false);
   if (!client.ok()) return client.status();
   vm->ioeventfd_client = *client;

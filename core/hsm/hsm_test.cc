@@ -245,7 +245,7 @@ TEST_P(Complete, NotifiesAccordingToTheFlagInTheSlotAtCompletion) {
   // notification must follow.
   const ClientId c = *hsm.CreateClient(
       0, "c",
-      [&](IoRequest&) {
+      [&](IoAccess&) {
         slot.completion_polling = 0;
         return absl::OkStatus();
       },
@@ -278,7 +278,7 @@ TEST_P(Clients, NonDefaultClientNeedsAHandler) {
 
 TEST_P(Clients, NameIsOneToFifteenCharacters) {
   ManualRig rig(/*vcpus=*/4, Options());
-  auto ok = [](IoRequest&) { return absl::OkStatus(); };
+  auto ok = [](IoAccess&) { return absl::OkStatus(); };
   EXPECT_TRUE(rig.hsm.CreateClient(rig.vm, "fifteen_chars__", ok, false).ok());
   EXPECT_FALSE(rig.hsm.CreateClient(rig.vm, "sixteen_chars___", ok, false).ok());
   EXPECT_FALSE(rig.hsm.CreateClient(rig.vm, "", ok, false).ok());
@@ -371,8 +371,8 @@ TEST_P(Cf8Cfc, DispatchFoldsAConfigCycleIntoThePciDevice) {
   EXPECT_EQ(rig.Slot(0).type, kTypePciCfg);
   EXPECT_EQ(rig.Slot(0).reqs.pci_request.dev, 3u);
   EXPECT_EQ(rig.Slot(0).reqs.pci_request.reg, 2u);
-  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [](IoRequest& req) {
-    req.reqs.pci_request.value = 0x1000;  // device id
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [](IoAccess& access) {
+    access.value = 0x1000;  // device id
     return absl::OkStatus();
   }).ok());
   EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, kShort), 0x1000u);
@@ -400,7 +400,7 @@ TEST_P(ClientWait, ReturnsPendingBitmapOrCancelledWhenDestroying) {
   EXPECT_EQ(*bits, 1u << 1);
   std::thread waiter([&] {
     // Serve the one request, then wait again until interrupted.
-    ASSERT_TRUE(hsm.ServeDefaultRequests(dm, [](IoRequest&) {
+    ASSERT_TRUE(hsm.ServeDefaultRequests(dm, [](IoAccess&) {
       return absl::OkStatus();
     }).ok());
     EXPECT_EQ(hsm.WaitForRequests(dm).status().code(),
@@ -419,7 +419,7 @@ TEST_P(ClientWait, HandlerErrorLeavesTheBitSetThenGivesUp) {
   int calls = 0;
   const ClientId c = *rig.hsm.CreateClient(
       rig.vm, "flaky",
-      [&](IoRequest&) {
+      [&](IoAccess&) {
         ++calls;
         return absl::UnavailableError("device busy");
       },
@@ -508,10 +508,10 @@ TEST_P(Clear, WaitsForInProcessClientsToDrain) {
   std::atomic<bool> in_handler{false};
   const ClientId c = *hsm.CreateClient(
       vm, "slow",
-      [&](IoRequest& req) {
+      [&](IoAccess& access) {
         in_handler = true;
         absl::SleepFor(absl::Milliseconds(50));
-        SetRequestValue(req, 0x42);
+        access.value = 0x42;
         return absl::OkStatus();
       },
       false);
@@ -549,8 +549,8 @@ TEST_P(Pause, ResumeRedeliversAnUpcallMissedWhilePaused) {
   ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
   hv.SetUpcallHandler(
       [&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
-  auto answer = [](IoRequest& req) {
-    SetRequestValue(req, 0x5A);
+  auto answer = [](IoAccess& access) {
+    access.value = 0x5A;
     return absl::OkStatus();
   };
   const ClientId c = *hsm.CreateClient(vm, "c", answer, false);
@@ -578,8 +578,8 @@ TEST_P(Destroy, ProcessingRequestsGoToTheDefaultClient) {
   EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 0b11u);
   EXPECT_EQ(rig.State(0), kStateProcessing);
   EXPECT_EQ(rig.hsm.stats().handed_over_on_destroy, 2u);
-  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [](IoRequest& req) {
-    SetRequestValue(req, 0x77);
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [](IoAccess& access) {
+    access.value = 0x77;
     return absl::OkStatus();
   }).ok());
   EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, kShort), 0x77u);
@@ -629,7 +629,7 @@ TEST_P(Hazard, DestroyedClientStrandsNothing) {
   std::atomic<int> failures{0};
   const ClientId c = *hsm.CreateClient(
       vm, "broken",
-      [&](IoRequest&) {
+      [&](IoAccess&) {
         ++failures;
         return absl::InternalError("broken device");
       },
@@ -682,7 +682,7 @@ TEST_P(Hazard, DispatchContinuesPastAVmWithoutBuffer) {
   ASSERT_TRUE(hsm.CreateVm(id, 1).ok());
   ASSERT_TRUE(hsm.SetIoreqBuffer(id, hv.shared_page(vm)).ok());
   const ClientId c = *hsm.CreateClient(
-      id, "c", [](IoRequest&) { return absl::OkStatus(); }, false);
+      id, "c", [](IoAccess&) { return absl::OkStatus(); }, false);
   ASSERT_TRUE(hsm.AddRange(c, kTypePortIo, 0, 0xFFFF).ok());
   ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), true).ok());
   hsm.Dispatch();
@@ -732,7 +732,7 @@ TEST_P(Hazard, DefaultClientGetsOnlyCheckedCopies) {
   ASSERT_EQ(rig.State(1), kStateProcessing);
   rig.Slot(1).reqs.mmio_request.size = 16;
   int calls = 0;
-  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [&](IoRequest&) {
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [&](IoAccess&) {
     ++calls;
     return absl::OkStatus();
   }).ok());

@@ -90,11 +90,10 @@ absl::StatusOr<IoRange> IoeventfdTable::Deassign(const IoeventfdArgs& args) {
       absl::StrFormat("no ioeventfd assigned with fd %u", args.fd));
 }
 
-absl::Status IoeventfdTable::Handle(IoRequest& req) {
+absl::Status IoeventfdTable::Handle(IoAccess& access) {
   // Requests are routed by range only, so reads arrive too: they read 0.
-  const IoAccess access = DecodeAccess(req);
   if (access.direction == kDirRead) {
-    SetRequestValue(req, 0);
+    access.value = 0;
     return absl::OkStatus();
   }
   std::lock_guard<std::mutex> lock(mu_);

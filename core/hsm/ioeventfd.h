@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/abi/abi.h"
+#include "core/abi/slot_decode.h"
 #include "core/hsm/range_index.h"
 
 namespace ioreq {
@@ -50,7 +51,7 @@ class IoeventfdTable {
 
   // acrn_ioeventfd_handler(): handles a request routed to the ioeventfd
   // client. Always succeeds.
-  absl::Status Handle(IoRequest& req);
+  absl::Status Handle(IoAccess& access);
 
   size_t size() const;
   uint64_t signals() const;    // eventfd writes made

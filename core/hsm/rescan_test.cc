@@ -53,9 +53,9 @@ struct Rig {
     bar_client = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
     EXPECT_TRUE(hsm.AddRange(bar_client, kTypeMmio, bar.base(), bar.last()).ok());
     // Completes only after the vCPU surely sleeps, however slow the build.
-    const ClientId slow = hsm.CreateClient(vm, "slow", [](IoRequest& req) {
+    const ClientId slow = hsm.CreateClient(vm, "slow", [](IoAccess& access) {
       absl::SleepFor(absl::Milliseconds(30));
-      SetRequestValue(req, 0x5A);
+      access.value = 0x5A;
       return absl::OkStatus();
     }, false).value();
     EXPECT_TRUE(hsm.AddRange(slow, kTypeMmio, kSlow, kSlow + 0xFFF).ok());

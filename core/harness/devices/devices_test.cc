@@ -1,37 +1,28 @@
-// The device models the tests and the stress command use.
-#include <cstring>
-
+// The device models the tests and the stress command use, each handed a
+// decoded access as the HSM hands it.
 #include "core/harness/devices/mmio_bar.h"
 #include "core/harness/devices/pci_config_space.h"
 #include "core/harness/devices/uart16550.h"
-#include "core/abi/slot_decode.h"
 #include "core/abi/slot_decode.h"
 #include "gtest/gtest.h"
 
 namespace ioreq {
 namespace {
 
-IoRequest Req(const IoAccess& access) {
-  IoRequest req;
-  std::memset(static_cast<void*>(&req), 0, sizeof(req));
-  EncodeAccess(access, req);
-  return req;
-}
-
 TEST(Uart16550, LineStatusSaysTransmitterEmpty) {
   Uart16550 uart(0x3F8);
-  IoRequest lsr = Req(PortRead(0x3FD, 1));
+  IoAccess lsr = PortRead(0x3FD, 1);
   ASSERT_TRUE(uart.Handle(lsr).ok());
-  EXPECT_EQ(RequestValue(lsr), 0x60u);
-  IoRequest iir = Req(PortRead(0x3FA, 1));
+  EXPECT_EQ(lsr.value, 0x60u);
+  IoAccess iir = PortRead(0x3FA, 1);
   ASSERT_TRUE(uart.Handle(iir).ok());
-  EXPECT_EQ(RequestValue(iir), 0x01u);
+  EXPECT_EQ(iir.value, 0x01u);
 }
 
 TEST(Uart16550, TransmitCountsEveryByte) {
   Uart16550 uart(0x3F8);
   for (uint8_t c : {'h', 'i', '\n'}) {
-    IoRequest thr = Req(PortWrite(0x3F8, 1, c));
+    IoAccess thr = PortWrite(0x3F8, 1, c);
     ASSERT_TRUE(uart.Handle(thr).ok());
   }
   EXPECT_EQ(uart.tx_bytes(), 3u);
@@ -40,44 +31,44 @@ TEST(Uart16550, TransmitCountsEveryByte) {
 
 TEST(Uart16550, DlabSelectsTheDivisorLatch) {
   Uart16550 uart(0x3F8);
-  IoRequest lcr = Req(PortWrite(0x3FB, 1, 0x83));
+  IoAccess lcr = PortWrite(0x3FB, 1, 0x83);
   ASSERT_TRUE(uart.Handle(lcr).ok());
-  IoRequest dll = Req(PortWrite(0x3F8, 1, 0x01));
+  IoAccess dll = PortWrite(0x3F8, 1, 0x01);
   ASSERT_TRUE(uart.Handle(dll).ok());
   EXPECT_EQ(uart.tx_bytes(), 0u);  // not a transmit
-  IoRequest back = Req(PortRead(0x3F8, 2));  // DLL, DLM
+  IoAccess back = PortRead(0x3F8, 2);  // DLL, DLM
   ASSERT_TRUE(uart.Handle(back).ok());
-  EXPECT_EQ(RequestValue(back), 0x0001u);
+  EXPECT_EQ(back.value, 0x0001u);
 }
 
 TEST(Uart16550, ScratchRegisterReadsBack) {
   Uart16550 uart(0x2F8);
-  IoRequest w = Req(PortWrite(0x2FF, 1, 0xA5));
+  IoAccess w = PortWrite(0x2FF, 1, 0xA5);
   ASSERT_TRUE(uart.Handle(w).ok());
-  IoRequest r = Req(PortRead(0x2FF, 1));
+  IoAccess r = PortRead(0x2FF, 1);
   ASSERT_TRUE(uart.Handle(r).ok());
-  EXPECT_EQ(RequestValue(r), 0xA5u);
-  IoRequest outside = Req(PortRead(0x3F8, 1));
+  EXPECT_EQ(r.value, 0xA5u);
+  IoAccess outside = PortRead(0x3F8, 1);
   EXPECT_FALSE(uart.Handle(outside).ok());
 }
 
 TEST(MmioBar, ReadReturnsWhatWasWritten) {
   MmioBar bar(0xF0000000, 0x100);
-  IoRequest w = Req(MmioWrite(0xF0000010, 8, 0x0102030405060708));
+  IoAccess w = MmioWrite(0xF0000010, 8, 0x0102030405060708);
   ASSERT_TRUE(bar.Handle(w).ok());
-  IoRequest r4 = Req(MmioRead(0xF0000012, 4));
+  IoAccess r4 = MmioRead(0xF0000012, 4);
   ASSERT_TRUE(bar.Handle(r4).ok());
-  EXPECT_EQ(RequestValue(r4), 0x03040506u);
-  IoRequest fresh = Req(MmioRead(0xF0000080, 8));
+  EXPECT_EQ(r4.value, 0x03040506u);
+  IoAccess fresh = MmioRead(0xF0000080, 8);
   ASSERT_TRUE(bar.Handle(fresh).ok());
-  EXPECT_EQ(RequestValue(fresh), 0u);
+  EXPECT_EQ(fresh.value, 0u);
   EXPECT_EQ(bar.writes(), 1u);
   EXPECT_EQ(bar.reads(), 2u);
 }
 
 TEST(MmioBar, AccessOutsideIsAnError) {
   MmioBar bar(0x1000, 0x10);
-  IoRequest r = Req(MmioRead(0x100C, 8));
+  IoAccess r = MmioRead(0x100C, 8);
   EXPECT_FALSE(bar.Handle(r).ok());
 }
 
@@ -117,27 +108,27 @@ TEST(PciConfigSpace, HostileRegAndSizeAreAnsweredAllOnes) {
   pci.Write(0, 3, 0, 0xFFFFFFFF, 4, 0);                         // ignored
   pci.Write(0, 3, 0, 0x40, 8, 0x11223344);                      // ignored
   EXPECT_EQ(pci.Read(0, 3, 0, 0x40, 4), 0u);
-  IoRequest r = Req(PortRead(0, 4));
+  IoAccess r;
   r.type = kTypePciCfg;
-  r.reqs.pci_request.direction = kDirRead;
-  r.reqs.pci_request.size = 8;
-  r.reqs.pci_request.dev = 3;
+  r.direction = kDirRead;
+  r.size = 8;
+  r.dev = 3;
   ASSERT_TRUE(pci.Handle(r).ok());
-  EXPECT_EQ(r.reqs.pci_request.value, 0xFFFFFFFFu);
+  EXPECT_EQ(r.value, 0xFFFFFFFFu);
 }
 
 TEST(MmioBar, AddressNearTheTopDoesNotWrap) {
   MmioBar bar(0x1000, 0x10);
-  IoRequest r = Req(MmioRead(0x1000, 8));
-  r.reqs.mmio_request.address = ~uint64_t{0} - 2;
+  IoAccess r = MmioRead(0x1000, 8);
+  r.address = ~uint64_t{0} - 2;
   EXPECT_FALSE(bar.Handle(r).ok());
 }
 
 TEST(Uart16550, HostileSizeIsAnError) {
   Uart16550 uart(0x3F8);
   for (uint64_t size : {uint64_t{0}, uint64_t{8}, uint64_t{1} << 40}) {
-    IoRequest r = Req(PortRead(0x3F8, 1));
-    r.reqs.pio_request.size = size;
+    IoAccess r = PortRead(0x3F8, 1);
+    r.size = size;
     EXPECT_FALSE(uart.Handle(r).ok()) << size;
   }
 }
@@ -145,9 +136,9 @@ TEST(Uart16550, HostileSizeIsAnError) {
 TEST(PciConfigSpace, DefaultDeviceModelAnswersUnclaimedReadsAllOnes) {
   PciConfigSpace pci;
   IoHandler dm = pci.DefaultDeviceModel();
-  IoRequest r = Req(MmioRead(0xDEAD0000, 4));
+  IoAccess r = MmioRead(0xDEAD0000, 4);
   ASSERT_TRUE(dm(r).ok());
-  EXPECT_EQ(RequestValue(r) & 0xFFFFFFFF, 0xFFFFFFFFu);
+  EXPECT_EQ(r.value & 0xFFFFFFFF, 0xFFFFFFFFu);
   EXPECT_EQ(pci.unclaimed(), 1u);
 }
 

@@ -5,8 +5,7 @@
 
 namespace ioreq {
 
-absl::Status MmioBar::Handle(IoRequest& req) {
-  const IoAccess a = DecodeAccess(req);
+absl::Status MmioBar::Handle(IoAccess& a) {
   if (a.type != kTypeMmio || a.size < 1 || a.size > 8 || a.address < base_ ||
       a.address - base_ > memory_.size() - a.size) {  // no overflow
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -20,7 +19,7 @@ absl::Status MmioBar::Handle(IoRequest& req) {
     for (uint64_t i = 0; i < a.size; ++i) {
       value |= uint64_t{memory_[offset + i]} << (8 * i);
     }
-    SetRequestValue(req, value);
+    a.value = value;
     ++reads_;
   } else {
     for (uint64_t i = 0; i < a.size; ++i) {

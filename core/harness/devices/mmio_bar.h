@@ -16,7 +16,8 @@
 
 #include "absl/status/status.h"
 #include "core/abi/abi.h"
-#include "core/hsm/hsm.h"
+#include "core/abi/slot_decode.h"
+#include "core/hsm/client.h"
 
 namespace ioreq {
 
@@ -27,9 +28,9 @@ class MmioBar {
   uint64_t base() const { return base_; }
   uint64_t last() const { return base_ + memory_.size() - 1; }
 
-  absl::Status Handle(IoRequest& req);
+  absl::Status Handle(IoAccess& access);
   IoHandler Handler() {
-    return [this](IoRequest& req) { return Handle(req); };
+    return [this](IoAccess& access) { return Handle(access); };
   }
 
   uint64_t reads() const;

@@ -63,16 +63,16 @@ void PciConfigSpace::Write(uint32_t bus, uint32_t dev, uint32_t func,
   }
 }
 
-absl::Status PciConfigSpace::Handle(IoRequest& req) {
-  if (req.type != kTypePciCfg) {
+absl::Status PciConfigSpace::Handle(IoAccess& a) {
+  if (a.type != kTypePciCfg) {
     return absl::InvalidArgumentError("not a PCICFG request");
   }
-  const PciRequest& pci = req.reqs.pci_request;
-  const uint32_t size = static_cast<uint32_t>(pci.size);
-  if (pci.direction == kDirRead) {
-    req.reqs.pci_request.value = Read(pci.bus, pci.dev, pci.func, pci.reg, size);
+  const uint32_t size = static_cast<uint32_t>(a.size);
+  const uint32_t reg = static_cast<uint32_t>(a.address);
+  if (a.direction == kDirRead) {
+    a.value = Read(a.bus, a.dev, a.func, reg, size);
   } else {
-    Write(pci.bus, pci.dev, pci.func, pci.reg, size, pci.value);
+    Write(a.bus, a.dev, a.func, reg, size, static_cast<uint32_t>(a.value));
   }
   return absl::OkStatus();
 }
@@ -83,15 +83,13 @@ uint64_t PciConfigSpace::unclaimed() const {
 }
 
 IoHandler PciConfigSpace::DefaultDeviceModel() {
-  return [this](IoRequest& req) -> absl::Status {
-    if (req.type == kTypePciCfg) return Handle(req);
+  return [this](IoAccess& a) -> absl::Status {
+    if (a.type == kTypePciCfg) return Handle(a);
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++unclaimed_;
     }
-    if (DecodeAccess(req).direction == kDirRead) {
-      SetRequestValue(req, ~uint64_t{0});
-    }
+    if (a.direction == kDirRead) a.value = ~uint64_t{0};
     return absl::OkStatus();
   };
 }

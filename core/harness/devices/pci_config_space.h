@@ -26,7 +26,8 @@
 
 #include "absl/status/status.h"
 #include "core/abi/abi.h"
-#include "core/hsm/hsm.h"
+#include "core/abi/slot_decode.h"
+#include "core/hsm/client.h"
 
 namespace ioreq {
 
@@ -47,7 +48,7 @@ class PciConfigSpace {
              uint32_t size, uint32_t value);
 
   // Emulates a PCICFG request.
-  absl::Status Handle(IoRequest& req);
+  absl::Status Handle(IoAccess& access);
 
   uint64_t unclaimed() const;  // non-PCICFG requests seen by DefaultDeviceModel
   IoHandler DefaultDeviceModel();

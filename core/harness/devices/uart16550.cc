@@ -41,8 +41,7 @@ void Uart16550::WriteRegister(unsigned reg, uint8_t value) {
   }
 }
 
-absl::Status Uart16550::Handle(IoRequest& req) {
-  const IoAccess a = DecodeAccess(req);
+absl::Status Uart16550::Handle(IoAccess& a) {
   if (a.type != kTypePortIo || a.size < 1 || a.size > 4 || a.address < base_ ||
       a.address > last() - (a.size - 1)) {  // no overflow
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -56,7 +55,7 @@ absl::Status Uart16550::Handle(IoRequest& req) {
     for (unsigned i = 0; i < a.size; ++i) {
       value |= uint64_t{ReadRegister(first + i)} << (8 * i);
     }
-    SetRequestValue(req, value);
+    a.value = value;
   } else {
     for (unsigned i = 0; i < a.size; ++i) {
       WriteRegister(first + i, static_cast<uint8_t>(a.value >> (8 * i)));

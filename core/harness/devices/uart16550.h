@@ -18,7 +18,8 @@
 
 #include "absl/status/status.h"
 #include "core/abi/abi.h"
-#include "core/hsm/hsm.h"
+#include "core/abi/slot_decode.h"
+#include "core/hsm/client.h"
 
 namespace ioreq {
 
@@ -35,9 +36,9 @@ class Uart16550 {
   uint16_t last() const { return static_cast<uint16_t>(base_ + 7); }
 
   // Emulates a PORTIO request inside [base, base + 7].
-  absl::Status Handle(IoRequest& req);
+  absl::Status Handle(IoAccess& access);
   IoHandler Handler() {
-    return [this](IoRequest& req) { return Handle(req); };
+    return [this](IoAccess& access) { return Handle(access); };
   }
 
   uint64_t tx_bytes() const;

@@ -67,10 +67,10 @@ absl::Status ClientService::ServeHeld(ClientState& client) {
       continue;
     }
     // The kernel hands its handler the shared slot itself, which the
-    // hypervisor may rewrite under it. The model hands over a copy that it
-    // checked, so a handler only ever sees a request that passed
-    // CheckRequest() (the router's check was of earlier contents), and
-    // writes the value back.
+    // hypervisor may rewrite under it. The model checks a copy, decodes the
+    // access from it, hands the handler that access (a handler only ever
+    // sees a request that passed CheckRequest(); the router's check was of
+    // earlier contents), and writes back only the value.
     IoRequest copy;
     std::memcpy(static_cast<void*>(&copy), &req, sizeof(copy));
     if (CheckRequest(copy) != SlotCheck::kValid) {
@@ -80,7 +80,8 @@ absl::Status ClientService::ServeHeld(ClientState& client) {
       ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
       continue;
     }
-    absl::Status handled = client.handler(copy);
+    IoAccess access = DecodeAccess(copy);
+    absl::Status handled = client.handler(access);
     if (!handled.ok()) {
       Count(ctx_.counters.handler_errors);
       // The kernel leaves the bit set and retries for ever; the model
@@ -89,9 +90,9 @@ absl::Status ClientService::ServeHeld(ClientState& client) {
         return handled;
       }
       Count(ctx_.counters.handler_gave_up);
-      SetRequestValue(copy, kAllOnes);
+      access.value = kAllOnes;
     }
-    SetRequestValue(req, RequestValue(copy));
+    SetRequestValue(req, access.value);
     client.failed_attempts[vcpu] = 0;
     ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
   }
@@ -141,19 +142,24 @@ absl::Status ClientService::ServeDefault(ClientState& client,
       std::memcpy(static_cast<void*>(&copy), &slot, sizeof(copy));
     }
     // Checked again on the copy: the hypervisor may have rewritten the slot
-    // since the router checked it, and the handler sees only the copy.
+    // since the router checked it, and the handler sees only the access
+    // decoded from the copy.
+    uint64_t value = kAllOnes;
     if (CheckRequest(copy) != SlotCheck::kValid) {
       Count(ctx_.counters.rejected_invalid);
-      SetRequestValue(copy, kAllOnes);
-    } else if (!handler(copy).ok()) {
-      Count(ctx_.counters.handler_errors);
-      SetRequestValue(copy, kAllOnes);
+    } else {
+      IoAccess access = DecodeAccess(copy);
+      if (handler(access).ok()) {
+        value = access.value;
+      } else {
+        Count(ctx_.counters.handler_errors);
+      }
     }
     std::lock_guard<std::mutex> lock(vm.clients_mu);
     if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {
       continue;  // ClearRequests() or DestroyClient() answered it meanwhile
     }
-    SetRequestValue(slot, RequestValue(copy));
+    SetRequestValue(slot, value);
     ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
   }
   return absl::OkStatus();

@@ -53,7 +53,7 @@ TEST(DirectClaimer, SlotReusedUnderTheSnapshotGoesBackToItsOwner) {
   EXPECT_EQ(vm.pci_config_address, 0u);  // the uart client did not fold
 
   // The owner claims it the normal way: the latch moves.
-  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [](IoRequest&) {
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [](IoAccess&) {
     ADD_FAILURE() << "a 0xCF8 write is answered in place, not emulated";
     return absl::OkStatus();
   }).ok());
