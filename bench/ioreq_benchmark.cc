@@ -41,7 +41,7 @@
 #include "benchmark/benchmark.h"
 #include "core/harness/devices/mmio_bar.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/notify/strategy.h"
 #include "core/hsm/range_index.h"
 #include "core/abi/slot_decode.h"

@@ -14,7 +14,7 @@
 #include "core/harness/device_model.h"
 #include "core/harness/devices/pci_config_space.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/notify/strategy.h"
 #include "gtest/gtest.h"
 

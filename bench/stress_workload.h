@@ -52,7 +52,7 @@
 #include "bench/latency_histogram.h"
 #include "bench/stress_faults.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 
 namespace bench {
 

@@ -19,7 +19,7 @@
 #include "core/harness/devices/pci_config_space.h"
 #include "core/harness/device_model.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/notify/strategy.h"
 #include "fuzz/fuzz_check.h"
 

@@ -26,7 +26,7 @@
 #include "core/abi/abi.h"
 #include "core/hsm/cf8cfc.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
 #include "fuzz/fuzz_check.h"
@@ -409,7 +409,7 @@ class Harness {
 
   const uint32_t vcpus_;
   const bool direct_;
-  Hypervisor hv_;
+  EmulatedHypervisor hv_;
   Hsm hsm_;
   uint16_t vm_ = 0;
   SharedPage* page_ = nullptr;

@@ -29,7 +29,7 @@
 #include "core/harness/devices/pci_config_space.h"
 #include "core/harness/devices/uart16550.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_decode.h"
 
 namespace bench {

@@ -22,7 +22,7 @@
 
 #include "core/hsm/hsm.h"
 #include "gtest/gtest.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_state.h"
 
 namespace ioreq {
@@ -74,7 +74,7 @@ struct ManualRig {
         .value();
   }
 
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   Hsm hsm;
   uint16_t vm = 0;
 };

@@ -45,7 +45,7 @@
 // for unit tests and fuzzers.
 //
 // Example:
-//   ioreq::Hypervisor hv;
+//   ioreq::EmulatedHypervisor hv;
 //   ioreq::Hsm hsm(&hv, ioreq::HsmOptions{}, ioreq::Strategy::kFutex);
 //   uint16_t vm = *hv.CreateVm(2);
 //   hsm.CreateVm(vm, 2);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/hsm/cf8cfc.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
@@ -298,7 +298,7 @@ TEST_P(Clients, RangeAddRejectsEndBelowStartAndDelNeedsExactMatch) {
 }
 
 TEST_P(Clients, VcpuNumIsBoundedToSixteen) {
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   Hsm hsm(&hv, Options());
   EXPECT_EQ(hsm.CreateVm(1, 0).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(hsm.CreateVm(1, 17).code(), absl::StatusCode::kInvalidArgument);
@@ -383,7 +383,7 @@ TEST_P(Cf8Cfc, DispatchFoldsAConfigCycleIntoThePciDevice) {
 // ---------------------------------------------------------------- [client-wait]
 
 TEST_P(ClientWait, ReturnsPendingBitmapOrCancelledWhenDestroying) {
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   Hsm hsm(&hv, Threaded());  // threads on: the dispatcher wakes the waiter
   const uint16_t vm = *hv.CreateVm(2);
   ASSERT_TRUE(hsm.CreateVm(vm, 2).ok());
@@ -496,7 +496,7 @@ TEST_P(Clear, ForcesTheDefaultClientsRequestsComplete) {
 }
 
 TEST_P(Clear, WaitsForInProcessClientsToDrain) {
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   HsmOptions options = Threaded();
   options.clear_drain_timeout = absl::Seconds(2);
   Hsm hsm(&hv, options);
@@ -542,7 +542,7 @@ TEST_P(Pause, NoDispatchWhilePausedAndResumeCatchesUp) {
 }
 
 TEST_P(Pause, ResumeRedeliversAnUpcallMissedWhilePaused) {
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   Hsm hsm(&hv, Threaded());
   const uint16_t vm = *hv.CreateVm(1);
   ASSERT_TRUE(hsm.CreateVm(vm, 1).ok());
@@ -617,7 +617,7 @@ TEST_P(Destroy, DefaultClientsRequestsCompleteAllOnes) {
 
 TEST_P(Hazard, DestroyedClientStrandsNothing) {
   // Threads on: the client is destroyed while its handler is stuck.
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   HsmOptions options = Threaded();
   options.handler_max_attempts = 1000000;
   Hsm hsm(&hv, options);
@@ -656,7 +656,7 @@ TEST_P(Hazard, SpuriousCompletionOnAFreeSlotIsRefused) {
 }
 
 TEST_P(Hazard, UnboundedVcpuNumIsRejected) {
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   Hsm hsm(&hv, Options());
   EXPECT_EQ(hsm.CreateVm(0, 4096).code(), absl::StatusCode::kInvalidArgument);
 }
@@ -674,7 +674,7 @@ TEST_P(Hazard, TruncatedU32VcpuIdIsRejected) {
 }
 
 TEST_P(Hazard, DispatchContinuesPastAVmWithoutBuffer) {
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   Hsm hsm(&hv, Options());
   ASSERT_TRUE(hsm.CreateVm(0, 1).ok());  // no buffer set: comes first
   const uint16_t vm = *hv.CreateVm(1);

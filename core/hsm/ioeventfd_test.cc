@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "gtest/gtest.h"

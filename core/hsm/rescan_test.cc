@@ -8,7 +8,7 @@
 
 #include "core/harness/devices/mmio_bar.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_state.h"
 #include "gtest/gtest.h"
 
@@ -46,7 +46,7 @@ class LosingCalls : public HypervisorCalls {
 struct Rig {
   Rig(Topology topology, absl::Duration hsm_rescan,
       absl::Duration completion_rescan)
-      : hv(completion_rescan), calls(&hv), hsm(&calls, Options(topology, hsm_rescan)) {
+      : hv(Strategy::kEventfd, completion_rescan), calls(&hv), hsm(&calls, Options(topology, hsm_rescan)) {
     vm = hv.CreateVm(2).value();
     EXPECT_TRUE(hsm.CreateVm(vm, 2).ok());
     EXPECT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
@@ -68,7 +68,7 @@ struct Rig {
     return o;
   }
 
-  Hypervisor hv;
+  EmulatedHypervisor hv;
   LosingCalls calls;
   MmioBar bar{0xE0000000, 0x1000};
   Hsm hsm;

@@ -1,4 +1,4 @@
-#include "core/harness/hypervisor.h"
+#include "core/harness/emulated_hypervisor.h"
 
 #include <sched.h>
 
@@ -24,14 +24,13 @@ constexpr int kPollSpinsBeforeYield = 256;
 
 }  // namespace
 
-template <typename Bell>
-BasicHypervisor<Bell>::BasicHypervisor(absl::Duration completion_rescan)
-    : completion_rescan_(completion_rescan) {}
-template <typename Bell>
-BasicHypervisor<Bell>::~BasicHypervisor() = default;
+EmulatedHypervisor::EmulatedHypervisor(Strategy strategy,
+                                       absl::Duration completion_rescan)
+    : strategy_(strategy), completion_rescan_(completion_rescan) {}
 
-template <typename Bell>
-void BasicHypervisor<Bell>::SetUpcallHandler(
+EmulatedHypervisor::~EmulatedHypervisor() = default;
+
+void EmulatedHypervisor::SetUpcallHandler(
     std::function<void(uint16_t, uint32_t)> handler) {
   std::lock_guard<std::mutex> lock(upcall_mu_);
   upcall_ = std::move(handler);
@@ -40,13 +39,11 @@ void BasicHypervisor<Bell>::SetUpcallHandler(
   has_upcall_.store(static_cast<bool>(upcall_), std::memory_order_release);
 }
 
-template <typename Bell>
-void BasicHypervisor<Bell>::FireUpcall(uint16_t vmid, uint32_t vcpu) {
+void EmulatedHypervisor::FireUpcall(uint16_t vmid, uint32_t vcpu) {
   if (has_upcall_.load(std::memory_order_acquire)) upcall_(vmid, vcpu);
 }
 
-template <typename Bell>
-absl::StatusOr<uint16_t> BasicHypervisor<Bell>::CreateVm(uint32_t vcpu_num) {
+absl::StatusOr<uint16_t> EmulatedHypervisor::CreateVm(uint32_t vcpu_num) {
   if (vcpu_num < 1 || vcpu_num > static_cast<uint32_t>(kIoRequestMax)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vcpu_num %u: a VM has 1 to %d vCPUs", vcpu_num, kIoRequestMax));
@@ -59,56 +56,72 @@ absl::StatusOr<uint16_t> BasicHypervisor<Bell>::CreateVm(uint32_t vcpu_num) {
     StoreStateRelease(slot, kStateFree);
   }
   vm->vcpus = std::make_unique<Vcpu[]>(vcpu_num);
-  std::lock_guard<std::mutex> lock(vms_mu_);
-  vm->vmid = next_vmid_++;
+  for (uint32_t i = 0; i < vcpu_num; ++i) {
+    vm->vcpus[i].completion = MakeDoorbell(strategy_);
+  }
+  std::lock_guard<std::mutex> lock(create_mu_);
+  if (owned_.size() >= kMaxVms) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "a hypervisor holds at most %u VMs", kMaxVms));
+  }
+  vm->vmid = static_cast<uint16_t>(owned_.size());
   const uint16_t id = vm->vmid;
-  vms_.emplace(id, std::move(vm));
+  // Release pairs with the acquire load in FindVm(): a vCPU or the HSM that
+  // finds the VM sees it whole.
+  table_[id].store(vm.get(), std::memory_order_release);
+  owned_.push_back(std::move(vm));
   return id;
 }
 
-template <typename Bell>
-absl::StatusOr<typename BasicHypervisor<Bell>::Vm*> BasicHypervisor<Bell>::FindVm(uint16_t vmid) const {
-  std::lock_guard<std::mutex> lock(vms_mu_);
-  auto it = vms_.find(vmid);
-  if (it == vms_.end()) {
+absl::StatusOr<EmulatedHypervisor::Vm*> EmulatedHypervisor::FindVm(
+    uint16_t vmid) const {
+  // Pairs with the release store in CreateVm().
+  Vm* vm = vmid < kMaxVms ? table_[vmid].load(std::memory_order_acquire)
+                          : nullptr;
+  if (vm == nullptr) {
     return absl::NotFoundError(absl::StrFormat("no VM %u", vmid));
   }
-  return it->second.get();
+  return vm;
 }
 
-template <typename Bell>
-absl::StatusOr<typename BasicHypervisor<Bell>::Vcpu*> BasicHypervisor<Bell>::FindVcpu(
-    Vm* vm, uint32_t vcpu) const {
-  if (vcpu >= vm->vcpu_num) {
+absl::StatusOr<EmulatedHypervisor::Vcpu*> EmulatedHypervisor::FindVcpu(
+    uint16_t vmid, uint32_t vcpu, Vm** vm_out) const {
+  absl::StatusOr<Vm*> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  if (vcpu >= (*vm)->vcpu_num) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "vCPU %u: VM %u has %u vCPUs", vcpu, vm->vmid, vm->vcpu_num));
+        "vCPU %u: VM %u has %u vCPUs", vcpu, vmid, (*vm)->vcpu_num));
   }
-  return &vm->vcpus[vcpu];
+  if (vm_out != nullptr) *vm_out = *vm;
+  return &(*vm)->vcpus[vcpu];
 }
 
-template <typename Bell>
-SharedPage* BasicHypervisor<Bell>::shared_page(uint16_t vmid) const {
+SharedPage* EmulatedHypervisor::shared_page(uint16_t vmid) const {
   auto vm = FindVm(vmid);
   return vm.ok() ? &(*vm)->page->buffer : nullptr;
 }
 
-template <typename Bell>
-absl::Status BasicHypervisor<Bell>::InsertRequest(uint16_t vmid, uint32_t vcpu,
+absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
                                        const IoAccess& access, bool polling) {
-  absl::StatusOr<Vm*> vm = FindVm(vmid);
-  if (!vm.ok()) return vm.status();
-  absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
+  Vm* vm = nullptr;
+  absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu, &vm);
   if (!v.ok()) return v.status();
-  {
-    // A paused VM's vCPUs do not run, so they trap nothing.
-    std::unique_lock<std::mutex> lock((*vm)->pause_mu);
-    (*vm)->resumed.wait(lock, [&] { return !(*vm)->paused; });
-    // Marked in flight while still holding pause_mu, so that ResetVm(),
-    // which runs while paused, sees every request issued before the pause.
-    // Pairs with the acquire loads in ResetVm().
-    (*v)->in_flight.store(true, std::memory_order_release);
+  // A paused VM's vCPUs do not run, so they trap nothing. No lock in the
+  // steady state: the vCPU marks itself in flight, then looks at `paused`;
+  // PauseVm() stores `paused`, then ResetVm() looks at `in_flight`. Both
+  // sides are seq_cst (a store, then a load of the other's word), so either
+  // this insert sees the pause and backs off, or the reset sees the request
+  // in flight and waits for it.
+  for (;;) {
+    (*v)->in_flight.store(true, std::memory_order_seq_cst);
+    if (!vm->paused.load(std::memory_order_seq_cst)) break;
+    (*v)->in_flight.store(false, std::memory_order_seq_cst);
+    std::unique_lock<std::mutex> lock(vm->pause_mu);
+    vm->resumed.wait(lock, [&] {
+      return !vm->paused.load(std::memory_order_seq_cst);
+    });
   }
-  IoRequest& slot = (*vm)->page->buffer.slots[vcpu];
+  IoRequest& slot = vm->page->buffer.slots[vcpu];
   // Pairs with the HSM's release of COMPLETE, or with our own store of FREE:
   // only a FREE slot is ours to fill.
   const uint32_t state = LoadStateAcquire(slot);
@@ -136,20 +149,18 @@ absl::Status BasicHypervisor<Bell>::InsertRequest(uint16_t vmid, uint32_t vcpu,
   return absl::OkStatus();
 }
 
-template <typename Bell>
-absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
+absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
                                                        uint32_t vcpu,
                                                        absl::Duration timeout) {
-  absl::StatusOr<Vm*> vm = FindVm(vmid);
-  if (!vm.ok()) return vm.status();
-  absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
+  Vm* vm = nullptr;
+  absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu, &vm);
   if (!v.ok()) return v.status();
   // Pairs with the release store in InsertRequest().
   if (!(*v)->in_flight.load(std::memory_order_acquire)) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "VM %u vCPU %u has no request in flight", vmid, vcpu));
   }
-  IoRequest& slot = (*vm)->page->buffer.slots[vcpu];
+  IoRequest& slot = vm->page->buffer.slots[vcpu];
   const absl::Time deadline = timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + timeout;
@@ -173,7 +184,7 @@ absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
   } else {
     while (LoadStateAcquire(slot) != kStateComplete) {
       const absl::Duration left = deadline - absl::Now();
-      if ((*v)->completion.WaitFor(std::min(left, completion_rescan_))) {
+      if ((*v)->completion->WaitFor(std::min(left, completion_rescan_))) {
         continue;  // rung: look again (a ring may be spurious)
       }
       if (LoadStateAcquire(slot) == kStateComplete) {
@@ -205,12 +216,9 @@ absl::StatusOr<uint64_t> BasicHypervisor<Bell>::WaitForCompletion(uint16_t vmid,
   return value;
 }
 
-template <typename Bell>
-absl::Status BasicHypervisor<Bell>::AbandonRequest(uint16_t vmid,
+absl::Status EmulatedHypervisor::AbandonRequest(uint16_t vmid,
                                                    uint32_t vcpu) {
-  absl::StatusOr<Vm*> vm = FindVm(vmid);
-  if (!vm.ok()) return vm.status();
-  absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
+  absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu);
   if (!v.ok()) return v.status();
   // Release pairs with the acquire loads in ResetVm(): this thread touches
   // the slot no more.
@@ -222,8 +230,7 @@ absl::Status BasicHypervisor<Bell>::AbandonRequest(uint16_t vmid,
   return absl::OkStatus();
 }
 
-template <typename Bell>
-absl::StatusOr<uint64_t> BasicHypervisor<Bell>::EmulateAccess(uint16_t vmid,
+absl::StatusOr<uint64_t> EmulatedHypervisor::EmulateAccess(uint16_t vmid,
                                                    uint32_t vcpu,
                                                    const IoAccess& access,
                                                    bool polling,
@@ -233,56 +240,52 @@ absl::StatusOr<uint64_t> BasicHypervisor<Bell>::EmulateAccess(uint16_t vmid,
   return WaitForCompletion(vmid, vcpu, timeout);
 }
 
-template <typename Bell>
-absl::Status BasicHypervisor<Bell>::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
-  absl::StatusOr<Vm*> vm = FindVm(vmid);
-  if (!vm.ok()) return vm.status();
-  absl::StatusOr<Vcpu*> v = FindVcpu(*vm, vcpu);
+absl::Status EmulatedHypervisor::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
+  absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu);
   if (!v.ok()) return v.status();
   notifications_.fetch_add(1, std::memory_order_relaxed);
   // The vCPU re-checks the state word after every wake, so a spurious or
   // early ring is harmless.
-  (*v)->completion.Ring();
+  (*v)->completion->Ring();
   return absl::OkStatus();
 }
 
-template <typename Bell>
-absl::Status BasicHypervisor<Bell>::PauseVm(uint16_t vmid) {
+absl::Status EmulatedHypervisor::PauseVm(uint16_t vmid) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   std::lock_guard<std::mutex> lock((*vm)->pause_mu);
-  (*vm)->paused = true;
+  // seq_cst: pairs with InsertRequest()'s store of in_flight then load of
+  // paused (see there).
+  (*vm)->paused.store(true, std::memory_order_seq_cst);
   return absl::OkStatus();
 }
 
-template <typename Bell>
-absl::Status BasicHypervisor<Bell>::ResumeVm(uint16_t vmid) {
+absl::Status EmulatedHypervisor::ResumeVm(uint16_t vmid) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
   {
+    // Under pause_mu, so a vCPU between its check and its wait cannot miss
+    // the notify_all() below.
     std::lock_guard<std::mutex> lock((*vm)->pause_mu);
-    (*vm)->paused = false;
+    (*vm)->paused.store(false, std::memory_order_seq_cst);
   }
   (*vm)->resumed.notify_all();
   return absl::OkStatus();
 }
 
-template <typename Bell>
-absl::Status BasicHypervisor<Bell>::ResetVm(uint16_t vmid) {
+absl::Status EmulatedHypervisor::ResetVm(uint16_t vmid) {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
   if (!vm.ok()) return vm.status();
-  {
-    std::lock_guard<std::mutex> lock((*vm)->pause_mu);
-    if (!(*vm)->paused) {
-      return absl::FailedPreconditionError(
-          absl::StrFormat("VM %u must be paused to be reset", vmid));
-    }
+  if (!(*vm)->paused.load(std::memory_order_seq_cst)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("VM %u must be paused to be reset", vmid));
   }
   const absl::Time deadline = absl::Now() + absl::Seconds(1);
   for (uint32_t i = 0; i < (*vm)->vcpu_num; ++i) {
-    // Pairs with the release stores of in_flight by the vCPU's thread: once
-    // false, that thread no longer touches the slot.
-    while ((*vm)->vcpus[i].in_flight.load(std::memory_order_acquire)) {
+    // seq_cst: pairs with InsertRequest()'s store of in_flight (see there),
+    // and with the release stores of in_flight false by the vCPU's thread:
+    // once false, that thread no longer touches the slot.
+    while ((*vm)->vcpus[i].in_flight.load(std::memory_order_seq_cst)) {
       if (absl::Now() > deadline) {
         return absl::DeadlineExceededError(absl::StrFormat(
             "VM %u vCPU %u still waits for its request; not reset", vmid, i));
@@ -298,8 +301,7 @@ absl::Status BasicHypervisor<Bell>::ResetVm(uint16_t vmid) {
   return absl::OkStatus();
 }
 
-template <typename Bell>
-HypervisorStats BasicHypervisor<Bell>::stats() const {
+HypervisorStats EmulatedHypervisor::stats() const {
   HypervisorStats s;
   s.inserted = inserted_.load(std::memory_order_relaxed);
   s.completed = completed_.load(std::memory_order_relaxed);
@@ -310,23 +312,18 @@ HypervisorStats BasicHypervisor<Bell>::stats() const {
   return s;
 }
 
-template <typename Bell>
-uint64_t BasicHypervisor<Bell>::syscalls() const {
-  std::lock_guard<std::mutex> lock(vms_mu_);
+uint64_t EmulatedHypervisor::syscalls() const {
   uint64_t total = 0;
-  for (const auto& [id, vm] : vms_) {
+  for (const auto& slot : table_) {
+    // Pairs with the release store in CreateVm().
+    const Vm* vm = slot.load(std::memory_order_acquire);
+    if (vm == nullptr) break;  // ids are handed out in order
     for (uint32_t i = 0; i < vm->vcpu_num; ++i) {
-      total += vm->vcpus[i].completion.syscalls();
+      total += vm->vcpus[i].completion->syscalls();
     }
   }
   return total;
 }
 
-template class BasicHypervisor<SpinDoorbell>;
-template class BasicHypervisor<EventfdDoorbell>;
-template class BasicHypervisor<UringDoorbell>;
-template class BasicHypervisor<UringEventfdDoorbell>;
-template class BasicHypervisor<FutexDoorbell>;
-template class BasicHypervisor<AdaptiveDoorbell>;
 
 }  // namespace ioreq

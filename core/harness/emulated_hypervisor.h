@@ -1,0 +1,161 @@
+// core/harness/emulated_hypervisor.h: a hypervisor whose vCPUs are threads.
+//
+// It plays the hypervisor's half of the protocol [hv-insert] for vCPUs that
+// are threads of the harness: a thread that "traps" an access calls
+// InsertRequest(), which fills its FREE slot, marks it PENDING with a
+// release store and fires the upcall; WaitForCompletion() then waits for
+// COMPLETE, by polling the state word (completion_polling = 1) or by
+// sleeping on the vCPU's completion doorbell until NotifyRequestFinish(),
+// copies a read's value back, masked to the access size, and frees the slot.
+// One vCPU has at most one request in flight.
+//
+// Resolved without a lock: a VM is found by its id in a fixed table
+// (kMaxVms entries; ids are handed out in order, as ACRN's are bounded by
+// its build-time CONFIG_MAX_VM_NUM), so the per-request path takes no mutex.
+// The doorbell strategy of the completion waits is chosen at construction.
+//
+// Example:
+//   ioreq::EmulatedHypervisor hv(ioreq::Strategy::kFutex);
+//   uint16_t vm = *hv.CreateVm(/*vcpu_num=*/4);
+//   hv.SetUpcallHandler([&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
+//   // on vCPU 2's thread:
+//   absl::StatusOr<uint64_t> value =
+//       hv.EmulateAccess(vm, 2, ioreq::PortRead(0x3fd, 1), /*polling=*/false);
+#ifndef IOREQ_CORE_HARNESS_EMULATED_HYPERVISOR_H_
+#define IOREQ_CORE_HARNESS_EMULATED_HYPERVISOR_H_
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/abi/abi.h"
+#include "core/abi/slot_decode.h"
+#include "core/harness/hypervisor.h"
+#include "core/notify/any_doorbell.h"
+#include "core/notify/strategy.h"
+
+namespace ioreq {
+
+class EmulatedHypervisor : public Hypervisor {
+ public:
+  // How many VMs one hypervisor holds.
+  static constexpr size_t kMaxVms = 1024;
+
+  // [rescan] A notified vCPU that waits longer than `completion_rescan`
+  // without a notification looks at its slot anyway, so a lost
+  // NotifyRequestFinish() costs one interval instead of a vCPU hung for
+  // ever (InfiniteDuration(): never, the kernel's contract).
+  explicit EmulatedHypervisor(
+      Strategy strategy = Strategy::kEventfd,
+      absl::Duration completion_rescan = absl::Milliseconds(20));
+  ~EmulatedHypervisor() override;
+  EmulatedHypervisor(const EmulatedHypervisor&) = delete;
+  EmulatedHypervisor& operator=(const EmulatedHypervisor&) = delete;
+
+  Strategy strategy() const { return strategy_; }
+
+  // Hypervisor. CreateVm() fails with ResourceExhausted past kMaxVms.
+  absl::StatusOr<uint16_t> CreateVm(uint32_t vcpu_num) override;
+  SharedPage* shared_page(uint16_t vmid) const override;
+  void SetUpcallHandler(
+      std::function<void(uint16_t vmid, uint32_t vcpu)> handler) override;
+  void SetUpcallHandler(std::function<void()> handler) {
+    SetUpcallHandler([h = std::move(handler)](uint16_t, uint32_t) { h(); });
+  }
+  HypervisorStats stats() const override;
+  uint64_t syscalls() const override;
+
+  // [hv-insert]: fill the vCPU's FREE slot, release-store PENDING, upcall.
+  // FailedPrecondition if the slot is not FREE. While the VM is paused, the
+  // call waits for it to resume.
+  absl::Status InsertRequest(uint16_t vmid, uint32_t vcpu,
+                             const IoAccess& access, bool polling);
+
+  // Waits for COMPLETE (polling or notified), returns a read's value masked
+  // to its size (0 for a write), and stores FREE. DeadlineExceeded after
+  // `timeout`, with the request still in flight.
+  absl::StatusOr<uint64_t> WaitForCompletion(
+      uint16_t vmid, uint32_t vcpu,
+      absl::Duration timeout = absl::InfiniteDuration());
+
+  // The vCPU gives up on a request that WaitForCompletion() timed out on
+  // (a hypervisor resetting a wedged vCPU): it is no longer in flight, so
+  // ResetVm() does not wait for it; the slot stays as it is until the VM is
+  // reset. FailedPrecondition if the vCPU has no request in flight.
+  absl::Status AbandonRequest(uint16_t vmid, uint32_t vcpu);
+
+  // InsertRequest() then WaitForCompletion(): one trapped access.
+  absl::StatusOr<uint64_t> EmulateAccess(
+      uint16_t vmid, uint32_t vcpu, const IoAccess& access, bool polling,
+      absl::Duration timeout = absl::InfiniteDuration());
+
+  // HypervisorCalls.
+  absl::Status NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) override;
+  absl::Status PauseVm(uint16_t vmid) override;
+  // Waits (up to a second) for in-flight requests to complete, then makes
+  // all 16 slots FREE and zero [hv-reset].
+  absl::Status ResetVm(uint16_t vmid) override;
+  absl::Status ResumeVm(uint16_t vmid) override;
+
+ private:
+  struct alignas(64) Vcpu {
+    std::unique_ptr<AnyDoorbell> completion;  // rung by NotifyRequestFinish()
+    std::atomic<bool> in_flight{false};       // a request awaits completion
+    std::atomic<bool> polling{false};
+    IoAccess access;                          // what was issued; vCPU thread only
+  };
+  struct Vm {
+    uint16_t vmid;
+    uint32_t vcpu_num;
+    std::unique_ptr<PageFrame> page;  // 4 KiB-aligned
+    std::unique_ptr<Vcpu[]> vcpus;
+    // Written under pause_mu; read without it on the per-request path.
+    std::atomic<bool> paused{false};
+    std::mutex pause_mu;  // for the wait of a vCPU that found `paused`
+    std::condition_variable resumed;
+  };
+
+  absl::StatusOr<Vm*> FindVm(uint16_t vmid) const;
+  absl::StatusOr<Vcpu*> FindVcpu(uint16_t vmid, uint32_t vcpu,
+                                 Vm** vm = nullptr) const;
+  void FireUpcall(uint16_t vmid, uint32_t vcpu);
+
+  const Strategy strategy_;
+  const absl::Duration completion_rescan_;
+
+  // Lookups load the table without a lock; CreateVm() publishes an entry
+  // with a release store after the VM is built.
+  std::array<std::atomic<Vm*>, kMaxVms> table_{};
+  std::mutex create_mu_;                    // serializes CreateVm()
+  std::vector<std::unique_ptr<Vm>> owned_;  // guarded by create_mu_
+
+  std::mutex upcall_mu_;
+  std::function<void(uint16_t, uint32_t)> upcall_;  // written before vCPUs run
+  std::atomic<bool> has_upcall_{false};
+
+  std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},
+      insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0};
+};
+
+// The emulated hypervisor with the completion doorbells of `Bell`, for code
+// that names the strategy as a type.
+template <typename Bell>
+class BasicHypervisor : public EmulatedHypervisor {
+ public:
+  explicit BasicHypervisor(
+      absl::Duration completion_rescan = absl::Milliseconds(20))
+      : EmulatedHypervisor(kStrategyOf<Bell>, completion_rescan) {}
+};
+
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_HARNESS_EMULATED_HYPERVISOR_H_
