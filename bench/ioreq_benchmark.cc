@@ -115,10 +115,10 @@ void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
 
 // ------------------------------------------------------------ round trip
 
-template <typename Bell>
 struct OneVcpuSystem {
-  explicit OneVcpuSystem(ioreq::Topology topology)
-      : hsm(&hv, Options(topology)), bar(0xE0000000, 0x1000) {
+  OneVcpuSystem(ioreq::Strategy strategy, ioreq::Topology topology)
+      : hv(strategy), hsm(&hv, Options(topology), strategy),
+        bar(0xE0000000, 0x1000) {
     vm = hv.CreateVm(1).value();
     if (!hsm.CreateVm(vm, 1).ok() ||
         !hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok()) {
@@ -136,40 +136,37 @@ struct OneVcpuSystem {
   }
   uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
 
-  ioreq::BasicHypervisor<Bell> hv;
-  ioreq::BasicHsm<Bell> hsm;
+  ioreq::EmulatedHypervisor hv;
+  ioreq::Hsm hsm;
   ioreq::MmioBar bar;
   uint16_t vm = 0;
 };
 
 void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                ioreq::Topology topology, bool polling) {
-  ioreq::WithStrategy(strategy, [&](auto tag) {
-    using Bell = typename decltype(tag)::type;
-    OneVcpuSystem<Bell> sys(topology);
-    const ioreq::IoAccess read = ioreq::MmioRead(0xE0000010, 4);
-    LatencyHistogram h;
-    const uint64_t syscalls_before = sys.syscalls();
-    const double cpu_before = ProcessCpuNs();
-    for (auto _ : state) {
-      const int64_t start = absl::GetCurrentTimeNanos();
-      absl::StatusOr<uint64_t> v =
-          sys.hv.EmulateAccess(sys.vm, 0, read, polling, absl::Seconds(30));
-      h.Record(absl::GetCurrentTimeNanos() - start);
-      if (!v.ok()) {
-        state.SkipWithError(v.status().ToString().c_str());
-        break;
-      }
+  OneVcpuSystem sys(strategy, topology);
+  const ioreq::IoAccess read = ioreq::MmioRead(0xE0000010, 4);
+  LatencyHistogram h;
+  const uint64_t syscalls_before = sys.syscalls();
+  const double cpu_before = ProcessCpuNs();
+  for (auto _ : state) {
+    const int64_t start = absl::GetCurrentTimeNanos();
+    absl::StatusOr<uint64_t> v =
+        sys.hv.EmulateAccess(sys.vm, 0, read, polling, absl::Seconds(30));
+    h.Record(absl::GetCurrentTimeNanos() - start);
+    if (!v.ok()) {
+      state.SkipWithError(v.status().ToString().c_str());
+      break;
     }
-    const double n = std::max<double>(1, state.iterations());
-    ReportTail(state, h);
-    state.counters["ratio_to_raw"] =
-        h.Percentile(50) /
-        BaselineMedianNs(BaselineFor(ioreq::StrategyName(strategy)));
-    state.counters["cpu_ns_per_request"] = (ProcessCpuNs() - cpu_before) / n;
-    state.counters["syscalls_per_request"] =
-        static_cast<double>(sys.syscalls() - syscalls_before) / n;
-  });
+  }
+  const double n = std::max<double>(1, state.iterations());
+  ReportTail(state, h);
+  state.counters["ratio_to_raw"] =
+      h.Percentile(50) /
+      BaselineMedianNs(BaselineFor(ioreq::StrategyName(strategy)));
+  state.counters["cpu_ns_per_request"] = (ProcessCpuNs() - cpu_before) / n;
+  state.counters["syscalls_per_request"] =
+      static_cast<double>(sys.syscalls() - syscalls_before) / n;
 }
 
 // ------------------------------------------------------------ throughput
@@ -315,8 +312,8 @@ void RegisterAll() {
   // A configuration in two sweeps (say 1 VM x 2 vCPUs) is registered once.
   auto registered = std::make_shared<std::set<std::string>>();
   auto throughput = [registered](StressConfig c, const char* rate) {
-    std::string name = Name({{"strategy", c.strategy},
-                             {"topology", c.topology},
+    std::string name = Name({{"strategy", ioreq::StrategyName(c.strategy)},
+                             {"topology", ioreq::TopologyName(c.topology)},
                              {"vms", absl::StrCat(c.vms)},
                              {"vcpus", absl::StrCat(c.vcpus)},
                              {"clients", absl::StrCat(c.clients)}},
@@ -331,7 +328,7 @@ void RegisterAll() {
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
   };
-  for (const char* strategy : {"spin", "eventfd", "uring", "futex", "adaptive"}) {
+  for (Strategy strategy : ioreq::kAllStrategies) {
     for (int vcpus : {1, 2, 4, 8, 16}) {
       StressConfig c;
       c.strategy = strategy;
@@ -340,11 +337,11 @@ void RegisterAll() {
       throughput(c, nullptr);
     }
   }
-  for (const char* strategy : {"futex", "adaptive"}) {
+  for (Strategy strategy : {Strategy::kFutex, Strategy::kAdaptive}) {
     for (int vcpus : {1, 4, 16}) {
       StressConfig c;
       c.strategy = strategy;
-      c.topology = "direct";
+      c.topology = Topology::kDirect;
       c.vcpus = vcpus;
       c.clients = 1;
       throughput(c, nullptr);
@@ -365,7 +362,8 @@ void RegisterAll() {
       throughput(c, nullptr);
     }
   }
-  for (const char* strategy : {"eventfd", "futex", "adaptive"}) {
+  for (Strategy strategy :
+       {Strategy::kEventfd, Strategy::kFutex, Strategy::kAdaptive}) {
     StressConfig c;
     c.strategy = strategy;
     c.vcpus = 4;

@@ -21,7 +21,7 @@
 namespace bench {
 namespace {
 
-using Param = std::tuple<std::string, std::string, bool>;
+using Param = std::tuple<ioreq::Strategy, ioreq::Topology, bool>;
 
 class Conformance : public ::testing::TestWithParam<Param> {
  protected:
@@ -36,7 +36,7 @@ class Conformance : public ::testing::TestWithParam<Param> {
     // Spin waiters outnumber the cores here: every hand-off waits for a
     // time slice, so spin gets few requests (its collapse is measured by
     // the benchmarks, not here).
-    config.requests = config.strategy == "spin" ? 120 : 1500;
+    config.requests = config.strategy == ioreq::Strategy::kSpin ? 120 : 1500;
     config.seed = 11;
     config.completion_timeout = absl::Seconds(60);
     return config;
@@ -60,16 +60,13 @@ TEST_P(Conformance, NothingLostDuplicatedOrCorruptedWithSpuriousWakeups) {
 
 TEST_P(Conformance, ShutdownWhileWaitersSleep) {
   const StressConfig config = Config();
-  const ioreq::Strategy strategy = *ioreq::ParseStrategy(config.strategy);
-  const ioreq::Topology topology = *ioreq::ParseTopology(config.topology);
   std::atomic<bool> done{false};
   std::thread teardown([&] {
-    ioreq::WithStrategy(strategy, [&](auto tag) {
-      using Bell = typename decltype(tag)::type;
-      ioreq::BasicHypervisor<Bell> hv;
+    [&] {
+      ioreq::EmulatedHypervisor hv(config.strategy);
       ioreq::HsmOptions options;
-      options.topology = topology;
-      ioreq::BasicHsm<Bell> hsm(&hv, options);
+      options.topology = config.topology;
+      ioreq::Hsm hsm(&hv, options, config.strategy);
       hv.SetUpcallHandler(
           [&](uint16_t vmid, uint32_t vcpu) { hsm.Upcall(vmid, vcpu); });
       ioreq::PciConfigSpace pci;
@@ -92,8 +89,8 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
       }
       absl::SleepFor(absl::Milliseconds(30));  // everyone waits by now
       for (auto& dm : dms) dm->Stop();
-      // ~BasicHsm destroys the VMs and joins every thread.
-    });
+      // ~Hsm destroys the VMs and joins every thread.
+    }();
     done.store(true);
   });
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -109,13 +106,12 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllStrategies, Conformance,
-    ::testing::Combine(::testing::Values("spin", "eventfd", "uring",
-                                         "uring_eventfd", "futex", "adaptive"),
-                       ::testing::Values("kernel", "direct"),
+    ::testing::Combine(::testing::ValuesIn(ioreq::kAllStrategies),
+                       ::testing::ValuesIn(ioreq::kAllTopologies),
                        ::testing::Bool()),
     [](const ::testing::TestParamInfo<Param>& info) {
-      return absl::StrCat(std::get<0>(info.param), "_",
-                          std::get<1>(info.param), "_",
+      return absl::StrCat(ioreq::StrategyName(std::get<0>(info.param)), "_",
+                          ioreq::TopologyName(std::get<1>(info.param)), "_",
                           std::get<2>(info.param) ? "polling" : "notified");
     });
 

@@ -60,8 +60,10 @@ TEST(ValidateFaultConfig, EveryRateHasABound) {
 
 // ------------------------------------------------------------- under load
 
-StressConfig Loaded(const std::string& strategy, const std::string& topology,
-                    uint32_t faults) {
+using ioreq::Strategy;
+using ioreq::Topology;
+
+StressConfig Loaded(Strategy strategy, Topology topology, uint32_t faults) {
   StressConfig c;
   c.strategy = strategy;
   c.topology = topology;
@@ -102,11 +104,11 @@ void ExpectSurvives(const StressConfig& c) {
 }
 
 class OneFault
-    : public ::testing::TestWithParam<std::tuple<Fault, std::string>> {};
+    : public ::testing::TestWithParam<std::tuple<Fault, Topology>> {};
 
 TEST_P(OneFault, EveryRequestCompletesExactlyOnce) {
   const auto& [fault, topology] = GetParam();
-  const StressConfig c = Loaded("eventfd", topology, FaultBit(fault));
+  const StressConfig c = Loaded(Strategy::kEventfd, topology, FaultBit(fault));
   ExpectSurvives(c);
 }
 
@@ -115,14 +117,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(Fault::kStall, Fault::kDestroy,
                                          Fault::kClear, Fault::kPause,
                                          Fault::kDrop),
-                       ::testing::Values("kernel", "direct")),
+                       ::testing::ValuesIn(ioreq::kAllTopologies)),
     [](const auto& info) {
       return absl::StrCat(FaultName(std::get<0>(info.param)), "_",
-                          std::get<1>(info.param));
+                          ioreq::TopologyName(std::get<1>(info.param)));
     });
 
 class EveryFaultButGarbage
-    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+    : public ::testing::TestWithParam<std::tuple<Strategy, Topology>> {};
 
 TEST_P(EveryFaultButGarbage, EveryRequestCompletesExactlyOnce) {
   const auto& [strategy, topology] = GetParam();
@@ -132,18 +134,22 @@ TEST_P(EveryFaultButGarbage, EveryRequestCompletesExactlyOnce) {
 
 INSTANTIATE_TEST_SUITE_P(
     Strategies, EveryFaultButGarbage,
-    ::testing::Combine(::testing::Values("eventfd", "futex", "uring",
-                                         "uring_eventfd", "adaptive"),
-                       ::testing::Values("kernel", "direct")),
+    // Every strategy but spin, whose waiters outnumber the cores here.
+    ::testing::Combine(::testing::Values(Strategy::kEventfd, Strategy::kFutex,
+                                         Strategy::kUring,
+                                         Strategy::kUringEventfd,
+                                         Strategy::kAdaptive),
+                       ::testing::ValuesIn(ioreq::kAllTopologies)),
     [](const auto& info) {
-      return absl::StrCat(std::get<0>(info.param), "_", std::get<1>(info.param));
+      return absl::StrCat(ioreq::StrategyName(std::get<0>(info.param)), "_",
+                          ioreq::TopologyName(std::get<1>(info.param)));
     });
 
 // Faults that only change timing must not change a single value: with
 // stall, pause and drop, every read is checked and the tallies say every
 // touched request completed as the device says.
 TEST(TimingFaults, ChangeNoValue) {
-  StressConfig c = Loaded("futex", "kernel",
+  StressConfig c = Loaded(Strategy::kFutex, Topology::kKernel,
                           FaultBit(Fault::kStall) | FaultBit(Fault::kPause) |
                               FaultBit(Fault::kDrop));
   absl::StatusOr<StressResult> r = RunStress(c);
@@ -162,7 +168,7 @@ TEST(TimingFaults, ChangeNoValue) {
 // The oracle can fail: without the model's rescan, a lost upcall strands
 // the request, the vCPU's bound runs out and the run is not clean.
 TEST(Drop, WithoutRescanRequestsAreLost) {
-  StressConfig c = Loaded("eventfd", "kernel", FaultBit(Fault::kDrop));
+  StressConfig c = Loaded(Strategy::kEventfd, Topology::kKernel, FaultBit(Fault::kDrop));
   c.faults.drop_every = 1;  // every notification
   c.rescan = false;
   c.vms = 1;
@@ -180,7 +186,7 @@ TEST(Drop, WithoutRescanRequestsAreLost) {
 // A hung thread is named, with where it is, and the process exits 1.
 TEST(WatchdogDeathTest, NamesTheHungThreadAndWhere) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  StressConfig c = Loaded("eventfd", "kernel", FaultBit(Fault::kDrop));
+  StressConfig c = Loaded(Strategy::kEventfd, Topology::kKernel, FaultBit(Fault::kDrop));
   c.faults.drop_every = 1;
   c.rescan = false;
   c.vms = 1;
@@ -193,7 +199,7 @@ TEST(WatchdogDeathTest, NamesTheHungThreadAndWhere) {
 }
 
 TEST(Summary, NamesEveryFaultWithItsOutcomes) {
-  StressConfig c = Loaded("eventfd", "kernel",
+  StressConfig c = Loaded(Strategy::kEventfd, Topology::kKernel,
                           FaultBit(Fault::kClear) | FaultBit(Fault::kDrop));
   c.requests = 1000;
   absl::StatusOr<StressResult> r = RunStress(c);

@@ -10,7 +10,7 @@
 namespace bench {
 namespace {
 
-class Garbage : public ::testing::TestWithParam<std::string> {};
+class Garbage : public ::testing::TestWithParam<ioreq::Topology> {};
 
 TEST_P(Garbage, NothingLostAndTheOtherVmUnharmed) {
   StressConfig c;
@@ -38,8 +38,9 @@ TEST_P(Garbage, NothingLostAndTheOtherVmUnharmed) {
   EXPECT_EQ(r->slots_tainted, c.vcpus);
 }
 
-INSTANTIATE_TEST_SUITE_P(Topologies, Garbage,
-                         ::testing::Values("kernel", "direct"));
+INSTANTIATE_TEST_SUITE_P(
+    Topologies, Garbage, ::testing::ValuesIn(ioreq::kAllTopologies),
+    [](const auto& info) { return ioreq::TopologyName(info.param); });
 
 }  // namespace
 }  // namespace bench

@@ -52,16 +52,14 @@
 #include "bench/latency_histogram.h"
 #include "bench/stress_faults.h"
 #include "core/hsm/hsm.h"
+#include "core/notify/strategy.h"
 #include "core/harness/emulated_hypervisor.h"
 
 namespace bench {
 
-// The notification strategies the stress command accepts.
-const std::vector<std::string>& StressStrategies();
-
 struct StressConfig {
-  std::string strategy = "eventfd";
-  std::string topology = "kernel";  // or "direct"
+  ioreq::Strategy strategy = ioreq::Strategy::kEventfd;
+  ioreq::Topology topology = ioreq::Topology::kKernel;
   int vms = 1;
   int vcpus = 2;        // per VM, 1..16
   int clients = 2;      // MMIO BAR clients per VM, 1..64
@@ -86,10 +84,13 @@ struct StressConfig {
   // completion rescan). Off only to show what a lost notification does
   // without it.
   bool rescan = true;
-  // A thread that makes no progress for this long is reported as hung
-  // (which thread, where) and the process exits 1. 0: twice the completion
-  // timeout plus 10 s.
+  // The watchdog (one, for the whole run): a thread that makes no progress
+  // for `hang_bound` is reported as hung (which thread, where, the slot
+  // states) and the process exits 1; so does a run that has not ended
+  // within `run_bound`. 0: twice the completion timeout plus 10 s, and
+  // `seconds` plus 600 s.
   absl::Duration hang_bound = absl::ZeroDuration();
+  absl::Duration run_bound = absl::ZeroDuration();
 };
 
 // Checks every field; the error names the field and what it accepts.
@@ -136,7 +137,7 @@ struct StressResult {
 
 absl::StatusOr<StressResult> RunStress(const StressConfig& config);
 
-// One JSON object (documented in README, "Stress output").
+// One JSON object (documented in docs/stress.md), with every HSM counter.
 std::string StressJson(const StressConfig& config, const StressResult& result);
 // A readable summary, several lines.
 std::string StressText(const StressConfig& config, const StressResult& result);

@@ -85,8 +85,11 @@ TEST(Stress, ConfigValidationNamesTheFlag) {
   c.requests = -1;
   EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--requests"));
   c = StressConfig();
-  c.strategy = "nope";
+  c.strategy = static_cast<ioreq::Strategy>(99);  // not a strategy
   EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--strategy"));
+  c = StressConfig();
+  c.topology = static_cast<ioreq::Topology>(99);
+  EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--topology"));
   c = StressConfig();
   c.vms = 0;
   EXPECT_FALSE(RunStress(c).ok());

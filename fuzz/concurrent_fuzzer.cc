@@ -29,13 +29,12 @@ using namespace ioreq;
 
 constexpr int kRequestsPerVcpu = 40;
 
-template <typename Bell>
-void RunWith(FuzzedDataProvider& in, Topology topology) {
+void RunWith(FuzzedDataProvider& in, Strategy strategy, Topology topology) {
   const uint32_t vcpus = in.ConsumeIntegralInRange<uint32_t>(1, 4);
-  BasicHypervisor<Bell> hv;
+  EmulatedHypervisor hv(strategy);
   HsmOptions options;
   options.topology = topology;
-  BasicHsm<Bell> hsm(&hv, options);
+  Hsm hsm(&hv, options, strategy);
   hv.SetUpcallHandler([&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
   const uint16_t vm = hv.CreateVm(vcpus).value();
   FUZZ_CHECK(hsm.CreateVm(vm, vcpus).ok(), "CreateVm");
@@ -132,10 +131,8 @@ void RunWith(FuzzedDataProvider& in, Topology topology) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   const Topology topology = in.ConsumeBool() ? Topology::kDirect : Topology::kKernel;
-  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-    case 0: RunWith<FutexDoorbell>(in, topology); break;
-    case 1: RunWith<EventfdDoorbell>(in, topology); break;
-    default: RunWith<AdaptiveDoorbell>(in, topology); break;
-  }
+  static constexpr Strategy kStrategies[] = {
+      Strategy::kFutex, Strategy::kEventfd, Strategy::kAdaptive};
+  RunWith(in, kStrategies[in.ConsumeIntegralInRange<int>(0, 2)], topology);
   return 0;
 }

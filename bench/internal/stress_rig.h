@@ -2,9 +2,8 @@
 //
 // VmRig is one VM's devices and the marks the fault threads leave on it;
 // Harness is the run: the model, every VM, the fault counters and the VM
-// reset every fault path uses; Heartbeat is a thread's proof of life for the
-// watchdog; LossyHypervisorCalls loses completion notifications (the drop
-// fault). Internal to bench/stress_workload.cc and its parts.
+// reset every fault path uses; LossyHypervisorCalls loses completion
+// notifications (the drop fault). Internal to bench/stress_workload.cc and its parts.
 #ifndef IOREQ_BENCH_INTERNAL_STRESS_RIG_H_
 #define IOREQ_BENCH_INTERNAL_STRESS_RIG_H_
 
@@ -22,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/internal/watchdog.h"
 #include "bench/stress_faults.h"
 #include "bench/stress_workload.h"
 #include "core/harness/device_model.h"
@@ -54,7 +54,6 @@ inline constexpr uint32_t kRelaxingFaults = FaultBit(Fault::kGarbage) |
                                             FaultBit(Fault::kDestroy);
 
 // One VM's devices, and what the vCPUs sent to them.
-template <typename Bell>
 struct VmRig {
   uint16_t vmid = 0;
   ioreq::Uart16550 uart{kUartBase};
@@ -89,31 +88,16 @@ struct VmRig {
   }
 };
 
-// A thread's proof of life for the watchdog: when it last made progress,
-// and what it was doing then.
-struct Heartbeat {
-  explicit Heartbeat(std::string n) : name(std::move(n)) { Beat("starting"); }
-  void Beat(const char* what) {
-    where.store(what, std::memory_order_relaxed);
-    last_ns.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
-  }
-  const std::string name;
-  std::atomic<int64_t> last_ns{0};
-  std::atomic<const char*> where{""};
-  std::atomic<bool> finished{false};
-};
-
 // What every thread of one run shares: the model, the devices, the faults.
-template <typename Bell>
 struct Harness {
-  Harness(const StressConfig& c, ioreq::BasicHypervisor<Bell>& v,
-          std::vector<std::unique_ptr<VmRig<Bell>>>& r)
+  Harness(const StressConfig& c, ioreq::EmulatedHypervisor& v,
+          std::vector<std::unique_ptr<VmRig>>& r)
       : config(c), hv(v), rigs(r) {}
 
   const StressConfig& config;
-  ioreq::BasicHypervisor<Bell>& hv;
-  ioreq::BasicHsm<Bell>* hsm = nullptr;  // set once built, before any thread
-  std::vector<std::unique_ptr<VmRig<Bell>>>& rigs;  // indexed by vmid
+  ioreq::EmulatedHypervisor& hv;
+  ioreq::Hsm* hsm = nullptr;  // set once built, before any thread
+  std::vector<std::unique_ptr<VmRig>>& rigs;  // indexed by vmid
 
   std::atomic<uint64_t> pause_epoch{0};  // odd while the HSM is paused
   std::atomic<uint64_t> issued{0};       // all vCPUs, for destroy's cadence
@@ -143,7 +127,7 @@ struct Harness {
 
   // Resets the VM as its device model would (pause, clear, reset, resume);
   // on success every slot is clean again. Serialized with garbage writes.
-  absl::Status ResetVmCleanly(VmRig<Bell>& rig) {
+  absl::Status ResetVmCleanly(VmRig& rig) {
     std::lock_guard<std::mutex> lock(rig.reset_mu);
     std::array<uint64_t, ioreq::kIoRequestMax> hits;
     for (size_t i = 0; i < hits.size(); ++i) {
@@ -164,7 +148,7 @@ struct Harness {
   }
 
   // An MMIO BAR client's handler, which stalls now and then.
-  ioreq::IoHandler BarHandler(VmRig<Bell>* rig, size_t bar) {
+  ioreq::IoHandler BarHandler(VmRig* rig, size_t bar) {
     return [this, rig, handler = rig->bars[bar]->Handler(),
             base = rig->bars[bar]->base()](ioreq::IoAccess& access) {
       if (on(Fault::kStall) &&
@@ -182,14 +166,13 @@ struct Harness {
 
 // Stands between the HSM and the hypervisor: loses one completion
 // notification in N when the drop fault is on.
-template <typename Bell>
 class LossyHypervisorCalls : public ioreq::HypervisorCalls {
  public:
-  explicit LossyHypervisorCalls(Harness<Bell>* h) : h_(h) {}
+  explicit LossyHypervisorCalls(Harness* h) : h_(h) {}
   absl::Status NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) override {
     if (h_->on(Fault::kDrop) && vmid < h_->rigs.size() &&
         vcpu < ioreq::kIoRequestMax &&
-        Harness<Bell>::OneIn(h_->notifications, h_->config.faults.drop_every)) {
+        Harness::OneIn(h_->notifications, h_->config.faults.drop_every)) {
       h_->rigs[vmid]->marks[vcpu].drop.fetch_add(1, std::memory_order_seq_cst);
       h_->Injected(Fault::kDrop);
       return absl::OkStatus();  // lost on the way
@@ -201,7 +184,7 @@ class LossyHypervisorCalls : public ioreq::HypervisorCalls {
   absl::Status ResumeVm(uint16_t vmid) override { return h_->hv.ResumeVm(vmid); }
 
  private:
-  Harness<Bell>* const h_;
+  Harness* const h_;
 };
 
 }  // namespace stress_internal

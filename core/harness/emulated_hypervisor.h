@@ -146,16 +146,6 @@ class EmulatedHypervisor : public Hypervisor {
       insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0};
 };
 
-// The emulated hypervisor with the completion doorbells of `Bell`, for code
-// that names the strategy as a type.
-template <typename Bell>
-class BasicHypervisor : public EmulatedHypervisor {
- public:
-  explicit BasicHypervisor(
-      absl::Duration completion_rescan = absl::Milliseconds(20))
-      : EmulatedHypervisor(kStrategyOf<Bell>, completion_rescan) {}
-};
-
 }  // namespace ioreq
 
 #endif  // IOREQ_CORE_HARNESS_EMULATED_HYPERVISOR_H_

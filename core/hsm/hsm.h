@@ -204,15 +204,6 @@ class Hsm {
   std::unique_ptr<hsm_internal::ClientService> service_;
 };
 
-// The HSM with the doorbells of `Bell`, for code that names the strategy as
-// a type (a typed test, a template over strategies).
-template <typename Bell>
-class BasicHsm : public Hsm {
- public:
-  explicit BasicHsm(HypervisorCalls* hypervisor, HsmOptions options = {})
-      : Hsm(hypervisor, options, kStrategyOf<Bell>) {}
-};
-
 }  // namespace ioreq
 
 #endif  // IOREQ_CORE_HSM_HSM_H_

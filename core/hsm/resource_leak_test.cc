@@ -58,12 +58,11 @@ int ThreadsSettledTo(int expected) {
   return n;
 }
 
-template <typename Bell>
-void CreateAndDestroy(Topology topology) {
-  BasicHypervisor<Bell> hv;
+void CreateAndDestroy(Strategy strategy, Topology topology) {
+  EmulatedHypervisor hv(strategy);
   HsmOptions options;
   options.topology = topology;
-  BasicHsm<Bell> hsm(&hv, options);
+  Hsm hsm(&hv, options, strategy);
   hv.SetUpcallHandler([&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
   const uint16_t vm = hv.CreateVm(2).value();
   ASSERT_TRUE(hsm.CreateVm(vm, 2).ok());
@@ -87,16 +86,15 @@ void CreateAndDestroy(Topology topology) {
                                absl::Seconds(10)).ok());
   ASSERT_TRUE(hsm.DestroyClient(c).ok());
   dm.Stop();
-  // ~BasicHsm destroys the VM, its ioeventfd client and table.
+  // ~Hsm destroys the VM, its ioeventfd client and table.
 }
 
 void Round() {
-  for (Topology t : {Topology::kKernel, Topology::kDirect}) {
-    CreateAndDestroy<EventfdDoorbell>(t);
-    CreateAndDestroy<FutexDoorbell>(t);
-    CreateAndDestroy<UringDoorbell>(t);
-    CreateAndDestroy<UringEventfdDoorbell>(t);
-    CreateAndDestroy<AdaptiveDoorbell>(t);
+  for (Topology t : kAllTopologies) {
+    for (Strategy s : kAllStrategies) {
+      if (s == Strategy::kSpin) continue;  // every blocking strategy
+      CreateAndDestroy(s, t);
+    }
   }
 }
 

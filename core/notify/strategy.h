@@ -11,15 +11,17 @@
 //   static void RingMany(Bell* const*, size_t);  // several at once
 //   uint64_t syscalls() const;            // wake + sleep system calls made
 //   static constexpr const char* kName;
-// The model's classes take the doorbell as a template parameter (a
-// compile-time policy); the strategy is chosen by name at run time once, at
-// the top, by WithStrategy().
+// Where a doorbell is rung or waited on per slot (the HSM's routing engines
+// and the clients they make) it is a template parameter, a compile-time
+// policy; elsewhere a run-time AnyDoorbell (any_doorbell.h) does. Users pick
+// the strategy by value (Hsm, EmulatedHypervisor), and WithStrategy() turns
+// the value into the type once, at construction.
 //
 // Example:
 //   absl::StatusOr<ioreq::Strategy> s = ioreq::ParseStrategy("futex");
 //   ioreq::WithStrategy(*s, [&](auto tag) {
 //     using Bell = typename decltype(tag)::type;
-//     ioreq::BasicHsm<Bell> hsm(...);
+//     ioreq::hsm_internal::KernelDispatcher<Bell> engine(...);
 //   });
 #ifndef IOREQ_CORE_NOTIFY_STRATEGY_H_
 #define IOREQ_CORE_NOTIFY_STRATEGY_H_
@@ -91,19 +93,6 @@ decltype(auto) WithStrategy(Strategy strategy, Fn&& fn) {
   return fn(TypeTag<EventfdDoorbell>{});  // not reached: the switch is total
 }
 
-// kStrategyOf<Bell>: the strategy whose doorbell is Bell.
-template <typename Bell>
-struct StrategyOfDoorbell;
-#define IOREQ_STRATEGY_OF(enumerator, Bell, ...)           \
-  template <>                                             \
-  struct StrategyOfDoorbell<Bell> {                       \
-    static constexpr Strategy value = Strategy::enumerator; \
-  };
-IOREQ_FOR_EACH_STRATEGY(IOREQ_STRATEGY_OF, )
-#undef IOREQ_STRATEGY_OF
-template <typename Bell>
-inline constexpr Strategy kStrategyOf = StrategyOfDoorbell<Bell>::value;
-
 // AllDoorbells<L> is L<SpinDoorbell, EventfdDoorbell, ...>, in list order:
 // for example ::testing::Types for a typed test over every strategy.
 namespace notify_internal {
@@ -119,8 +108,8 @@ using AllDoorbells = typename notify_internal::DropFirst<
 #undef IOREQ_STRATEGY_COMMA_TYPE
 
 // In the .cc that defines a class template's members, instantiates it for
-// every doorbell:  IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(BasicHsm)
-// and in its header:  IOREQ_EXTERN_FOR_EACH_DOORBELL(BasicHsm)
+// every doorbell:  IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(KernelDispatcher)
+// and in its header:  IOREQ_EXTERN_FOR_EACH_DOORBELL(KernelDispatcher)
 #define IOREQ_INSTANTIATE_ONE_DOORBELL(enumerator, Bell, Template) \
   template class Template<::ioreq::Bell>;
 #define IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(Template) \
