@@ -41,7 +41,7 @@
 #include "benchmark/benchmark.h"
 #include "core/harness/devices/mmio_bar.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/notify/strategy.h"
 #include "core/hsm/range_index.h"
 #include "core/abi/slot_decode.h"
@@ -115,17 +115,12 @@ void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
 
 // ------------------------------------------------------------ round trip
 
-struct OneVcpuSystem {
+// One vCPU and one MMIO BAR client.
+struct OneVcpuSystem : ioreq::System {
   OneVcpuSystem(ioreq::Strategy strategy, ioreq::Topology topology)
-      : hv(strategy), hsm(&hv, Options(topology), strategy),
-        bar(0xE0000000, 0x1000) {
-    vm = hv.CreateVm(1).value();
-    if (!hsm.CreateVm(vm, 1).ok() ||
-        !hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok()) {
-      std::abort();
-    }
-    hv.SetUpcallHandler(
-        [this](uint16_t id, uint32_t vcpu) { hsm.Upcall(id, vcpu); });
+      : System(strategy, Options(topology)),
+        bar(0xE0000000, 0x1000),
+        vm(AddVm(1).value()) {
     const ioreq::ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
     if (!hsm.AddRange(c, ioreq::kTypeMmio, bar.base(), bar.last()).ok()) std::abort();
   }
@@ -136,10 +131,8 @@ struct OneVcpuSystem {
   }
   uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
 
-  ioreq::EmulatedHypervisor hv;
-  ioreq::Hsm hsm;
   ioreq::MmioBar bar;
-  uint16_t vm = 0;
+  const uint16_t vm;
 };
 
 void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,

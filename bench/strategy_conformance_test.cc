@@ -14,7 +14,7 @@
 #include "core/harness/device_model.h"
 #include "core/harness/devices/pci_config_space.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/notify/strategy.h"
 #include "gtest/gtest.h"
 
@@ -63,18 +63,14 @@ TEST_P(Conformance, ShutdownWhileWaitersSleep) {
   std::atomic<bool> done{false};
   std::thread teardown([&] {
     [&] {
-      ioreq::EmulatedHypervisor hv(config.strategy);
       ioreq::HsmOptions options;
       options.topology = config.topology;
-      ioreq::Hsm hsm(&hv, options, config.strategy);
-      hv.SetUpcallHandler(
-          [&](uint16_t vmid, uint32_t vcpu) { hsm.Upcall(vmid, vcpu); });
+      ioreq::System system(config.strategy, options);
+      ioreq::Hsm& hsm = system.hsm;
       ioreq::PciConfigSpace pci;
       std::vector<std::unique_ptr<ioreq::DeviceModelThread>> dms;
       for (int v = 0; v < 2; ++v) {
-        const uint16_t vm = *hv.CreateVm(4);
-        ASSERT_TRUE(hsm.CreateVm(vm, 4).ok());
-        ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
+        const uint16_t vm = *system.AddVm(4);
         for (int c = 0; c < 3; ++c) {
           ASSERT_TRUE(hsm.CreateClient(vm, absl::StrCat("c", c),
                                        [](ioreq::IoAccess&) {

@@ -31,7 +31,7 @@ namespace {
 using stress_internal::ClearThread;
 using stress_internal::DestroyThread;
 using stress_internal::GarbageThread;
-using stress_internal::Harness;
+using stress_internal::RunState;
 using stress_internal::Heartbeat;
 using stress_internal::kBarBase;
 using stress_internal::kBarSize;
@@ -101,7 +101,7 @@ class StressRun {
   absl::Status BuildVm();
   // Starts a helper thread (spurious wake-ups, a fault) until the load ends.
   void StartHelper(const char* name,
-                   void (*body)(Harness&, Heartbeat&, std::atomic<bool>&));
+                   void (*body)(RunState&, Heartbeat&, std::atomic<bool>&));
   void ProgressLoop();
   std::string ProgressLine(absl::Time now, uint64_t* last_completed,
                            absl::Time* last) const;
@@ -111,7 +111,7 @@ class StressRun {
   const absl::Duration rescan_;
   std::vector<std::unique_ptr<VmRig>> rigs_;
   ioreq::EmulatedHypervisor hv_;
-  Harness h_;
+  RunState h_;
   // The HSM reaches the hypervisor through the lossy calls (drop fault).
   LossyHypervisorCalls calls_;
   ioreq::Hsm hsm_;
@@ -131,7 +131,7 @@ absl::Status StressRun::Build() {
   hv_.SetUpcallHandler([this](uint16_t vmid, uint32_t vcpu) {
     if (h_.on(Fault::kDrop) && vmid < h_.rigs.size() &&
         vcpu < ioreq::kIoRequestMax &&
-        Harness::OneIn(h_.upcalls, config_.faults.drop_every)) {
+        RunState::OneIn(h_.upcalls, config_.faults.drop_every)) {
       h_.rigs[vmid]->marks[vcpu].drop.fetch_add(1, std::memory_order_seq_cst);
       h_.Injected(Fault::kDrop);
       return;  // the upcall is lost
@@ -171,15 +171,13 @@ absl::Status StressRun::Build() {
 // A VM as the stress command lays it out (stress_workload.h).
 absl::Status StressRun::BuildVm() {
   auto rig = std::make_unique<VmRig>();
-  absl::StatusOr<uint16_t> vmid = hv_.CreateVm(config_.vcpus);
+  absl::StatusOr<uint16_t> vmid = ioreq::CreateWiredVm(hv_, hsm_, config_.vcpus);
   if (!vmid.ok()) return vmid.status();
   rig->vmid = *vmid;
   if (rig->vmid != rigs_.size()) {
     return absl::InternalError("VM ids are expected to be 0, 1, 2, ...");
   }
-  absl::Status s = hsm_.CreateVm(rig->vmid, config_.vcpus);
-  if (s.ok()) s = hsm_.SetIoreqBuffer(rig->vmid, hv_.shared_page(rig->vmid));
-  if (!s.ok()) return s;
+  absl::Status s;
 
   absl::StatusOr<ioreq::ClientId> uart =
       hsm_.CreateClient(rig->vmid, "uart", rig->uart.Handler(), false);
@@ -216,7 +214,7 @@ absl::Status StressRun::BuildVm() {
 }
 
 void StressRun::StartHelper(
-    const char* name, void (*body)(Harness&, Heartbeat&, std::atomic<bool>&)) {
+    const char* name, void (*body)(RunState&, Heartbeat&, std::atomic<bool>&)) {
   Heartbeat* hb = watchdog_.Add(name);
   helpers_.emplace_back([this, hb, body] {
     body(h_, *hb, load_done_);
@@ -225,7 +223,7 @@ void StressRun::StartHelper(
 }
 
 // Rings for nothing: every waiter must tolerate waking without work.
-void SpuriousWakeups(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
+void SpuriousWakeups(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
   std::mt19937_64 rng(h.config.seed);
   // Pairs with the release store after the vCPU threads are joined.
   while (!stop.load(std::memory_order_acquire)) {

@@ -19,7 +19,7 @@
 #include "core/harness/devices/pci_config_space.h"
 #include "core/harness/device_model.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/notify/strategy.h"
 #include "fuzz/fuzz_check.h"
 
@@ -31,14 +31,14 @@ constexpr int kRequestsPerVcpu = 40;
 
 void RunWith(FuzzedDataProvider& in, Strategy strategy, Topology topology) {
   const uint32_t vcpus = in.ConsumeIntegralInRange<uint32_t>(1, 4);
-  EmulatedHypervisor hv(strategy);
   HsmOptions options;
   options.topology = topology;
-  Hsm hsm(&hv, options, strategy);
-  hv.SetUpcallHandler([&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
-  const uint16_t vm = hv.CreateVm(vcpus).value();
-  FUZZ_CHECK(hsm.CreateVm(vm, vcpus).ok(), "CreateVm");
-  FUZZ_CHECK(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok(), "buffer");
+  System system(strategy, options);
+  EmulatedHypervisor& hv = system.hv;
+  Hsm& hsm = system.hsm;
+  absl::StatusOr<uint16_t> wired = system.AddVm(vcpus);
+  FUZZ_CHECK(wired.ok(), "AddVm");
+  const uint16_t vm = *wired;
   MmioBar bar(0xE0000000, 0x1000);
   const ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
   FUZZ_CHECK(hsm.AddRange(c, kTypeMmio, bar.base(), bar.last()).ok(), "range");

@@ -26,7 +26,7 @@
 #include "core/abi/abi.h"
 #include "core/hsm/cf8cfc.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
 #include "fuzz/fuzz_check.h"
@@ -52,15 +52,15 @@ struct Vcpu {
   std::optional<uint64_t> expected;  // the read value its owner returns
 };
 
-class Harness {
+class OpsTarget {
  public:
-  Harness(uint32_t vcpus, Topology topology)
+  OpsTarget(uint32_t vcpus, Topology topology)
       : vcpus_(vcpus), direct_(topology == Topology::kDirect),
         hsm_(&hv_, Options(topology)) {
-    vm_ = hv_.CreateVm(vcpus).value();
+    absl::StatusOr<uint16_t> vm = CreateWiredVm(hv_, hsm_, vcpus);
+    FUZZ_CHECK(vm.ok(), "CreateWiredVm");
+    vm_ = *vm;
     page_ = hv_.shared_page(vm_);
-    FUZZ_CHECK(hsm_.CreateVm(vm_, vcpus).ok(), "CreateVm");
-    FUZZ_CHECK(hsm_.SetIoreqBuffer(vm_, page_).ok(), "buffer");
     state_.assign(kIoRequestMax, kStateFree);
     vcpu_.resize(vcpus);
   }
@@ -431,7 +431,7 @@ class Harness {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   const uint32_t vcpus = in.ConsumeIntegralInRange<uint32_t>(1, kIoRequestMax);
-  Harness harness(vcpus, in.ConsumeBool() ? Topology::kDirect : Topology::kKernel);
+  OpsTarget harness(vcpus, in.ConsumeBool() ? Topology::kDirect : Topology::kKernel);
   harness.Run(in);
   return 0;
 }

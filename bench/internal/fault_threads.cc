@@ -9,7 +9,7 @@
 namespace bench {
 namespace stress_internal {
 
-void GarbageThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
+void GarbageThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
   std::mt19937_64 rng(h.config.seed ^ 0x6A7BA6E);
   const double per_ms = h.config.faults.garbage_per_s / 1000.0;
   double owed = 0;
@@ -41,7 +41,7 @@ void GarbageThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
   }
 }
 
-void DestroyThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
+void DestroyThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
   std::mt19937_64 rng(h.config.seed ^ 0xDE57);
   uint64_t next = static_cast<uint64_t>(h.config.faults.destroy_every);
   while (!stop.load(std::memory_order_acquire)) {
@@ -77,7 +77,7 @@ void DestroyThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
   }
 }
 
-void ClearThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
+void ClearThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
   std::mt19937_64 rng(h.config.seed ^ 0xC1EA);
   while (!stop.load(std::memory_order_acquire)) {
     hb.Beat("sleeping between clears");
@@ -91,7 +91,7 @@ void ClearThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
   }
 }
 
-void PauseThread(Harness& h, Heartbeat& hb, std::atomic<bool>& stop) {
+void PauseThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_acquire)) {
     hb.Beat("sleeping between pauses");
     absl::SleepFor(h.config.faults.pause_every);

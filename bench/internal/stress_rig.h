@@ -1,7 +1,7 @@
 // bench/internal/stress_rig.h: what the threads of one stress run share.
 //
 // VmRig is one VM's devices and the marks the fault threads leave on it;
-// Harness is the run: the model, every VM, the fault counters and the VM
+// RunState is the run: the model, every VM, the fault counters and the VM
 // reset every fault path uses; LossyHypervisorCalls loses completion
 // notifications (the drop fault). Internal to bench/stress_workload.cc and its parts.
 #ifndef IOREQ_BENCH_INTERNAL_STRESS_RIG_H_
@@ -29,7 +29,7 @@
 #include "core/harness/devices/pci_config_space.h"
 #include "core/harness/devices/uart16550.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/abi/slot_decode.h"
 
 namespace bench {
@@ -89,8 +89,8 @@ struct VmRig {
 };
 
 // What every thread of one run shares: the model, the devices, the faults.
-struct Harness {
-  Harness(const StressConfig& c, ioreq::EmulatedHypervisor& v,
+struct RunState {
+  RunState(const StressConfig& c, ioreq::EmulatedHypervisor& v,
           std::vector<std::unique_ptr<VmRig>>& r)
       : config(c), hv(v), rigs(r) {}
 
@@ -168,11 +168,11 @@ struct Harness {
 // notification in N when the drop fault is on.
 class LossyHypervisorCalls : public ioreq::HypervisorCalls {
  public:
-  explicit LossyHypervisorCalls(Harness* h) : h_(h) {}
+  explicit LossyHypervisorCalls(RunState* h) : h_(h) {}
   absl::Status NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) override {
     if (h_->on(Fault::kDrop) && vmid < h_->rigs.size() &&
         vcpu < ioreq::kIoRequestMax &&
-        Harness::OneIn(h_->notifications, h_->config.faults.drop_every)) {
+        RunState::OneIn(h_->notifications, h_->config.faults.drop_every)) {
       h_->rigs[vmid]->marks[vcpu].drop.fetch_add(1, std::memory_order_seq_cst);
       h_->Injected(Fault::kDrop);
       return absl::OkStatus();  // lost on the way
@@ -184,7 +184,7 @@ class LossyHypervisorCalls : public ioreq::HypervisorCalls {
   absl::Status ResumeVm(uint16_t vmid) override { return h_->hv.ResumeVm(vmid); }
 
  private:
-  Harness* const h_;
+  RunState* const h_;
 };
 
 }  // namespace stress_internal

@@ -72,7 +72,7 @@ struct Completion {
 // One vCPU thread's load and what it found.
 class VcpuLoad {
  public:
-  VcpuLoad(Harness* h, VmRig* vm, uint32_t vcpu, uint64_t quota,
+  VcpuLoad(RunState* h, VmRig* vm, uint32_t vcpu, uint64_t quota,
            Heartbeat* heartbeat)
       : h_(h), hv_(&h->hv), vm_(vm), vcpu_(vcpu), config_(h->config),
         quota_(quota), heartbeat_(heartbeat),
@@ -119,7 +119,7 @@ class VcpuLoad {
   bool DoorbellRead();
   bool Unclaimed();
 
-  Harness* const h_;
+  RunState* const h_;
   ioreq::EmulatedHypervisor* const hv_;
   VmRig* const vm_;
   const uint32_t vcpu_;

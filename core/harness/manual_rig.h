@@ -1,5 +1,5 @@
-// core/harness/manual_rig.h: a hypervisor and an HSM wired together, driven
-// by hand, for deterministic unit tests.
+// core/harness/manual_rig.h: a System (core/harness/system.h) with one VM,
+// driven by hand, for deterministic unit tests.
 //
 // Nothing runs by itself (HsmOptions::run_threads = false): a test inserts a
 // request as the vCPU, calls Dispatch() as the dispatcher, ServeClient() as
@@ -17,13 +17,12 @@
 #define IOREQ_CORE_HARNESS_MANUAL_RIG_H_
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
+#include "core/abi/slot_state.h"
+#include "core/harness/system.h"
 #include "core/hsm/hsm.h"
 #include "gtest/gtest.h"
-#include "core/harness/emulated_hypervisor.h"
-#include "core/abi/slot_state.h"
 
 namespace ioreq {
 namespace testing {
@@ -43,17 +42,10 @@ inline std::string TopologyParamName(
   return TopologyName(info.param);
 }
 
-struct ManualRig {
+// A System with one VM, driven by hand.
+struct ManualRig : System {
   explicit ManualRig(uint32_t vcpus = 4, HsmOptions options = ManualOptions())
-      : hsm(&hv, options) {
-    vm = hv.CreateVm(vcpus).value();
-    if (!hsm.CreateVm(vm, vcpus).ok() ||
-        !hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok()) {
-      std::abort();
-    }
-    hv.SetUpcallHandler(
-        [this](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
-  }
+      : System(Strategy::kEventfd, options), vm(AddVm(vcpus).value()) {}
 
   IoRequest& Slot(uint32_t vcpu) { return hv.shared_page(vm)->slots[vcpu]; }
   uint32_t State(uint32_t vcpu) { return LoadStateAcquire(Slot(vcpu)); }
@@ -74,9 +66,7 @@ struct ManualRig {
         .value();
   }
 
-  EmulatedHypervisor hv;
-  Hsm hsm;
-  uint16_t vm = 0;
+  const uint16_t vm;
 };
 
 }  // namespace testing

@@ -383,13 +383,10 @@ TEST_P(Cf8Cfc, DispatchFoldsAConfigCycleIntoThePciDevice) {
 // ---------------------------------------------------------------- [client-wait]
 
 TEST_P(ClientWait, ReturnsPendingBitmapOrCancelledWhenDestroying) {
-  EmulatedHypervisor hv;
-  Hsm hsm(&hv, Threaded());  // threads on: the dispatcher wakes the waiter
-  const uint16_t vm = *hv.CreateVm(2);
-  ASSERT_TRUE(hsm.CreateVm(vm, 2).ok());
-  ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
-  hv.SetUpcallHandler(
-      [&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
+  System system(Strategy::kEventfd, Threaded());  // threads on: the dispatcher wakes the waiter
+  EmulatedHypervisor& hv = system.hv;
+  Hsm& hsm = system.hsm;
+  const uint16_t vm = *system.AddVm(2);
   const ClientId dm = *hsm.CreateClient(vm, "dm", nullptr, true);
   std::thread vcpu([&] {
     ASSERT_TRUE(hv.InsertRequest(vm, 1, PortRead(0x60, 1), false).ok());
@@ -496,15 +493,12 @@ TEST_P(Clear, ForcesTheDefaultClientsRequestsComplete) {
 }
 
 TEST_P(Clear, WaitsForInProcessClientsToDrain) {
-  EmulatedHypervisor hv;
   HsmOptions options = Threaded();
   options.clear_drain_timeout = absl::Seconds(2);
-  Hsm hsm(&hv, options);
-  const uint16_t vm = *hv.CreateVm(1);
-  ASSERT_TRUE(hsm.CreateVm(vm, 1).ok());
-  ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
-  hv.SetUpcallHandler(
-      [&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
+  System system(Strategy::kEventfd, options);
+  EmulatedHypervisor& hv = system.hv;
+  Hsm& hsm = system.hsm;
+  const uint16_t vm = *system.AddVm(1);
   std::atomic<bool> in_handler{false};
   const ClientId c = *hsm.CreateClient(
       vm, "slow",
@@ -542,13 +536,10 @@ TEST_P(Pause, NoDispatchWhilePausedAndResumeCatchesUp) {
 }
 
 TEST_P(Pause, ResumeRedeliversAnUpcallMissedWhilePaused) {
-  EmulatedHypervisor hv;
-  Hsm hsm(&hv, Threaded());
-  const uint16_t vm = *hv.CreateVm(1);
-  ASSERT_TRUE(hsm.CreateVm(vm, 1).ok());
-  ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
-  hv.SetUpcallHandler(
-      [&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
+  System system(Strategy::kEventfd, Threaded());
+  EmulatedHypervisor& hv = system.hv;
+  Hsm& hsm = system.hsm;
+  const uint16_t vm = *system.AddVm(1);
   auto answer = [](IoAccess& access) {
     access.value = 0x5A;
     return absl::OkStatus();
@@ -617,15 +608,12 @@ TEST_P(Destroy, DefaultClientsRequestsCompleteAllOnes) {
 
 TEST_P(Hazard, DestroyedClientStrandsNothing) {
   // Threads on: the client is destroyed while its handler is stuck.
-  EmulatedHypervisor hv;
   HsmOptions options = Threaded();
   options.handler_max_attempts = 1000000;
-  Hsm hsm(&hv, options);
-  const uint16_t vm = *hv.CreateVm(1);
-  ASSERT_TRUE(hsm.CreateVm(vm, 1).ok());
-  ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
-  hv.SetUpcallHandler(
-      [&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
+  System system(Strategy::kEventfd, options);
+  EmulatedHypervisor& hv = system.hv;
+  Hsm& hsm = system.hsm;
+  const uint16_t vm = *system.AddVm(1);
   std::atomic<int> failures{0};
   const ClientId c = *hsm.CreateClient(
       vm, "broken",

@@ -8,7 +8,7 @@
 
 #include "core/harness/devices/mmio_bar.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/abi/slot_state.h"
 #include "gtest/gtest.h"
 
@@ -46,10 +46,10 @@ class LosingCalls : public HypervisorCalls {
 struct Rig {
   Rig(Topology topology, absl::Duration hsm_rescan,
       absl::Duration completion_rescan)
-      : hv(Strategy::kEventfd, completion_rescan), calls(&hv), hsm(&calls, Options(topology, hsm_rescan)) {
-    vm = hv.CreateVm(2).value();
-    EXPECT_TRUE(hsm.CreateVm(vm, 2).ok());
-    EXPECT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
+      : hv(Strategy::kEventfd, completion_rescan),
+        calls(&hv),
+        hsm(&calls, Options(topology, hsm_rescan)) {
+    vm = CreateWiredVm(hv, hsm, 2).value();
     bar_client = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
     EXPECT_TRUE(hsm.AddRange(bar_client, kTypeMmio, bar.base(), bar.last()).ok());
     // Completes only after the vCPU surely sleeps, however slow the build.

@@ -14,7 +14,7 @@
 #include "core/harness/devices/mmio_bar.h"
 #include "core/harness/devices/pci_config_space.h"
 #include "core/hsm/hsm.h"
-#include "core/harness/emulated_hypervisor.h"
+#include "core/harness/system.h"
 #include "core/notify/strategy.h"
 #include "gtest/gtest.h"
 
@@ -59,14 +59,12 @@ int ThreadsSettledTo(int expected) {
 }
 
 void CreateAndDestroy(Strategy strategy, Topology topology) {
-  EmulatedHypervisor hv(strategy);
   HsmOptions options;
   options.topology = topology;
-  Hsm hsm(&hv, options, strategy);
-  hv.SetUpcallHandler([&](uint16_t vm, uint32_t vcpu) { hsm.Upcall(vm, vcpu); });
-  const uint16_t vm = hv.CreateVm(2).value();
-  ASSERT_TRUE(hsm.CreateVm(vm, 2).ok());
-  ASSERT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
+  System system(strategy, options);
+  EmulatedHypervisor& hv = system.hv;
+  Hsm& hsm = system.hsm;
+  const uint16_t vm = system.AddVm(2).value();
   MmioBar bar(0xE0000000, 0x1000);
   const ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
   ASSERT_TRUE(hsm.AddRange(c, kTypeMmio, bar.base(), bar.last()).ok());

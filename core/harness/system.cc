@@ -1,0 +1,21 @@
+#include "core/harness/system.h"
+
+namespace ioreq {
+
+absl::StatusOr<uint16_t> CreateWiredVm(Hypervisor& hv, Hsm& hsm,
+                                       uint32_t vcpu_num) {
+  absl::StatusOr<uint16_t> vm = hv.CreateVm(vcpu_num);
+  if (!vm.ok()) return vm.status();
+  if (absl::Status s = hsm.CreateVm(*vm, vcpu_num); !s.ok()) return s;
+  if (absl::Status s = hsm.SetIoreqBuffer(*vm, hv.shared_page(*vm)); !s.ok()) {
+    return s;
+  }
+  return vm;
+}
+
+void ConnectUpcall(Hypervisor& hv, Hsm& hsm) {
+  hv.SetUpcallHandler(
+      [&hsm](uint16_t vmid, uint32_t vcpu) { hsm.Upcall(vmid, vcpu); });
+}
+
+}  // namespace ioreq
