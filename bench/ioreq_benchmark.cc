@@ -1,7 +1,8 @@
 // bench/ioreq_benchmark.cc: `bazel run //bench:ioreq_benchmark`.
 //
 // The benchmark suite, one binary so that every ratio is taken within one
-// run. Names carry their parameters as Google Benchmark's name/key:value:
+// run (over 400 lines for the same reason: every family is registered here,
+// next to the raw primitive it is compared with). Names carry their parameters as Google Benchmark's name/key:value:
 //
 //   Primitive/impl:{raw,doorbell}/primitive:P      two-thread ping-pong
 //   RoundTrip/strategy:S/topology:T/completion:C   one vCPU, one client

@@ -1,4 +1,6 @@
-// dispatch_ops: an operation stream driving one VM through hypervisor
+// dispatch_ops (over 400 lines: the operation stream, its reference of the
+// routing rules and its oracle are one target and read together): an
+// operation stream driving one VM through hypervisor
 // inserts, raw writes of arbitrary bytes into slot fields (state bytes
 // included), dispatch passes, client and device-model completions, range
 // add and delete, client create and destroy, clear, pause and resume, and

@@ -1,3 +1,7 @@
+// core/hsm/hsm.cc: the facade. Each call checks its arguments, finds its VM
+// or client in the registry and hands the work to the part that does it
+// (core/hsm/internal/). Over 400 lines only because it is the one place that
+// lists every ioctl-like call of the HSM; the logic lives in the parts.
 #include "core/hsm/hsm.h"
 
 #include <cstdio>

@@ -1,5 +1,9 @@
-// The rules of SPEC.md sections 2, 3 and 5, one test each, driven by hand
-// (core/harness/manual_rig.h) so every intermediate state can be checked.
+// The HSM's rules (docs/spec.md sections 2 to 9), one test each or more,
+// driven by hand (core/harness/manual_rig.h) so every intermediate state can
+// be checked, and every one run on both topologies. One file of about 750
+// lines on purpose: the rules and their proofs read in the order the spec
+// states them, and a test suite named after each rule ([dispatch] is
+// Dispatch.*) finds them all here.
 #include "core/hsm/hsm.h"
 
 #include <atomic>

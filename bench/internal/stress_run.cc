@@ -1,0 +1,340 @@
+#include "bench/internal/stress_run.h"
+
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "bench/internal/fault_threads.h"
+#include "core/abi/slot_state.h"
+
+namespace bench {
+namespace stress_internal {
+namespace {
+
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+// "0 FREE, 1 PROCESSING (held by bar1), ...": where each slot stands.
+std::string SlotStates(const ioreq::Hsm& hsm, const ioreq::SharedPage* page,
+                       uint16_t vmid, int vcpus) {
+  std::vector<std::string> states;
+  for (int i = 0; i < vcpus; ++i) {
+    const uint32_t state = ioreq::LoadStateAcquire(page->slots[i]);
+    std::string s = absl::StrCat(i, " ", ioreq::StateName(state));
+    absl::StatusOr<std::string> holder = hsm.HolderOf(vmid, i);
+    if (state == ioreq::kStateProcessing && holder.ok() && !holder->empty()) {
+      absl::StrAppend(&s, " (held by ", *holder, ")");
+    }
+    states.push_back(std::move(s));
+  }
+  return absl::StrJoin(states, ", ");
+}
+
+}  // namespace
+
+absl::Status StressRun::Build() {
+  hv_.SetUpcallHandler([this](uint16_t vmid, uint32_t vcpu) {
+    if (h_.on(Fault::kDrop) && vmid < h_.rigs.size() &&
+        vcpu < ioreq::kIoRequestMax &&
+        RunState::OneIn(h_.upcalls, config_.faults.drop_every)) {
+      h_.rigs[vmid]->marks[vcpu].drop.fetch_add(1, std::memory_order_seq_cst);
+      h_.Injected(Fault::kDrop);
+      return;  // the upcall is lost
+    }
+    hsm_.Upcall(vmid, vcpu);
+  });
+  for (int v = 0; v < config_.vms; ++v) {
+    if (absl::Status s = BuildVm(); !s.ok()) return s;
+  }
+  watchdog_.SetDescriber([this] {
+    std::vector<std::string> vms;
+    for (const auto& rig : rigs_) {
+      vms.push_back(absl::StrFormat(
+          "VM %u slots: %s", rig->vmid,
+          SlotStates(hsm_, hv_.shared_page(rig->vmid), rig->vmid,
+                     config_.vcpus)));
+    }
+    return absl::StrJoin(vms, "; ");
+  });
+
+  const uint64_t total_vcpus =
+      static_cast<uint64_t>(config_.vms) * config_.vcpus;
+  const uint64_t share = static_cast<uint64_t>(config_.requests) / total_vcpus;
+  const uint64_t extra = static_cast<uint64_t>(config_.requests) % total_vcpus;
+  for (auto& rig : rigs_) {
+    for (int v = 0; v < config_.vcpus; ++v) {
+      const uint64_t quota = share + (loads_.size() < extra ? 1 : 0);
+      Heartbeat* hb =
+          watchdog_.Add(absl::StrFormat("vCPU %u.%d", rig->vmid, v));
+      loads_.push_back(
+          std::make_unique<VcpuLoad>(&h_, rig.get(), v, quota, hb));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A VM as the stress command lays it out (stress_workload.h).
+absl::Status StressRun::BuildVm() {
+  auto rig = std::make_unique<VmRig>();
+  absl::StatusOr<uint16_t> vmid = ioreq::CreateWiredVm(hv_, hsm_, config_.vcpus);
+  if (!vmid.ok()) return vmid.status();
+  rig->vmid = *vmid;
+  if (rig->vmid != rigs_.size()) {
+    return absl::InternalError("VM ids are expected to be 0, 1, 2, ...");
+  }
+  absl::Status s;
+
+  absl::StatusOr<ioreq::ClientId> uart =
+      hsm_.CreateClient(rig->vmid, "uart", rig->uart.Handler(), false);
+  if (!uart.ok()) return uart.status();
+  s = hsm_.AddRange(*uart, ioreq::kTypePortIo, rig->uart.base(),
+                    rig->uart.last());
+  if (!s.ok()) return s;
+  for (int b = 0; b < config_.clients; ++b) {
+    rig->bars.push_back(
+        std::make_unique<ioreq::MmioBar>(kBarBase + b * kBarSize, kBarSize));
+    absl::StatusOr<ioreq::ClientId> bar = hsm_.CreateClient(
+        rig->vmid, absl::StrCat("bar", b), h_.BarHandler(rig.get(), b), false);
+    if (!bar.ok()) return bar.status();
+    rig->bar_ids.push_back(*bar);
+    s = hsm_.AddRange(*bar, ioreq::kTypeMmio, rig->bars.back()->base(),
+                      rig->bars.back()->last());
+    if (!s.ok()) return s;
+  }
+  rig->doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (rig->doorbell_fd < 0) return absl::InternalError("eventfd() failed");
+  ioreq::IoeventfdArgs doorbell{};
+  doorbell.fd = static_cast<uint32_t>(rig->doorbell_fd);
+  doorbell.addr = kDoorbell;
+  doorbell.len = 4;
+  s = hsm_.Ioeventfd(rig->vmid, doorbell);
+  if (!s.ok()) return s;
+  rig->pci.AddStandardDevices();
+  rig->device_model = std::make_unique<ioreq::DeviceModelThread>(
+      &hsm_, rig->vmid, rig->pci.DefaultDeviceModel());
+  s = rig->device_model->Start();
+  if (!s.ok()) return s;
+  rigs_.push_back(std::move(rig));
+  return absl::OkStatus();
+}
+
+void StressRun::StartHelper(
+    const char* name, void (*body)(RunState&, Heartbeat&, std::atomic<bool>&)) {
+  Heartbeat* hb = watchdog_.Add(name);
+  helpers_.emplace_back([this, hb, body] {
+    body(h_, *hb, load_done_);
+    hb->finished.store(true, std::memory_order_relaxed);
+  });
+}
+
+namespace {
+
+// Rings for nothing: every waiter must tolerate waking without work.
+void SpuriousWakeups(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
+  std::mt19937_64 rng(h.config.seed);
+  // Pairs with the release store after the vCPU threads are joined.
+  while (!stop.load(std::memory_order_acquire)) {
+    hb.Beat("ringing for nothing");
+    for (auto& rig : h.rigs) {
+      h.hsm->Upcall(rig->vmid);
+      h.hv.NotifyRequestFinish(rig->vmid, rng() % h.config.vcpus)
+          .IgnoreError();
+    }
+    absl::SleepFor(absl::Microseconds(200));
+  }
+}
+
+}  // namespace
+
+void StressRun::Run() {
+  cpu_start_ = CpuSeconds();
+  start_ = absl::Now();
+  const absl::Time deadline =
+      start_ + absl::Microseconds(static_cast<int64_t>(config_.seconds * 1e6));
+  std::vector<std::thread> vcpus;
+  for (auto& load : loads_) {
+    vcpus.emplace_back([&load, deadline] { load->Run(deadline); });
+  }
+  if (config_.spurious_wakeups) StartHelper("spurious wake-ups", SpuriousWakeups);
+  if (h_.on(Fault::kGarbage)) StartHelper("garbage writer", GarbageThread);
+  if (h_.on(Fault::kDestroy)) StartHelper("client destroyer", DestroyThread);
+  if (h_.on(Fault::kClear)) StartHelper("VM clearer", ClearThread);
+  if (h_.on(Fault::kPause)) StartHelper("dispatcher pauser", PauseThread);
+  std::thread progress;
+  if (config_.progress_s > 0) progress = std::thread([this] { ProgressLoop(); });
+
+  for (auto& t : vcpus) t.join();
+  // Pairs with the acquire loads in the helper threads' loops.
+  load_done_.store(true, std::memory_order_release);
+  for (auto& t : helpers_) t.join();
+  {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    progress_done_ = true;
+  }
+  progress_cv_.notify_all();
+  if (progress.joinable()) progress.join();
+  elapsed_s_ = absl::ToDoubleSeconds(absl::Now() - start_);
+  cpu_s_ = CpuSeconds() - cpu_start_;
+}
+
+// Progress: one line to stderr every progress_s.
+void StressRun::ProgressLoop() {
+  const absl::Duration every =
+      absl::Milliseconds(static_cast<int64_t>(config_.progress_s * 1000));
+  uint64_t last_completed = 0;
+  absl::Time last = absl::Now();
+  std::unique_lock<std::mutex> lock(progress_mu_);
+  while (!progress_cv_.wait_for(lock, absl::ToChronoMilliseconds(every),
+                                [this] { return progress_done_; })) {
+    const std::string line = ProgressLine(absl::Now(), &last_completed, &last);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+std::string StressRun::ProgressLine(absl::Time now, uint64_t* last_completed,
+                                    absl::Time* last) const {
+  uint64_t issued = 0, completed = 0, lost = 0, wrong = 0;
+  for (const auto& load : loads_) {
+    issued += load->issued.load(std::memory_order_relaxed);
+    completed += load->completed.load(std::memory_order_relaxed);
+    lost += load->lost.load(std::memory_order_relaxed);
+    wrong += load->wrong.load(std::memory_order_relaxed);
+  }
+  std::string line = absl::StrFormat(
+      "[%7.1f s] issued %u, completed %u, lost %u, wrong %u; %.0f req/s",
+      absl::ToDoubleSeconds(now - start_), issued, completed, lost, wrong,
+      (completed - *last_completed) / absl::ToDoubleSeconds(now - *last));
+  *last_completed = completed;
+  *last = now;
+  if (config_.faults.any()) {
+    absl::StrAppend(&line, "; injected");
+    for (Fault f : kAllFaults) {
+      if (!h_.on(f)) continue;
+      absl::StrAppendFormat(
+          &line, " %s %u", FaultName(f),
+          h_.injected[static_cast<int>(f)].load(std::memory_order_relaxed));
+    }
+    absl::StrAppendFormat(&line, "; VM resets %u",
+                          h_.resets.load(std::memory_order_relaxed));
+  }
+  return line;
+}
+
+StressResult StressRun::Collect() const {
+  StressResult result;
+  result.elapsed_s = elapsed_s_;
+  result.cpu_s = cpu_s_;
+  for (const auto& load : loads_) {
+    result.issued += load->issued.load();
+    result.completed += load->completed.load();
+    result.lost += load->lost.load();
+    result.wrong_value += load->wrong.load();
+    result.changed_by_garbage += load->changed_by_garbage;
+    result.round_trip_ns.Merge(load->histogram);
+    for (int f = 0; f < kFaultCount; ++f) result.faults[f].Merge(load->tallies[f]);
+    for (const std::string& p : load->problems) {
+      if (result.problems.size() < kMaxProblems) result.problems.push_back(p);
+    }
+  }
+  for (int f = 0; f < kFaultCount; ++f) {
+    result.faults[f].injected = h_.injected[f].load();
+  }
+  result.vm_resets = h_.resets.load();
+  result.vm_reset_failures = h_.reset_failures.load();
+  for (const std::string& e : h_.fault_errors) {
+    ++result.fault_errors;
+    result.problems.push_back(e);
+  }
+  result.hsm = hsm_.stats();
+  result.hypervisor = hv_.stats();
+  result.syscalls = hsm_.syscalls() + hv_.syscalls();
+  return result;
+}
+
+absl::Status StressRun::Check(StressResult& result) {
+  // Writes must have reached their devices: exactly, or, where a fault
+  // touched some, between the certain and the possible count. Garbage may
+  // forge writes to any device: then nothing is checked.
+  for (auto& rig : rigs_) {
+    rig->device_model->Stop();
+    uint64_t signals = 0;
+    if (read(rig->doorbell_fd, &signals, sizeof(signals)) != sizeof(signals)) {
+      signals = 0;
+    }
+    if (h_.GarbageReaches(rig->vmid)) continue;
+    const uint64_t sent = rig->thr_bytes.load();
+    const uint64_t maybe = rig->uncertain_bytes.load();
+    const uint64_t got = rig->uart.tx_bytes();
+    if (got < sent || got > sent + maybe ||
+        (maybe == 0 && rig->uart.tx_sum() != rig->thr_sum.load())) {
+      result.undelivered_writes += got < sent ? sent - got : got - sent;
+      result.problems.push_back(absl::StrFormat(
+          "VM %u: UART got %u bytes, vCPUs sent %u (and %u a fault touched)",
+          rig->vmid, got, sent, maybe));
+    }
+    const uint64_t kicks = rig->doorbell_writes.load();
+    const uint64_t maybe_kicks = rig->uncertain_kicks.load();
+    if (signals < kicks || signals > kicks + maybe_kicks) {
+      result.undelivered_writes +=
+          signals > kicks ? signals - kicks : kicks - signals;
+      result.problems.push_back(absl::StrFormat(
+          "VM %u: eventfd counted %u signals, vCPUs wrote the doorbell %u "
+          "times (and %u a fault touched)",
+          rig->vmid, signals, kicks, maybe_kicks));
+    }
+  }
+
+  // Exactly once, per slot: the HSM published COMPLETE into a slot as often
+  // as its vCPU took a completion from it. Slots garbage reached are left
+  // out (a forged request completes too), and so are the slots of vCPUs
+  // that lost a request (its late completion is not a duplicate).
+  size_t index = 0;
+  for (auto& rig : rigs_) {
+    absl::StatusOr<std::array<uint64_t, ioreq::kIoRequestMax>> counts =
+        hsm_.SlotCompletions(rig->vmid);
+    if (!counts.ok()) return counts.status();
+    for (int v = 0; v < config_.vcpus; ++v, ++index) {
+      const VcpuLoad& load = *loads_[index];
+      if (rig->marks[v].garbage.load() != 0) {
+        ++result.slots_tainted;
+        continue;
+      }
+      if (load.lost.load() != 0) continue;
+      ++result.slots_checked_exactly_once;
+      if ((*counts)[v] != load.taken) {
+        const uint64_t diff = (*counts)[v] > load.taken
+                                  ? (*counts)[v] - load.taken
+                                  : load.taken - (*counts)[v];
+        result.duplicated += diff;
+        result.problems.push_back(absl::StrFormat(
+            "VM %u vCPU %d: the HSM completed its slot %u times, the vCPU "
+            "took %u completions", rig->vmid, v, (*counts)[v], load.taken));
+      }
+    }
+  }
+  // A refused completion is the model stopping a second completion. Faults
+  // that complete requests behind their clients' backs (clear, destroy,
+  // garbage) make clients try, legitimately; without them there is none.
+  if ((config_.faults.enabled & kRelaxingFaults) == 0 &&
+      result.hsm.spurious_completions > 0) {
+    result.duplicated += result.hsm.spurious_completions;
+    result.problems.push_back(absl::StrFormat(
+        "%u completions refused as spurious with no fault that explains them",
+        result.hsm.spurious_completions));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace stress_internal
+}  // namespace bench
