@@ -39,6 +39,9 @@ class DeviceModelThread {
         hsm_->CreateClient(vmid_, "dm", handler_, /*is_default=*/true);
     if (!id.ok()) return id.status();
     client_ = *id;
+    absl::StatusOr<ClientHandle> handle = hsm_->Resolve(client_);
+    if (!handle.ok()) return handle.status();
+    handle_ = *handle;  // resolved once: no look-up per request
     thread_ = std::thread([this] { Run(); });
     return absl::OkStatus();
   }
@@ -50,6 +53,7 @@ class DeviceModelThread {
     hsm_->InterruptWait(client_).IgnoreError();
     if (thread_.joinable()) thread_.join();
     hsm_->DestroyClient(client_).IgnoreError();
+    handle_ = ClientHandle();
     client_ = 0;
   }
 
@@ -58,9 +62,9 @@ class DeviceModelThread {
  private:
   void Run() {
     for (;;) {
-      absl::StatusOr<uint32_t> pending = hsm_->WaitForRequests(client_);
+      absl::StatusOr<uint32_t> pending = hsm_->WaitForRequests(handle_);
       if (!pending.ok()) return;  // Cancelled: the client is going away
-      hsm_->ServeDefaultRequests(client_, handler_).IgnoreError();
+      hsm_->ServeDefaultRequests(handle_, handler_).IgnoreError();
     }
   }
 
@@ -68,6 +72,7 @@ class DeviceModelThread {
   const uint16_t vmid_;
   const IoHandler handler_;
   ClientId client_ = 0;
+  ClientHandle handle_;
   std::thread thread_;
 };
 

@@ -175,7 +175,8 @@ absl::Status Hsm::DestroyClient(ClientId id) {
   {
     VmState& vm = *client.vm;
     std::lock_guard<std::mutex> lock(vm.clients_mu);
-    client.attached = false;
+    // Pairs with the acquire loads in the ClientHandle calls.
+    client.attached.store(false, std::memory_order_release);
     Registry::DetachLocked(vm, client);
     service_->HandOverLocked(vm, client);
     engine_->RoutingChangedLocked(vm);
@@ -197,7 +198,7 @@ absl::Status Hsm::AddRange(ClientId id, uint32_t type, uint64_t start,
   }
   VmState& vm = *(*client)->vm;
   std::lock_guard<std::mutex> lock(vm.clients_mu);
-  if (!(*client)->attached) {
+  if (!(*client)->attached.load(std::memory_order_acquire)) {
     return absl::NotFoundError(absl::StrFormat("client %u is gone", id));
   }
   vm.reference_ranges.Add(id, range);
@@ -230,15 +231,40 @@ absl::Status Hsm::DelRange(ClientId id, uint32_t type, uint64_t start,
 // ---------------------------------------------------------------------------
 // The default client's user-space side
 
-absl::StatusOr<uint32_t> Hsm::WaitForRequests(ClientId id) {
+ClientId ClientHandle::id() const { return state_ ? state_->id : 0; }
+
+absl::StatusOr<ClientHandle> Hsm::Resolve(ClientId id) const {
   absl::StatusOr<std::shared_ptr<ClientState>> client =
       ctx_->registry.FindClient(id);
   if (!client.ok()) return client.status();
-  if (!(*client)->is_default) {
+  return ClientHandle(*std::move(client));
+}
+
+absl::StatusOr<uint32_t> Hsm::WaitForRequests(ClientId id) {
+  absl::StatusOr<ClientHandle> client = Resolve(id);
+  if (!client.ok()) return client.status();
+  return WaitForRequests(*client);
+}
+
+// A handle outlives its client; the calls that take one refuse a client
+// that has left its VM, as the id-based calls answer NotFound.
+absl::Status Hsm::CheckAttached(const ClientHandle& client) {
+  if (!client.valid()) return absl::InvalidArgumentError("no client");
+  // Pairs with the release store in DestroyClient().
+  if (!client.state_->attached.load(std::memory_order_acquire)) {
+    return absl::NotFoundError(
+        absl::StrFormat("client %u is gone", client.id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Hsm::WaitForRequests(const ClientHandle& client) {
+  if (absl::Status s = CheckAttached(client); !s.ok()) return s;
+  if (!client.state_->is_default) {
     return absl::InvalidArgumentError(
         "only the default client is attached from user space");
   }
-  return service_->WaitForRequests(**client);
+  return service_->WaitForRequests(*client.state_);
 }
 
 absl::Status Hsm::InterruptWait(ClientId id) {
@@ -252,13 +278,18 @@ absl::Status Hsm::InterruptWait(ClientId id) {
 }
 
 absl::Status Hsm::ServeDefaultRequests(ClientId id, const IoHandler& handler) {
-  absl::StatusOr<std::shared_ptr<ClientState>> client =
-      ctx_->registry.FindClient(id);
+  absl::StatusOr<ClientHandle> client = Resolve(id);
   if (!client.ok()) return client.status();
-  if (!(*client)->is_default) {
+  return ServeDefaultRequests(*client, handler);
+}
+
+absl::Status Hsm::ServeDefaultRequests(const ClientHandle& client,
+                                       const IoHandler& handler) {
+  if (absl::Status s = CheckAttached(client); !s.ok()) return s;
+  if (!client.state_->is_default) {
     return absl::InvalidArgumentError("not the default client");
   }
-  return service_->ServeDefault(**client, handler);
+  return service_->ServeDefault(*client.state_, handler);
 }
 
 absl::Status Hsm::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {

@@ -60,6 +60,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -81,6 +82,22 @@ class ClientService;
 struct VmState;
 struct ClientState;
 }  // namespace hsm_internal
+
+// A client resolved once (Hsm::Resolve()). Its owner keeps it to wait and
+// serve without a look-up per request. Once the client is destroyed the
+// calls that take the handle answer NotFound, as those that take the id.
+class ClientHandle {
+ public:
+  ClientHandle() = default;
+  ClientId id() const;
+  bool valid() const { return state_ != nullptr; }
+
+ private:
+  friend class Hsm;
+  explicit ClientHandle(std::shared_ptr<hsm_internal::ClientState> state)
+      : state_(std::move(state)) {}
+  std::shared_ptr<hsm_internal::ClientState> state_;
+};
 
 class Hsm {
  public:
@@ -124,6 +141,7 @@ class Hsm {
   // pending for the client (returns the bitmap of vCPUs) or the client is
   // being destroyed (Cancelled, the kernel's -ENODEV).
   absl::StatusOr<uint32_t> WaitForRequests(ClientId client);
+  absl::StatusOr<uint32_t> WaitForRequests(const ClientHandle& client);
   // Wakes a WaitForRequests() with Cancelled, before DestroyClient().
   absl::Status InterruptWait(ClientId client);
   // Serves every request now pending for the default client: copies the
@@ -131,6 +149,10 @@ class Hsm {
   // value back and completes it, unless ClearRequests() or DestroyClient()
   // completed it meanwhile. A handler error answers all-ones.
   absl::Status ServeDefaultRequests(ClientId client, const IoHandler& handler);
+  absl::Status ServeDefaultRequests(const ClientHandle& client,
+                                    const IoHandler& handler);
+  // The client `id`, resolved once for the calls above (NotFound if none).
+  absl::StatusOr<ClientHandle> Resolve(ClientId id) const;
   // [notify-finish] ACRN_IOCTL_NOTIFY_REQUEST_FINISH: completes vCPU
   // `vcpu`'s request held by the default client. The vCPU id is checked
   // against vcpu_num as a full u32 (the kernel truncates it to u16), and a
@@ -194,6 +216,8 @@ class Hsm {
  private:
   friend class HsmTestPeer;  // core/hsm/hsm_test_peer.h
 
+  // A valid handle of a client still attached to its VM.
+  static absl::Status CheckAttached(const ClientHandle& client);
   // The VM, and the vCPU checked against its vcpu_num as a full u32.
   absl::StatusOr<std::shared_ptr<hsm_internal::VmState>> FindVcpu(
       uint16_t vmid, uint32_t vcpu) const;

@@ -413,6 +413,32 @@ TEST_P(ClientWait, ReturnsPendingBitmapOrCancelledWhenDestroying) {
   ASSERT_TRUE(hsm.DestroyClient(dm).ok());
 }
 
+TEST_P(ClientWait, AHandleServesWithoutALookupAndIsRefusedOnceDestroyed) {
+  ManualRig rig(/*vcpus=*/1, Options());
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  absl::StatusOr<ClientHandle> handle = rig.hsm.Resolve(dm);
+  ASSERT_TRUE(handle.ok()) << handle.status();
+  EXPECT_EQ(handle->id(), dm);
+  EXPECT_EQ(rig.hsm.Resolve(dm + 100).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  EXPECT_EQ(*rig.hsm.WaitForRequests(*handle), 1u);
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(*handle, [](IoAccess& access) {
+    access.value = 0x33;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, kShort), 0x33u);
+  ASSERT_TRUE(rig.hsm.DestroyClient(dm).ok());
+  EXPECT_EQ(rig.hsm.WaitForRequests(*handle).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(rig.hsm.ServeDefaultRequests(*handle, [](IoAccess&) {
+    return absl::OkStatus();
+  }).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(rig.hsm.WaitForRequests(ClientHandle()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_P(ClientWait, HandlerErrorLeavesTheBitSetThenGivesUp) {
   HsmOptions options = Options();
   options.handler_max_attempts = 3;

@@ -61,8 +61,9 @@ struct ClientState {
   std::atomic<uint32_t> pending{0};
   // ACRN_IOREQ_CLIENT_DESTROYING / kthread_should_stop().
   std::atomic<bool> destroying{false};
-  // Cleared under the VM's clients_mu when the client leaves the VM.
-  bool attached = true;
+  // Cleared under the VM's clients_mu when the client leaves the VM; read
+  // without it by the calls that take a ClientHandle.
+  std::atomic<bool> attached{true};
   std::thread thread;                        // in-process clients only
   int failed_attempts[kIoRequestMax] = {};   // serving thread only
 };
