@@ -2,9 +2,10 @@
 //
 // The hypervisor may be buggy or hostile: any 256 bytes can sit in a slot.
 // Before the HSM routes a PENDING request it validates it here. A request
-// that fails is never emulated: the dispatcher completes it at once with an
-// all-ones read value and counts it as rejected (see README, "Hostile
-// input"), so the vCPU that issued it is still answered exactly once.
+// that fails is never emulated: the router answers it at once with an
+// all-ones read value and counts it as rejected (docs/fidelity.md, "Invalid
+// requests are answered, not routed"), so the vCPU that issued it is still
+// answered exactly once.
 //
 // The model requires:
 //   type        PORTIO, MMIO or PCICFG                  else kUnknownType

@@ -6,7 +6,7 @@
 //     start <= addr && addr + size - 1 <= end
 // and goes to the first client, newest first, with any matching range.
 // Ranges may overlap, even across clients; the newest client wins. The model
-// keeps exactly that rule (see README, "Overlapping ranges").
+// keeps exactly that rule (see docs/fidelity.md, "Overlapping ranges").
 //
 // Two implementations answer the same question:
 //   KernelRangeList  the kernel's linear scan, kept as the reference;
