@@ -61,8 +61,13 @@ void DirectClaimer<Bell>::ClaimForEveryClient(VmState& vm,
     claimers = vm.clients;
     if (vm.default_client) claimers.push_back(vm.default_client);
   }
-  // No client can go while the gate is held (DestroyClient() pauses).
-  for (const auto& claimer : claimers) ClaimVm(vm, *claimer, wakes);
+  // No client can go while the gate is held (DestroyClient() pauses). A
+  // client that was given work here, not on its own thread, is rung.
+  for (const auto& claimer : claimers) {
+    if (ClaimVm(vm, *claimer, wakes) > 0) {
+      wakes.push_back(&BellOf<Bell>(*claimer));
+    }
+  }
 }
 
 template <typename Bell>

@@ -26,7 +26,8 @@ class RouterTest : public ::testing::Test {
     auto client = std::make_shared<ClientState>();
     client->name = is_default ? "dm" : "c";
     client->is_default = is_default;
-    client->vm = vm_;
+    // client->vm stays null: the router does not read it, and a VM that
+    // holds its clients while they hold it would never be freed.
     EXPECT_TRUE(registry_.Attach(*vm_, client).ok());
     return client.get();
   }

@@ -56,6 +56,9 @@ struct ClientState {
   std::string name;
   bool is_default = false;
   IoHandler handler;
+  // The client keeps its VM alive; the VM holds the client until
+  // Registry::DetachLocked(), which every destroy path runs and which breaks
+  // the cycle.
   std::shared_ptr<VmState> vm;
   // The vCPUs whose requests this client holds (the kernel's ioreqs_map).
   std::atomic<uint32_t> pending{0};
