@@ -19,6 +19,7 @@ packages=(
   python3-scipy        # the comparison's Mann-Whitney U test
   python3-numpy
   llvm                 # llvm-cov / llvm-profdata for fuzz/coverage.sh
+  binutils             # ld, objcopy, nm: the KVM guests (guests/BUILD)
 )
 
 missing=()

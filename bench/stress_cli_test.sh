@@ -20,7 +20,8 @@ for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --destroy_every=-1 --clear_every_ms=0 --pause_every_ms=0 \
            --pause_us=0 --drop_every=0 --drop_every=abc --wedge_ms=0 \
            --progress_s=-1 --progress_s=99999 --soak=maybe --rescan=2 \
-           --watchdog_s=-1 --watchdog_s=99999999 --rate=-1; do
+           --watchdog_s=-1 --watchdog_s=99999999 --rate=-1 \
+           --hypervisor=qemu --hypervisor=; do
   expect 2 "$stress" "$bad"
 done
 
@@ -37,6 +38,25 @@ esac
 # Without the rescan, a lost notification strands its request: exit 1,
 # and the watchdog bound is not needed for that (the vCPU's timeout is).
 expect 1 "$stress" --requests=50 --faults=drop --drop_every=1 --norescan --timeout_ms=200
+
+# The KVM producer: a guest's mix, with every fault; or, where /dev/kvm is
+# unusable, exit 2 with one line saying why.
+if kvm_err=$("$stress" --hypervisor=kvm --requests=600 --vcpus=2 2>&1 >/dev/null); then
+  expect 0 "$stress" --hypervisor=kvm --seconds=2 --faults=all --vcpus=3 --vms=2
+  expect 0 "$stress" --hypervisor=kvm --soak --seconds=2 --topology=direct
+  expect 2 "$stress" --hypervisor=kvm --clients=9
+  expect 2 "$stress" --hypervisor=kvm --rate=10
+  kvm_json=$("$stress" --hypervisor=kvm --requests=300 --json)
+  case "$kvm_json" in
+    *'"hypervisor": "kvm"'*'"ok": true}') ;;
+    *) echo "FAIL: --hypervisor=kvm --json: $kvm_json"; fail=1 ;;
+  esac
+else
+  case "$kvm_err" in
+    *"--hypervisor=kvm: KVM unusable"*) echo "KVM unusable here: $kvm_err" ;;
+    *) echo "FAIL: --hypervisor=kvm failed: $kvm_err"; fail=1 ;;
+  esac
+fi
 
 json=$("$stress" --requests=500 --json)
 for key in strategy vms vcpus clients issued completed lost duplicated \

@@ -15,6 +15,10 @@
 #include "core/notify/uring_doorbell.h"
 #include "tools/flags/strict_flags.h"
 
+ABSL_FLAG(std::string, hypervisor, "emulated",
+          "who makes the requests: emulated (vCPU threads that call a "
+          "function) or kvm (KVM vCPUs running a guest that traps; needs "
+          "/dev/kvm)");
 ABSL_FLAG(std::string, strategy, "eventfd",
           "notification strategy: " + ioreq::StrategyNameList());
 ABSL_FLAG(std::string, topology, "kernel",
@@ -74,7 +78,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest = tools::ParseFlagsOrExit(
       argc, argv,
       "stress: drive the ACRN I/O request path with checked requests.\n"
-      "usage: bazel run //bench:stress -- [--strategy=S] [--topology=T] "
+      "usage: bazel run //bench:stress -- [--hypervisor=emulated|kvm] "
+      "[--strategy=S] [--topology=T] "
       "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
       "       [--faults=all|LIST] [--soak] [--progress_s=S]");
@@ -85,6 +90,12 @@ int main(int argc, char** argv) {
   }
   bench::StressConfig config;
   // Parsed here, at the edge, into the enums the rest of the run uses.
+  const std::string hypervisor = absl::GetFlag(FLAGS_hypervisor);
+  absl::StatusOr<bench::Producer> producer = bench::ParseProducer(hypervisor);
+  if (!producer.ok()) {
+    tools::FlagError("hypervisor", hypervisor, "emulated or kvm");
+  }
+  config.hypervisor = *producer;
   const std::string strategy = absl::GetFlag(FLAGS_strategy);
   absl::StatusOr<ioreq::Strategy> parsed_strategy = ioreq::ParseStrategy(strategy);
   if (!parsed_strategy.ok()) {

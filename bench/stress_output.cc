@@ -77,7 +77,8 @@ std::string HsmJson(const ioreq::HsmStats& stats) {
 
 std::string StressJson(const StressConfig& c, const StressResult& r) {
   return absl::StrFormat(
-      "{\"strategy\": \"%s\", \"topology\": \"%s\", \"vms\": %d, "
+      "{\"hypervisor\": \"%s\", \"strategy\": \"%s\", \"topology\": "
+      "\"%s\", \"vms\": %d, "
       "\"vcpus\": %d, \"clients\": %d, "
       "\"polling\": %s, \"seed\": %u, \"issued\": %u, \"completed\": %u, "
       "\"lost\": %u, \"duplicated\": %u, \"wrong_value\": %u, "
@@ -87,7 +88,8 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"elapsed_s\": %.3f, \"hsm\": %s, "
       "\"notifications\": %u, \"completions_rescued_by_rescan\": %u, "
       "%s\"ok\": %s}",
-      ioreq::StrategyName(c.strategy), ioreq::TopologyName(c.topology), c.vms,
+      ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy),
+      ioreq::TopologyName(c.topology), c.vms,
       c.vcpus, c.clients, c.polling ? "true" : "false", c.seed, r.issued,
       r.completed, r.lost, r.duplicated, r.wrong_value, r.undelivered_writes,
       r.round_trip_ns.Percentile(50), r.round_trip_ns.Percentile(99),
@@ -100,9 +102,9 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
 
 std::string StressText(const StressConfig& c, const StressResult& r) {
   std::string out = absl::StrFormat(
-      "ioreq stress: strategy %s, topology %s, %d VM(s) x %d vCPU(s), "
-      "%d BAR client(s), %s completion, seed %u\n",
-      ioreq::StrategyName(c.strategy), ioreq::TopologyName(c.topology), c.vms,
+      "ioreq stress: %s hypervisor, strategy %s, topology %s, %d VM(s) x %d "
+      "vCPU(s), %d BAR client(s), %s completion, seed %u\n",
+      ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy), ioreq::TopologyName(c.topology), c.vms,
       c.vcpus, c.clients, c.polling ? "polling" : "notified", c.seed);
   absl::StrAppendFormat(
       &out,

@@ -1,5 +1,8 @@
 #include "bench/stress_workload.h"
 
+#include "core/kvm/kvm_vm.h"
+#include "guests/guest_abi.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/internal/stress_run.h"
@@ -10,6 +13,17 @@ namespace bench {
 
 using stress_internal::StressRun;
 using stress_internal::Watchdog;
+
+const char* ProducerName(Producer producer) {
+  return producer == Producer::kKvm ? "kvm" : "emulated";
+}
+
+absl::StatusOr<Producer> ParseProducer(const std::string& name) {
+  if (name == "emulated") return Producer::kEmulated;
+  if (name == "kvm") return Producer::kKvm;
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--hypervisor=%s: accepts emulated or kvm", name));
+}
 
 absl::Status ValidateStressConfig(const StressConfig& c) {
   auto bad = [](const char* flag, const std::string& value, const char* what) {
@@ -43,6 +57,23 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
   if (!(c.offered_rate_per_vcpu >= 0 && c.offered_rate_per_vcpu <= 1e7)) {
     return bad("rate", absl::StrCat(c.offered_rate_per_vcpu),
                "requests per second per vCPU, 0 (closed loop) to 1e7");
+  }
+  if (c.hypervisor == Producer::kKvm) {
+    if (c.clients > static_cast<int>(GUEST_MAX_BARS)) {
+      return bad("clients", absl::StrCat(c.clients),
+                 "1 to 8 with --hypervisor=kvm (the guest's BAR windows)");
+    }
+    if (c.offered_rate_per_vcpu != 0) {
+      return bad("rate", absl::StrCat(c.offered_rate_per_vcpu),
+                 "only 0 with --hypervisor=kvm (a guest runs closed loop)");
+    }
+    if (absl::Status usable = ioreq::kvm::KvmUsable(); !usable.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--hypervisor=kvm: ", usable.message()));
+    }
+  } else if (c.hypervisor != Producer::kEmulated) {
+    return bad("hypervisor", absl::StrCat(static_cast<int>(c.hypervisor)),
+               "emulated or kvm");
   }
   if (c.completion_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("completion timeout must be positive");

@@ -14,6 +14,8 @@
 #include "absl/time/clock.h"
 #include "bench/internal/fault_threads.h"
 #include "core/abi/slot_state.h"
+#include "guests/guest_abi.h"
+#include "guests/guest_vm.h"
 
 namespace bench {
 namespace stress_internal {
@@ -43,8 +45,29 @@ std::string SlotStates(const ioreq::Hsm& hsm, const ioreq::SharedPage* page,
 
 }  // namespace
 
+std::unique_ptr<ioreq::Hypervisor> StressRun::MakeProducer(
+    const StressConfig& config, absl::Duration rescan,
+    ioreq::EmulatedHypervisor** requests, ioreq::KvmHypervisor** kvm) {
+  if (config.hypervisor == Producer::kKvm) {
+    ioreq::KvmHypervisorOptions options;
+    options.strategy = config.strategy;
+    options.completion_rescan = rescan;
+    options.polling = config.polling;
+    options.memory_bytes = GUEST_MEMORY_BYTES;
+    options.report_port = GUEST_REPORT_PORT;
+    auto hv = std::make_unique<ioreq::KvmHypervisor>(options);
+    *requests = &hv->requests();
+    *kvm = hv.get();
+    return hv;
+  }
+  auto hv = std::make_unique<ioreq::EmulatedHypervisor>(config.strategy, rescan);
+  *requests = hv.get();
+  *kvm = nullptr;
+  return hv;
+}
+
 absl::Status StressRun::Build() {
-  hv_.SetUpcallHandler([this](uint16_t vmid, uint32_t vcpu) {
+  hv_->SetUpcallHandler([this](uint16_t vmid, uint32_t vcpu) {
     if (h_.on(Fault::kDrop) && vmid < h_.rigs.size() &&
         vcpu < ioreq::kIoRequestMax &&
         RunState::OneIn(h_.upcalls, config_.faults.drop_every)) {
@@ -62,7 +85,7 @@ absl::Status StressRun::Build() {
     for (const auto& rig : rigs_) {
       vms.push_back(absl::StrFormat(
           "VM %u slots: %s", rig->vmid,
-          SlotStates(hsm_, hv_.shared_page(rig->vmid), rig->vmid,
+          SlotStates(hsm_, hv_->shared_page(rig->vmid), rig->vmid,
                      config_.vcpus)));
     }
     return absl::StrJoin(vms, "; ");
@@ -81,13 +104,111 @@ absl::Status StressRun::Build() {
           std::make_unique<VcpuLoad>(&h_, rig.get(), v, quota, hb));
     }
   }
+  return kvm_ != nullptr ? PrepareGuests() : absl::OkStatus();
+}
+
+absl::Status StressRun::PrepareGuests() {
+  const uint64_t total_vcpus =
+      static_cast<uint64_t>(config_.vms) * config_.vcpus;
+  // The guest's mix takes a configuration cycle's requests together, so
+  // each vCPU gets an equal share, rounded up.
+  const uint64_t share =
+      (static_cast<uint64_t>(config_.requests) + total_vcpus - 1) / total_vcpus;
+  for (auto& rig : rigs_) {
+    guest_params params = ioreq::guests::EmptyParams(
+        GUEST_PROGRAM_MIX, static_cast<uint32_t>(config_.vcpus));
+    params.seed = static_cast<uint32_t>(config_.seed * 1000003u + rig->vmid);
+    params.iterations = config_.seconds > 0
+                            ? 0xFFFFFFFFu
+                            : static_cast<uint32_t>(std::min<uint64_t>(
+                                  share, 0xFFFFFFFFu));
+    params.mix = GUEST_MIX_ALL;
+    params.bar_base = static_cast<uint32_t>(kBarBase);
+    params.bar_count = static_cast<uint32_t>(config_.clients);
+    params.bar_size = static_cast<uint32_t>(kBarSize);
+    params.bar_window = static_cast<uint32_t>(kVcpuWindow);
+    params.uart_base = kUartBase;
+    params.doorbell = static_cast<uint32_t>(kDoorbell);
+    params.unclaimed_port = static_cast<uint32_t>(kUnclaimedPort);
+    params.scratch_dev = kScratchDev;
+    params.scratch_base = kScratchBase;
+    if (absl::Status s =
+            ioreq::guests::PrepareGuest(*kvm_->kvm_vm(rig->vmid), params);
+        !s.ok()) {
+      return s;
+    }
+  }
   return absl::OkStatus();
+}
+
+void StressRun::RunGuests(absl::Time deadline) {
+  for (auto& rig : rigs_) {
+    const uint16_t vmid = rig->vmid;
+    const size_t base = static_cast<size_t>(vmid) * config_.vcpus;
+    volatile guest_params& params =
+        ioreq::guests::ParamsOf(*kvm_->kvm_vm(vmid));
+    absl::Status started = kvm_->Start(
+        vmid, [this, base, &params](uint32_t vcpu, ioreq::IoAccess& access) {
+          return loads_[base + vcpu]->Trapped(access, &params.relaxed[vcpu]);
+        });
+    if (!started.ok()) {
+      ++guest_errors_;
+      guest_problems_.push_back(absl::StrFormat("VM %u: %s", vmid,
+                                                started.ToString()));
+    }
+  }
+  if (config_.seconds > 0) {
+    absl::SleepFor(deadline - absl::Now());
+    for (auto& rig : rigs_) {
+      // The guest looks at `stop` before each access of its mix.
+      ioreq::guests::ParamsOf(*kvm_->kvm_vm(rig->vmid)).stop = 1;
+    }
+  }
+  for (auto& rig : rigs_) {
+    const uint16_t vmid = rig->vmid;
+    const std::vector<ioreq::KvmHypervisor::VcpuResult> results =
+        kvm_->Join(vmid);
+    for (size_t v = 0; v < results.size(); ++v) {
+      VcpuLoad& load = *loads_[static_cast<size_t>(vmid) * config_.vcpus + v];
+      load.Finished();
+      // What the guest counted so far holds even if it did not finish: it
+      // counts each access after the access completes.
+      const guest_report r =
+          ioreq::guests::ReportOf(*kvm_->kvm_vm(vmid), static_cast<uint32_t>(v));
+      rig->thr_bytes.fetch_add(r.thr_bytes, std::memory_order_relaxed);
+      rig->thr_sum.fetch_add(r.thr_sum, std::memory_order_relaxed);
+      rig->uncertain_bytes.fetch_add(r.thr_uncertain, std::memory_order_relaxed);
+      rig->doorbell_writes.fetch_add(r.doorbell_writes, std::memory_order_relaxed);
+      rig->uncertain_kicks.fetch_add(r.doorbell_uncertain,
+                                     std::memory_order_relaxed);
+      load.GuestFound(r.failures, r.message);
+      const ioreq::KvmHypervisor::VcpuResult& result = results[v];
+      std::string problem;
+      if (!result.status.ok()) {
+        // A lost request stops its vCPU and is counted as lost already.
+        if (load.lost.load(std::memory_order_relaxed) == 0) {
+          problem = result.status.ToString();
+        }
+      } else if (!result.stats.reported) {
+        problem = "the guest halted without reporting";
+      } else if (r.accesses != result.stats.accesses) {
+        problem = absl::StrFormat(
+            "the guest made %u accesses, the host handled %u", r.accesses,
+            result.stats.accesses);
+      }
+      if (!problem.empty()) {
+        ++guest_errors_;
+        guest_problems_.push_back(
+            absl::StrFormat("VM %u vCPU %u: %s", vmid, v, problem));
+      }
+    }
+  }
 }
 
 // A VM as the stress command lays it out (stress_workload.h).
 absl::Status StressRun::BuildVm() {
   auto rig = std::make_unique<VmRig>();
-  absl::StatusOr<uint16_t> vmid = ioreq::CreateWiredVm(hv_, hsm_, config_.vcpus);
+  absl::StatusOr<uint16_t> vmid = ioreq::CreateWiredVm(*hv_, hsm_, config_.vcpus);
   if (!vmid.ok()) return vmid.status();
   rig->vmid = *vmid;
   if (rig->vmid != rigs_.size()) {
@@ -163,8 +284,10 @@ void StressRun::Run() {
   const absl::Time deadline =
       start_ + absl::Microseconds(static_cast<int64_t>(config_.seconds * 1e6));
   std::vector<std::thread> vcpus;
-  for (auto& load : loads_) {
-    vcpus.emplace_back([&load, deadline] { load->Run(deadline); });
+  if (kvm_ == nullptr) {
+    for (auto& load : loads_) {
+      vcpus.emplace_back([&load, deadline] { load->Run(deadline); });
+    }
   }
   if (config_.spurious_wakeups) StartHelper("spurious wake-ups", SpuriousWakeups);
   if (h_.on(Fault::kGarbage)) StartHelper("garbage writer", GarbageThread);
@@ -174,6 +297,7 @@ void StressRun::Run() {
   std::thread progress;
   if (config_.progress_s > 0) progress = std::thread([this] { ProgressLoop(); });
 
+  if (kvm_ != nullptr) RunGuests(deadline);
   for (auto& t : vcpus) t.join();
   // Pairs with the acquire loads in the helper threads' loops.
   load_done_.store(true, std::memory_order_release);
@@ -250,6 +374,10 @@ StressResult StressRun::Collect() const {
   for (int f = 0; f < kFaultCount; ++f) {
     result.faults[f].injected = h_.injected[f].load();
   }
+  result.guest_errors = guest_errors_;
+  for (const std::string& p : guest_problems_) {
+    if (result.problems.size() < kMaxProblems) result.problems.push_back(p);
+  }
   result.vm_resets = h_.resets.load();
   result.vm_reset_failures = h_.reset_failures.load();
   for (const std::string& e : h_.fault_errors) {
@@ -257,8 +385,8 @@ StressResult StressRun::Collect() const {
     result.problems.push_back(e);
   }
   result.hsm = hsm_.stats();
-  result.hypervisor = hv_.stats();
-  result.syscalls = hsm_.syscalls() + hv_.syscalls();
+  result.hypervisor = hv_->stats();
+  result.syscalls = hsm_.syscalls() + hv_->syscalls();
   return result;
 }
 

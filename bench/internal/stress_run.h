@@ -31,6 +31,7 @@
 #include "bench/internal/vcpu_load.h"
 #include "bench/internal/watchdog.h"
 #include "bench/stress_workload.h"
+#include "core/harness/kvm_hypervisor.h"
 #include "core/harness/system.h"
 
 namespace bench {
@@ -45,8 +46,8 @@ class StressRun {
         watchdog_(watchdog),
         rescan_(config.rescan ? absl::Milliseconds(20)
                               : absl::InfiniteDuration()),
-        hv_(config.strategy, rescan_),
-        h_(config, hv_, rigs_),
+        hv_(MakeProducer(config, rescan_, &requests_, &kvm_)),
+        h_(config, *requests_, rigs_),
         calls_(&h_),
         hsm_(&calls_, HsmOptions(), config.strategy) {
     h_.hsm = &hsm_;
@@ -65,7 +66,15 @@ class StressRun {
     options.rescan_interval = rescan_;
     return options;
   }
+  static std::unique_ptr<ioreq::Hypervisor> MakeProducer(
+      const StressConfig& config, absl::Duration rescan,
+      ioreq::EmulatedHypervisor** requests, ioreq::KvmHypervisor** kvm);
   absl::Status BuildVm();
+  // KVM producer: loads the guest with the run's mix into every VM, runs
+  // it to the end (or to `deadline` in a timed run), and takes the guests'
+  // reports.
+  absl::Status PrepareGuests();
+  void RunGuests(absl::Time deadline);
   // Starts a helper thread (spurious wake-ups, a fault) until the load ends.
   void StartHelper(const char* name,
                    void (*body)(RunState&, Heartbeat&, std::atomic<bool>&));
@@ -77,12 +86,19 @@ class StressRun {
   Watchdog& watchdog_;
   const absl::Duration rescan_;
   std::vector<std::unique_ptr<VmRig>> rigs_;
-  ioreq::EmulatedHypervisor hv_;
+  // The producer side (emulated, or KVM around the same slot protocol);
+  // requests_ is that protocol, kvm_ the KVM hypervisor or null. Set by
+  // MakeProducer(), declared before hv_ so that it is set by then.
+  ioreq::EmulatedHypervisor* requests_ = nullptr;
+  ioreq::KvmHypervisor* kvm_ = nullptr;
+  std::unique_ptr<ioreq::Hypervisor> hv_;
   RunState h_;
   // The HSM reaches the hypervisor through the lossy calls (drop fault).
   LossyHypervisorCalls calls_;
   ioreq::Hsm hsm_;
   std::vector<std::unique_ptr<VcpuLoad>> loads_;
+  uint64_t guest_errors_ = 0;  // KVM: guests that stopped or miscounted
+  std::vector<std::string> guest_problems_;
   absl::Time start_;
   double cpu_start_ = 0;
   double elapsed_s_ = 0, cpu_s_ = 0;

@@ -314,6 +314,35 @@ bool VcpuLoad::Unclaimed() {
   return true;
 }
 
+absl::Status VcpuLoad::Trapped(ioreq::IoAccess& access,
+                               volatile uint32_t* relaxed) {
+  const Completion c = Issue(access);
+  if (c.end == Completion::kStop) {
+    Finished();
+    return absl::DataLossError(absl::StrFormat(
+        "VM %u vCPU %u: request lost; the vCPU stops", vm_->vmid, vcpu_));
+  }
+  if (!c.verifiable()) *relaxed = *relaxed + 1;  // the guest alone writes it otherwise
+  SettleWrite(c);  // per-fault tallies; the guest settles the value
+  access.value = c.end == Completion::kCompleted
+                     ? c.value
+                     : ioreq::SizeMask(access.size);
+  return absl::OkStatus();
+}
+
+void VcpuLoad::GuestFound(uint32_t failures, const std::string& message) {
+  if (failures == 0) return;
+  if (h_->GarbageReaches(vm_->vmid)) {
+    // A forged request may have written this device: not the model's fault.
+    changed_by_garbage += failures;
+    return;
+  }
+  wrong.fetch_add(failures, std::memory_order_relaxed);
+  Problem(absl::StrFormat("VM %u vCPU %u: the guest found %u wrong values; "
+                          "first: %s",
+                          vm_->vmid, vcpu_, failures, message));
+}
+
 void VcpuLoad::Run(absl::Time deadline) {
   // Weights of the access mix, out of 100.
   using Op = bool (VcpuLoad::*)();

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -82,7 +83,22 @@ class VcpuLoad {
     for (auto& k : known_) k.fill(true);  // the BARs start zeroed, as known
   }
 
+  // Emulated producer: this thread issues the mix until `deadline` (timed
+  // runs) or its quota.
   void Run(absl::Time deadline);
+
+  // KVM producer: one access a guest trapped (guests/guest.c runs the mix
+  // and checks the values). Issues it with the same fault accounting; a
+  // request a relaxing fault touched, or one left without a value, bumps
+  // `*relaxed` (the guest's relaxed[vcpu]) before the guest resumes, so the
+  // guest does not check it. DataLoss if the request was lost: the vCPU
+  // stops, as an emulated one does.
+  absl::Status Trapped(ioreq::IoAccess& access, volatile uint32_t* relaxed);
+  // The vCPU's run is over (KVM producer).
+  void Finished() { heartbeat_->finished.store(true, std::memory_order_relaxed); }
+  // Takes a guest's findings (KVM producer): its wrong values, with its
+  // own message for the first.
+  void GuestFound(uint32_t failures, const std::string& message);
 
   LatencyHistogram histogram;
   // Read by the progress thread while the load runs.

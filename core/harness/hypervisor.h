@@ -7,9 +7,10 @@
 // implements (HypervisorCalls, core/hsm/hypercalls.h); a harness builds VMs,
 // hands their pages to the HSM and reads the statistics through this
 // interface. EmulatedHypervisor (emulated_hypervisor.h), whose vCPUs are
-// threads that call a function per access, is one implementation; one whose
-// vCPUs are real KVM vCPUs trapping guest instructions is meant to plug in
-// beside it without touching the HSM or the oracle.
+// threads that call a function per access, is one implementation;
+// KvmHypervisor (kvm_hypervisor.h), whose vCPUs are real KVM vCPUs trapping
+// a guest's port and MMIO instructions, is the other. The HSM and the
+// stress command's oracle work unchanged behind either.
 //
 // Example:
 //   ioreq::EmulatedHypervisor emulated;

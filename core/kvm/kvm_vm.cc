@@ -1,0 +1,261 @@
+#include "core/kvm/kvm_vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_format.h"
+
+namespace ioreq {
+namespace kvm {
+namespace {
+
+constexpr size_t kPage = 4096;
+constexpr size_t kMaxMemory = size_t{1} << 30;
+// Where KVM keeps the TSS and identity map Intel hosts need for protected
+// mode; above any memory a guest here has, below 4 GiB.
+constexpr uint64_t kTssAddress = 0xFFFBD000;
+constexpr uint64_t kIdentityMapAddress = 0xFFFBC000;
+
+absl::Status Errno(const char* what) {
+  const int err = errno;
+  return absl::InternalError(
+      absl::StrFormat("%s: %s (errno %d)", what, std::strerror(err), err));
+}
+
+// The signal Kick() sends: interrupts KVM_RUN. A real-time signal, so it
+// collides with neither SIGUSR1/2 (libFuzzer's) nor anything glibc uses.
+int KickSignal() { return SIGRTMIN + 3; }
+
+void InstallKickHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action {};
+    action.sa_handler = [](int) {};  // only to interrupt the ioctl
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;  // no SA_RESTART: KVM_RUN returns EINTR
+    sigaction(KickSignal(), &action, nullptr);
+  });
+}
+
+absl::Status Probe() {
+  const int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (kvm < 0) {
+    const int err = errno;
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "KVM unusable: cannot open /dev/kvm: %s", std::strerror(err)));
+  }
+  absl::Status status;
+  const int version = ioctl(kvm, KVM_GET_API_VERSION, 0);
+  if (version != KVM_API_VERSION) {
+    status = absl::FailedPreconditionError(absl::StrFormat(
+        "KVM unusable: /dev/kvm speaks API version %d, not %d", version,
+        KVM_API_VERSION));
+  } else if (const int vm = ioctl(kvm, KVM_CREATE_VM, 0); vm < 0) {
+    const int err = errno;
+    status = absl::FailedPreconditionError(absl::StrFormat(
+        "KVM unusable: KVM_CREATE_VM: %s", std::strerror(err)));
+  } else {
+    if (const int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0); vcpu < 0) {
+      const int err = errno;
+      status = absl::FailedPreconditionError(absl::StrFormat(
+          "KVM unusable: KVM_CREATE_VCPU: %s", std::strerror(err)));
+    } else {
+      close(vcpu);
+    }
+    close(vm);
+  }
+  close(kvm);
+  return status;
+}
+
+}  // namespace
+
+absl::Status KvmUsable() {
+  static const absl::Status* const status = new absl::Status(Probe());
+  return *status;
+}
+
+bool IsPvmHost() { return access("/sys/module/kvm_pvm", F_OK) == 0; }
+
+absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
+  if (memory_bytes == 0 || memory_bytes % kPage != 0 ||
+      memory_bytes > kMaxMemory) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "guest memory of %u bytes: a multiple of 4 KiB up to 1 GiB",
+        memory_bytes));
+  }
+  if (absl::Status usable = KvmUsable(); !usable.ok()) return usable;
+  const int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (kvm < 0) return Errno("open /dev/kvm");
+  const int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+  if (run_size < static_cast<int>(sizeof(kvm_run))) {
+    absl::Status s = Errno("KVM_GET_VCPU_MMAP_SIZE");
+    close(kvm);
+    return s;
+  }
+  const int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+  if (vm < 0) {
+    absl::Status s = Errno("KVM_CREATE_VM");
+    close(kvm);
+    return s;
+  }
+  void* memory = mmap(nullptr, memory_bytes, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) {
+    absl::Status s = Errno("mmap guest memory");
+    close(vm);
+    close(kvm);
+    return s;
+  }
+  // From here the VM owns the descriptors and the mapping.
+  std::unique_ptr<KvmVm> owned(new KvmVm(kvm, vm, static_cast<uint8_t*>(memory),
+                                         memory_bytes,
+                                         static_cast<size_t>(run_size)));
+  // Intel hosts need both before protected-mode code runs; elsewhere they
+  // are accepted and unused.
+  if (ioctl(vm, KVM_SET_TSS_ADDR, kTssAddress) < 0) {
+    return Errno("KVM_SET_TSS_ADDR");
+  }
+  uint64_t identity = kIdentityMapAddress;
+  if (ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 && errno != EINVAL &&
+      errno != ENOTTY) {
+    return Errno("KVM_SET_IDENTITY_MAP_ADDR");
+  }
+  kvm_userspace_memory_region region{};
+  region.slot = 0;
+  region.guest_phys_addr = 0;
+  region.memory_size = memory_bytes;
+  region.userspace_addr = reinterpret_cast<uint64_t>(memory);
+  if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    return Errno("KVM_SET_USER_MEMORY_REGION");
+  }
+  return owned;
+}
+
+KvmVm::~KvmVm() {
+  vcpus_.clear();  // each unmaps its run structure and closes its fd
+  munmap(memory_, memory_size_);
+  close(vm_fd_);
+  close(kvm_fd_);
+}
+
+absl::Status KvmVm::Load(uint64_t gpa, absl::Span<const uint8_t> bytes) {
+  if (gpa > memory_size_ || bytes.size() > memory_size_ - gpa) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%u bytes at guest address %#x do not fit in %u bytes of memory",
+        bytes.size(), gpa, memory_size_));
+  }
+  std::memcpy(memory_ + gpa, bytes.data(), bytes.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KvmVcpu*> KvmVm::AddVcpu() {
+  if (vcpus_.size() >= kMaxVcpus) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("a VM has at most %u vCPUs", kMaxVcpus));
+  }
+  const uint32_t index = static_cast<uint32_t>(vcpus_.size());
+  const int fd = ioctl(vm_fd_, KVM_CREATE_VCPU, index);
+  if (fd < 0) return Errno("KVM_CREATE_VCPU");
+  void* run = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (run == MAP_FAILED) {
+    absl::Status s = Errno("mmap kvm_run");
+    close(fd);
+    return s;
+  }
+  vcpus_.push_back(std::unique_ptr<KvmVcpu>(
+      new KvmVcpu(fd, index, static_cast<kvm_run*>(run), run_size_)));
+  return vcpus_.back().get();
+}
+
+KvmVcpu::~KvmVcpu() {
+  munmap(run_, run_size_);
+  close(fd_);
+}
+
+absl::Status KvmVcpu::EnterFlat32(uint32_t rip, uint32_t rsp, uint32_t ebx) {
+  kvm_sregs sregs{};
+  if (ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
+  kvm_segment data{};
+  data.base = 0;
+  data.limit = 0xFFFFFFFF;
+  data.selector = 0x10;
+  data.type = 3;  // read/write, accessed
+  data.present = 1;
+  data.dpl = 0;
+  data.db = 1;  // 32-bit
+  data.s = 1;
+  data.g = 1;
+  sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+  kvm_segment code = data;
+  code.selector = 0x08;
+  code.type = 11;  // execute/read, accessed
+  sregs.cs = code;
+  sregs.cr0 |= 1;  // PE
+  sregs.cr0 &= ~(1u << 31);  // no paging
+  if (ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return Errno("KVM_SET_SREGS");
+  kvm_regs regs{};
+  regs.rip = rip;
+  regs.rsp = rsp;
+  regs.rbx = ebx;
+  regs.rflags = 0x2;  // the reserved bit; IF clear
+  if (ioctl(fd_, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
+  return absl::OkStatus();
+}
+
+absl::Status KvmVcpu::Run() {
+  InstallKickHandler();
+  {
+    std::lock_guard<std::mutex> lock(runner_mu_);
+    runner_ = pthread_self();
+  }
+  absl::Status status;
+  for (;;) {
+    // Pairs with the release store in Kick(): once kicked, never re-enter.
+    if (kicked_.load(std::memory_order_acquire)) {
+      status = absl::UnavailableError("vCPU kicked");
+      break;
+    }
+    if (ioctl(fd_, KVM_RUN, 0) == 0) break;
+    if (errno != EINTR && errno != EAGAIN) {
+      status = Errno("KVM_RUN");
+      break;
+    }
+    // A kick, or a signal for some other purpose: look at the flag again.
+    // Atomic, as Kick() stores it from another thread; the kernel reads it
+    // when KVM_RUN starts. A kick's 1 overwritten here is harmless: kicked_
+    // is checked next.
+    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_RELAXED);
+  }
+  std::lock_guard<std::mutex> lock(runner_mu_);
+  runner_ = 0;
+  return status;
+}
+
+absl::StatusOr<uint64_t> KvmVcpu::Rip() const {
+  kvm_regs regs{};
+  if (ioctl(fd_, KVM_GET_REGS, &regs) < 0) return Errno("KVM_GET_REGS");
+  return regs.rip;
+}
+
+void KvmVcpu::Kick() {
+  InstallKickHandler();
+  std::lock_guard<std::mutex> lock(runner_mu_);
+  // Release pairs with the acquire load in Run().
+  kicked_.store(true, std::memory_order_release);
+  // A thread about to enter KVM_RUN returns at once; one inside it gets
+  // the signal. Under runner_mu_, the thread cannot leave Run() meanwhile.
+  // Atomic: pairs with the reset in Run(); the kernel reads it on entry.
+  __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_RELEASE);
+  if (runner_ != 0) pthread_kill(runner_, KickSignal());
+}
+
+}  // namespace kvm
+}  // namespace ioreq

@@ -1,0 +1,139 @@
+// core/kvm/kvm_vm.h: a KVM virtual machine, its memory and its vCPUs.
+//
+// A thin owner of the file descriptors and mappings of /dev/kvm: one VM
+// with one slot of guest memory at physical address 0, and vCPUs that start
+// in 32-bit protected mode with flat 4 GiB segments and no paging, the
+// smallest world in which the project's guests (guests/) run plain integer
+// code. Everything outside the memory slot traps: port I/O as
+// KVM_EXIT_IO, loads and stores as KVM_EXIT_MMIO (decoded by
+// core/kvm/trapped_exit.h). No in-kernel interrupt controller, so HLT
+// exits to user space too.
+//
+// Every ioctl's result is checked; a failure names the ioctl and errno.
+// KvmUsable() says, once per process, whether this machine can run a VM at
+// all, and if not why, so a test skips and a command exits 2 with that line.
+//
+// Example:
+//   if (absl::Status s = ioreq::kvm::KvmUsable(); !s.ok()) Skip(s.message());
+//   auto vm = *ioreq::kvm::KvmVm::Create(/*memory_bytes=*/1 << 20);
+//   vm->Load(0x1000, image);
+//   ioreq::kvm::KvmVcpu& cpu = **vm->AddVcpu();
+//   cpu.EnterFlat32(/*rip=*/0x1000, /*rsp=*/0x80000, /*ebx=*/0);
+//   while (cpu.Run().ok() && cpu.run()->exit_reason != KVM_EXIT_HLT) {...}
+#ifndef IOREQ_CORE_KVM_KVM_VM_H_
+#define IOREQ_CORE_KVM_KVM_VM_H_
+
+#include <linux/kvm.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace ioreq {
+namespace kvm {
+
+// OK if /dev/kvm opens, speaks API version 12 and creates a VM with a vCPU;
+// otherwise FailedPrecondition with one line saying which step failed and
+// why. Probed once per process.
+absl::Status KvmUsable();
+
+// True when the host's KVM is kvm_pvm (a nested KVM that interprets some
+// guest instructions and runs no unmodified operating system; see
+// docs/kvm.md).
+bool IsPvmHost();
+
+class KvmVcpu {
+ public:
+  ~KvmVcpu();
+  KvmVcpu(const KvmVcpu&) = delete;
+  KvmVcpu& operator=(const KvmVcpu&) = delete;
+
+  uint32_t index() const { return index_; }
+
+  // 32-bit protected mode, flat code and data segments (base 0, limit
+  // 4 GiB), no paging, interrupts off; execution starts at `rip` with the
+  // stack at `rsp` and `ebx` as the guest's argument.
+  absl::Status EnterFlat32(uint32_t rip, uint32_t rsp, uint32_t ebx);
+
+  // One KVM_RUN. Unavailable (the run was interrupted) after Kick(); the
+  // exit is then in run()->exit_reason only if KVM got to it.
+  absl::Status Run();
+
+  // Makes the thread in Run() (or its next Run()) return: sets
+  // immediate_exit and signals the thread that called Run() last. Safe
+  // from any thread.
+  void Kick();
+
+  // The guest's instruction pointer, for messages.
+  absl::StatusOr<uint64_t> Rip() const;
+
+  // The shared run structure; a read's value goes back into it before the
+  // next Run().
+  kvm_run* run() const { return run_; }
+  size_t run_size() const { return run_size_; }
+
+ private:
+  friend class KvmVm;
+  KvmVcpu(int fd, uint32_t index, kvm_run* run, size_t run_size)
+      : fd_(fd), index_(index), run_(run), run_size_(run_size) {}
+
+  const int fd_;
+  const uint32_t index_;
+  kvm_run* const run_;
+  const size_t run_size_;
+  // The thread inside Run(), 0 outside it: Kick() signals only a thread
+  // that is there (a thread that has returned may have exited).
+  std::mutex runner_mu_;
+  pthread_t runner_ = 0;  // guarded by runner_mu_
+  std::atomic<bool> kicked_{false};
+};
+
+class KvmVm {
+ public:
+  // Up to 16 vCPUs per VM, as ACRN's shared page has slots.
+  static constexpr uint32_t kMaxVcpus = 16;
+
+  // A VM whose `memory_bytes` (a multiple of 4 KiB, at most 1 GiB) of
+  // guest memory start at guest physical address 0.
+  static absl::StatusOr<std::unique_ptr<KvmVm>> Create(size_t memory_bytes);
+  ~KvmVm();
+  KvmVm(const KvmVm&) = delete;
+  KvmVm& operator=(const KvmVm&) = delete;
+
+  uint8_t* memory() const { return memory_; }
+  size_t memory_size() const { return memory_size_; }
+
+  // Copies `bytes` into guest memory at `gpa`; OutOfRange if they do not
+  // fit.
+  absl::Status Load(uint64_t gpa, absl::Span<const uint8_t> bytes);
+
+  absl::StatusOr<KvmVcpu*> AddVcpu();
+  size_t vcpu_count() const { return vcpus_.size(); }
+  KvmVcpu& vcpu(size_t i) const { return *vcpus_[i]; }
+
+ private:
+  KvmVm(int kvm_fd, int vm_fd, uint8_t* memory, size_t memory_size,
+        size_t run_size)
+      : kvm_fd_(kvm_fd), vm_fd_(vm_fd), memory_(memory),
+        memory_size_(memory_size), run_size_(run_size) {}
+
+  const int kvm_fd_;
+  const int vm_fd_;
+  uint8_t* const memory_;
+  const size_t memory_size_;
+  const size_t run_size_;
+  std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
+};
+
+}  // namespace kvm
+}  // namespace ioreq
+
+#endif  // IOREQ_CORE_KVM_KVM_VM_H_
