@@ -10,6 +10,8 @@
 //   RangeLookup/impl:{index,linear}/ranges:N
 //   SlotCheck/input:{valid,garbage}
 //   HistogramRecord
+//   Kvm*   the trapped path: KVM vCPUs as producers, with the raw exit
+//          beside it (bench/internal/kvm_families.h)
 //
 // Counters: p50_ns, p99_ns, p999_ns, max_ns (every request recorded in the
 // log-linear histogram), ratio_to_raw (p50 over the matching raw ping-pong's
@@ -35,7 +37,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "bench/internal/benchmark_common.h"
 #include "bench/internal/benchmark_flags.h"
+#include "bench/internal/kvm_families.h"
 #include "bench/internal/pingpong.h"
 #include "bench/latency_histogram.h"
 #include "bench/stress_workload.h"
@@ -49,19 +53,6 @@
 
 namespace bench {
 namespace {
-
-double ProcessCpuNs() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-void ReportTail(benchmark::State& state, const LatencyHistogram& h) {
-  state.counters["p50_ns"] = static_cast<double>(h.Percentile(50));
-  state.counters["p99_ns"] = static_cast<double>(h.Percentile(99));
-  state.counters["p999_ns"] = static_cast<double>(h.Percentile(99.9));
-  state.counters["max_ns"] = static_cast<double>(h.max());
-}
 
 // ------------------------------------------------------------ primitives
 
@@ -165,24 +156,8 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
 
 // ------------------------------------------------------------ throughput
 
-void Throughput(benchmark::State& state, StressConfig config) {
-  for (auto _ : state) {
-    absl::StatusOr<StressResult> r = RunStress(config);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      return;
-    }
-    if (!r->clean()) {
-      state.SkipWithError("the run lost, duplicated or corrupted requests");
-      return;
-    }
-    state.SetIterationTime(r->elapsed_s);
-    ReportTail(state, r->round_trip_ns);
-    state.counters["requests_per_s"] = r->requests_per_s();
-    state.counters["cpu_ns_per_request"] = r->cpu_ns_per_request();
-    state.counters["syscalls_per_request"] = r->syscalls_per_request();
-    state.counters["requests"] = static_cast<double>(r->completed);
-  }
+void Throughput(benchmark::State& state, const StressConfig& config) {
+  StressFamily(state, config);
 }
 
 // ------------------------------------------------------------ range lookup
@@ -243,13 +218,6 @@ void HistogramRecord(benchmark::State& state) {
 
 // ------------------------------------------------------------ registration
 
-std::string Name(std::initializer_list<std::pair<const char*, std::string>> kv,
-                 const char* base) {
-  std::string name = base;
-  for (const auto& [k, v] : kv) absl::StrAppend(&name, "/", k, ":", v);
-  return name;
-}
-
 void RegisterAll() {
   using ioreq::Strategy;
   using ioreq::Topology;
@@ -258,13 +226,13 @@ void RegisterAll() {
                              Primitive::kUringRead};
   for (Primitive p : prims) {
     benchmark::RegisterBenchmark(
-        Name({{"impl", "raw"}, {"primitive", PrimitiveName(p)}}, "Primitive").c_str(),
+        Name("Primitive", {{"impl", "raw"}, {"primitive", PrimitiveName(p)}}).c_str(),
         [p](benchmark::State& s) { RawPrimitive(s, p); })
         ->UseRealTime();
   }
   auto doorbell = [](const char* prim, auto fn) {
     benchmark::RegisterBenchmark(
-        Name({{"impl", "doorbell"}, {"primitive", prim}}, "Primitive").c_str(), fn)
+        Name("Primitive", {{"impl", "doorbell"}, {"primitive", prim}}).c_str(), fn)
         ->UseRealTime();
   };
   doorbell("spin", [](benchmark::State& s) {
@@ -291,10 +259,9 @@ void RegisterAll() {
     for (Topology topology : {Topology::kKernel, Topology::kDirect}) {
       for (bool polling : {false, true}) {
         benchmark::RegisterBenchmark(
-            Name({{"strategy", name},
+            Name("RoundTrip", {{"strategy", name},
                   {"topology", ioreq::TopologyName(topology)},
-                  {"completion", polling ? "polling" : "notify"}},
-                 "RoundTrip")
+                  {"completion", polling ? "polling" : "notify"}})
                 .c_str(),
             [=](benchmark::State& s) { RoundTrip(s, strategy, topology, polling); })
             ->UseRealTime()
@@ -306,12 +273,11 @@ void RegisterAll() {
   // A configuration in two sweeps (say 1 VM x 2 vCPUs) is registered once.
   auto registered = std::make_shared<std::set<std::string>>();
   auto throughput = [registered](StressConfig c, const char* rate) {
-    std::string name = Name({{"strategy", ioreq::StrategyName(c.strategy)},
+    std::string name = Name("Throughput", {{"strategy", ioreq::StrategyName(c.strategy)},
                              {"topology", ioreq::TopologyName(c.topology)},
                              {"vms", absl::StrCat(c.vms)},
                              {"vcpus", absl::StrCat(c.vcpus)},
-                             {"clients", absl::StrCat(c.clients)}},
-                            "Throughput");
+                             {"clients", absl::StrCat(c.clients)}});
     if (rate != nullptr) absl::StrAppend(&name, "/rate:", rate);
     if (!registered->insert(name).second) return;
     c.seconds = 0.4;
@@ -369,18 +335,18 @@ void RegisterAll() {
   for (int n : {1, 16, 256, 4096}) {
     for (bool index : {true, false}) {
       benchmark::RegisterBenchmark(
-          Name({{"impl", index ? "index" : "linear"}, {"ranges", absl::StrCat(n)}},
-               "RangeLookup")
+          Name("RangeLookup", {{"impl", index ? "index" : "linear"}, {"ranges", absl::StrCat(n)}})
               .c_str(),
           [=](benchmark::State& s) { RangeLookup(s, index, n); });
     }
   }
   for (bool garbage : {false, true}) {
     benchmark::RegisterBenchmark(
-        Name({{"input", garbage ? "garbage" : "valid"}}, "SlotCheck").c_str(),
+        Name("SlotCheck", {{"input", garbage ? "garbage" : "valid"}}).c_str(),
         [=](benchmark::State& s) { SlotCheck(s, garbage); });
   }
   benchmark::RegisterBenchmark("HistogramRecord", HistogramRecord);
+  RegisterKvmFamilies();  // the trapped path (bench/internal/kvm_families.h)
 }
 
 std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
@@ -447,7 +413,9 @@ int main(int argc, char** argv) {
       "--benchmark_filter=Primitive/impl:raw|"
       "RoundTrip/strategy:(futex|adaptive|eventfd)/topology:(kernel|direct)/completion:notify|"
       "Throughput/strategy:(futex|adaptive)/topology:kernel/vms:1/vcpus:(1|16)/clients:1/|"
-      "RangeLookup/impl:(index|linear)/ranges:(16|4096)|SlotCheck|HistogramRecord";
+      "RangeLookup/impl:(index|linear)/ranges:(16|4096)|SlotCheck|HistogramRecord|"
+      "KvmExit|KvmRoundTrip/strategy:(futex|adaptive)/topology:(kernel|direct)/"
+      "completion:notify/exit:mmio|KvmDoorbell";
   for (int i = 0; i < argc; ++i) {
     if (std::string(argv[i]) == "--quick") {
       args.push_back(quick_filter.data());

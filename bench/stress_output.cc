@@ -87,7 +87,7 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"cpu_ns_per_request\": %.1f, \"syscalls_per_request\": %.3f, "
       "\"elapsed_s\": %.3f, \"hsm\": %s, "
       "\"notifications\": %u, \"completions_rescued_by_rescan\": %u, "
-      "%s\"ok\": %s}",
+      "\"guest_errors\": %u, %s\"ok\": %s}",
       ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.vms,
       c.vcpus, c.clients, c.polling ? "true" : "false", c.seed, r.issued,
@@ -96,7 +96,7 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       r.round_trip_ns.Percentile(99.9), r.round_trip_ns.max(),
       r.requests_per_s(), r.cpu_ns_per_request(), r.syscalls_per_request(),
       r.elapsed_s, HsmJson(r.hsm), r.hypervisor.notifications,
-      r.hypervisor.rescued_by_rescan, FaultsJson(c, r),
+      r.hypervisor.rescued_by_rescan, r.guest_errors, FaultsJson(c, r),
       r.clean() ? "true" : "false");
 }
 
@@ -152,6 +152,9 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
             ? absl::StrFormat("; %u reads changed while garbage ran",
                               r.changed_by_garbage)
             : "");
+  }
+  if (c.hypervisor == Producer::kKvm) {
+    absl::StrAppendFormat(&out, "  guests     %u error(s)\n", r.guest_errors);
   }
   for (const std::string& p : r.problems) absl::StrAppend(&out, "  PROBLEM: ", p, "\n");
   absl::StrAppend(&out, r.clean() ? "  result     OK: every request completed "

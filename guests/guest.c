@@ -1,15 +1,15 @@
 /* guests/guest.c: the programs a KVM vCPU runs (guests/guest_abi.h).
  *
- * Plain integer C for 32-bit x86, no library, no floating point, no
- * 64-bit division: the instructions a nested kvm_pvm host runs or emulates
- * (docs/kvm.md). Every access to a device is a port instruction or a load
+ * Plain integer C for x86-64 user mode, no library, no floating point, no
+ * vector registers: what runs natively on a nested kvm_pvm host and on
+ * hardware virtualization alike (docs/kvm.md). Every access to a device is a port instruction or a load
  * or store through a volatile pointer, so that each one traps exactly
  * once; every value a read returns is checked here, in the guest, against
  * what the device must answer, and the report says what was done. */
 #include "guests/guest_abi.h"
 
-#define PARAMS ((volatile struct guest_params*)GUEST_PARAMS)
-#define REPORT(v) ((volatile struct guest_report*)GUEST_REPORTS + (v))
+#define PARAMS ((volatile struct guest_params*)(uintptr_t)GUEST_PARAMS)
+#define REPORT(v) ((volatile struct guest_report*)(uintptr_t)GUEST_REPORTS + (v))
 
 /* ---- instructions -------------------------------------------------- */
 
@@ -46,19 +46,24 @@ static void port_out(uint32_t port, uint32_t size, uint32_t v) {
   else if (size == 2) out16(port, (uint16_t)v);
   else out32(port, v);
 }
-static uint32_t mmio_in(uint32_t address, uint32_t size) {
-  if (size == 1) return *(volatile uint8_t*)address;
-  if (size == 2) return *(volatile uint16_t*)address;
-  return *(volatile uint32_t*)address;
+/* One load or store of `size` bytes: a single instruction, so one exit. */
+static uint64_t mmio_in(uint32_t address, uint32_t size) {
+  const uintptr_t a = address;
+  if (size == 1) return *(volatile uint8_t*)a;
+  if (size == 2) return *(volatile uint16_t*)a;
+  if (size == 4) return *(volatile uint32_t*)a;
+  return *(volatile uint64_t*)a;
 }
-static void mmio_out(uint32_t address, uint32_t size, uint32_t v) {
-  if (size == 1) *(volatile uint8_t*)address = (uint8_t)v;
-  else if (size == 2) *(volatile uint16_t*)address = (uint16_t)v;
-  else *(volatile uint32_t*)address = v;
+static void mmio_out(uint32_t address, uint32_t size, uint64_t v) {
+  const uintptr_t a = address;
+  if (size == 1) *(volatile uint8_t*)a = (uint8_t)v;
+  else if (size == 2) *(volatile uint16_t*)a = (uint16_t)v;
+  else if (size == 4) *(volatile uint32_t*)a = (uint32_t)v;
+  else *(volatile uint64_t*)a = v;
 }
 
-static uint32_t mask(uint32_t size) {
-  return size >= 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1u;
+static uint64_t mask(uint32_t size) {
+  return size >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * size)) - 1u;
 }
 
 /* ---- the report ---------------------------------------------------- */
@@ -67,13 +72,13 @@ static void append(volatile char* m, uint32_t* at, const char* s) {
   while (*s && *at + 1 < GUEST_MESSAGE_BYTES) m[(*at)++] = *s++;
   m[*at] = 0;
 }
-static void append_hex(volatile char* m, uint32_t* at, uint32_t v) {
-  char digits[11];
+static void append_hex(volatile char* m, uint32_t* at, uint64_t v) {
+  char digits[19];
   int n = 0;
   digits[n++] = '0';
   digits[n++] = 'x';
   int started = 0;
-  for (int shift = 28; shift >= 0; shift -= 4) {
+  for (int shift = 60; shift >= 0; shift -= 4) {
     uint32_t d = (v >> shift) & 0xF;
     if (d || started || shift == 0) {
       digits[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
@@ -86,7 +91,7 @@ static void append_hex(volatile char* m, uint32_t* at, uint32_t v) {
 
 /* Checks one read; the first mismatch is described in the report. */
 static void check(uint32_t vcpu, const char* what, uint32_t address,
-                  uint32_t size, uint32_t got, uint32_t want) {
+                  uint32_t size, uint64_t got, uint64_t want) {
   volatile struct guest_report* r = REPORT(vcpu);
   r->checked++;
   if (got == want) return;
@@ -107,14 +112,14 @@ static void finish(uint32_t vcpu) {
   REPORT(vcpu)->magic = GUEST_MAGIC;
   __asm__ volatile("" : : : "memory");
   out32(GUEST_REPORT_PORT, vcpu);
-  for (;;) __asm__ volatile("hlt");
+  for (;;) __asm__ volatile("pause");  /* never run again by the host */
 }
 
 /* ---- GUEST_PROGRAM_PROBE ------------------------------------------- */
 
 static uint32_t probe_reads[GUEST_MAX_VCPUS];
 
-static uint32_t probe_want(uint32_t vcpu, uint32_t address, uint32_t size) {
+static uint64_t probe_want(uint32_t vcpu, uint32_t address, uint32_t size) {
   return guest_probe_value(address, size, probe_reads[vcpu]++) & mask(size);
 }
 
@@ -122,9 +127,10 @@ static void probe(uint32_t vcpu) {
   volatile struct guest_report* r = REPORT(vcpu);
   const uint32_t port = PARAMS->probe_port;
   const uint32_t mmio = PARAMS->probe_mmio;
-  static const uint32_t writes[3] = {0xA1u, 0xB2C3u, 0xD4E5F607u};
+  static const uint64_t writes[4] = {0xA1u, 0xB2C3u, 0xD4E5F607u,
+                                     0x0123456789ABCDEFull};
   for (uint32_t s = 1, i = 0; s <= 4; s *= 2, ++i) {
-    port_out(port, s, writes[i]);
+    port_out(port, s, (uint32_t)writes[i]);
     r->accesses++;
   }
   for (uint32_t s = 1; s <= 4; s *= 2) {
@@ -132,12 +138,12 @@ static void probe(uint32_t vcpu) {
     r->accesses++;
     check(vcpu, "port in", port + 4, s, got, probe_want(vcpu, port + 4, s));
   }
-  for (uint32_t s = 1, i = 0; s <= 4; s *= 2, ++i) {
+  for (uint32_t s = 1, i = 0; s <= 8; s *= 2, ++i) {
     mmio_out(mmio + 0x10 * s, s, writes[i]);
     r->accesses++;
   }
-  for (uint32_t s = 1; s <= 4; s *= 2) {
-    uint32_t got = mmio_in(mmio + 0x100 + 0x10 * s, s);
+  for (uint32_t s = 1; s <= 8; s *= 2) {
+    uint64_t got = mmio_in(mmio + 0x100 + 0x10 * s, s);
     r->accesses++;
     check(vcpu, "MMIO load", mmio + 0x100 + 0x10 * s, s, got,
           probe_want(vcpu, mmio + 0x100 + 0x10 * s, s));
@@ -197,13 +203,25 @@ static void port_loop(uint32_t vcpu) {
 }
 
 static void mmio_loop(uint32_t vcpu) {
-  volatile uint32_t* cell = (volatile uint32_t*)PARAMS->probe_mmio;
+  volatile uint32_t* cell = (volatile uint32_t*)(uintptr_t)PARAMS->probe_mmio;
   const uint32_t n = PARAMS->iterations;
   for (uint32_t i = 0; i < n; ++i) {
     *cell = i;
     (void)*cell;
   }
   REPORT(vcpu)->accesses = 2 * n;
+}
+
+static void doorbell_loop(uint32_t vcpu) {
+  volatile uint32_t* doorbell = (volatile uint32_t*)(uintptr_t)PARAMS->doorbell;
+  const uint32_t n = PARAMS->iterations;
+  uint32_t made = 0;
+  while (!PARAMS->stop) {
+    for (uint32_t i = 0; i < n; ++i) *doorbell = i;
+    out8(PARAMS->probe_port, 0);
+    made += n + 1;
+  }
+  REPORT(vcpu)->accesses = made;
 }
 
 /* ---- GUEST_PROGRAM_MIX --------------------------------------------- */
@@ -274,16 +292,17 @@ static int touched(struct mix* m) {
 }
 
 static uint32_t pick_size(uint32_t vcpu) { return 1u << (rnd(vcpu) % 3); }
+static uint32_t pick_bar_size(uint32_t vcpu) { return 1u << (rnd(vcpu) % 4); }
 
 static void bar_access(struct mix* m, int write) {
   const uint32_t v = m->vcpu;
   const uint32_t bar = rnd(v) % PARAMS->bar_count;
-  const uint32_t size = pick_size(v);
+  const uint32_t size = pick_bar_size(v);
   const uint32_t offset = (rnd(v) % GUEST_SHADOW_BYTES) & ~(size - 1);
   const uint32_t address = PARAMS->bar_base + bar * PARAMS->bar_size +
                            v * PARAMS->bar_window + offset;
   if (write) {
-    const uint32_t value = rnd(v) & mask(size);
+    const uint64_t value = (((uint64_t)rnd(v) << 32) | rnd(v)) & mask(size);
     begin(m);
     mmio_out(address, size, value);
     const int t = touched(m);
@@ -293,14 +312,14 @@ static void bar_access(struct mix* m, int write) {
     }
     return;
   }
-  uint32_t want = 0;
+  uint64_t want = 0;
   int known = 1;
   for (uint32_t i = 0; i < size; ++i) {
-    want |= (uint32_t)shadow[v][bar][offset + i] << (8 * i);
+    want |= (uint64_t)shadow[v][bar][offset + i] << (8 * i);
     known &= !unknown[v][bar][offset + i];
   }
   begin(m);
-  const uint32_t got = mmio_in(address, size);
+  const uint64_t got = mmio_in(address, size);
   if (touched(m) || !known) {
     for (uint32_t i = 0; i < size; ++i) {  /* learned, unless touched */
       shadow[v][bar][offset + i] = (uint8_t)(got >> (8 * i));
@@ -413,7 +432,7 @@ static void doorbell_write(struct mix* m) {
 
 static void doorbell_read(struct mix* m) {
   begin(m);
-  const uint32_t got = mmio_in(PARAMS->doorbell, 4);
+  const uint64_t got = mmio_in(PARAMS->doorbell, 4);
   if (!touched(m)) check(m->vcpu, "ioeventfd read", PARAMS->doorbell, 4, got, 0);
 }
 
@@ -470,13 +489,15 @@ static void run_mix(uint32_t vcpu) {
 
 void guest_main(uint32_t vcpu) {
   if (vcpu >= GUEST_MAX_VCPUS || PARAMS->magic != GUEST_MAGIC) {
-    for (;;) __asm__ volatile("hlt");
+    out32(GUEST_REPORT_PORT, vcpu);  /* reports nothing: the host says so */
+    for (;;) __asm__ volatile("pause");
   }
   switch (PARAMS->program) {
     case GUEST_PROGRAM_PROBE: probe(vcpu); break;
     case GUEST_PROGRAM_MIX: run_mix(vcpu); break;
     case GUEST_PROGRAM_PORT_LOOP: port_loop(vcpu); break;
     case GUEST_PROGRAM_MMIO_LOOP: mmio_loop(vcpu); break;
+    case GUEST_PROGRAM_DOORBELL_LOOP: doorbell_loop(vcpu); break;
     default: {
       uint32_t at = 0;
       REPORT(vcpu)->failures = 1;

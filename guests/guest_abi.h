@@ -1,20 +1,24 @@
 /* guests/guest_abi.h: what a guest and its host agree on.
  *
  * Shared, as plain C, by the guest programs (guests/guest.c, built for
- * 32-bit x86 with no library) and the host (core/harness/kvm_hypervisor.h,
- * the tests and the stress command). The guest runs in 32-bit protected
- * mode with flat segments and no paging, in GUEST_MEMORY_BYTES of memory at
- * physical address 0; everything above that traps.
+ * x86-64 with no library) and the host (guests/guest_vm.h, the tests, the
+ * stress command and the benchmarks). The guest runs in 64-bit mode at
+ * CPL 3 with IOPL 3 (core/kvm/kvm_vm.h says why), in GUEST_MEMORY_BYTES of
+ * memory at physical address 0 mapped one to one; every other address
+ * below 4 GiB traps as MMIO.
  *
+ *   0x00001000  page tables           the identity map (host-written)
  *   0x00008000  struct guest_params   written by the host before any vCPU
- *                                     runs; `relaxed` also while they run
+ *                                     runs; `relaxed` and `stop` also while
+ *                                     they run
  *   0x00009000  struct guest_report[] one per vCPU, written by its guest
  *   0x00010000  the guest image       entry point at its first byte
  *   0x00100000  stacks                16 KiB per vCPU, below the top
  *
- * A vCPU starts at GUEST_IMAGE_BASE with its index in EBX. When its program
- * ends it fills its report, writes its index to GUEST_REPORT_PORT (a port
- * the host answers itself and never forwards) and halts.
+ * A vCPU starts at GUEST_IMAGE_BASE with its index in RBX. When its program
+ * ends it fills its report and writes its index to GUEST_REPORT_PORT (a
+ * port the host answers itself and never forwards); the host does not run
+ * it again. A guest has no interrupt table: a fault ends its VM.
  *
  * Example (host):
  *   guest_params* p = (guest_params*)(memory + GUEST_PARAMS);
@@ -25,6 +29,7 @@
 
 #include <stdint.h>
 
+#define GUEST_PAGE_TABLES 0x1000u
 #define GUEST_PARAMS 0x8000u
 #define GUEST_REPORTS 0x9000u
 #define GUEST_IMAGE_BASE 0x10000u
@@ -55,6 +60,10 @@ enum guest_program {
   GUEST_PROGRAM_PORT_LOOP = 3,
   /* The same with MMIO stores and loads at probe_mmio. */
   GUEST_PROGRAM_MMIO_LOOP = 4,
+  /* Batches of `iterations` 4-byte doorbell writes, each batch followed by
+   * a 1-byte write to probe_port, until `stop`: the write-only path the
+   * benchmarks time with and without an exit per write. */
+  GUEST_PROGRAM_DOORBELL_LOOP = 5,
 };
 
 /* Kinds of access in GUEST_PROGRAM_MIX; `mix` in guest_params enables a
@@ -118,9 +127,10 @@ struct guest_report {
 
 /* What the probe device answers to the n-th read (counting from 0) of
  * `size` bytes at `address`, before masking to the size. */
-static inline uint32_t guest_probe_value(uint32_t address, uint32_t size,
+static inline uint64_t guest_probe_value(uint32_t address, uint32_t size,
                                          uint32_t n) {
-  return (address * 0x9E3779B1u) ^ (size << 24) ^ (n * 0x01000193u);
+  const uint32_t low = (address * 0x9E3779B1u) ^ (size << 24) ^ (n * 0x01000193u);
+  return ((uint64_t)(low * 0x85EBCA6Bu) << 32) | low;
 }
 
 #endif /* IOREQ_GUESTS_GUEST_ABI_H_ */

@@ -32,6 +32,9 @@ absl::Status PrepareGuest(kvm::KvmVm& vm, const guest_params& params) {
   if (image.size() > GUEST_IMAGE_MAX) {
     return absl::InternalError("the guest image exceeds GUEST_IMAGE_MAX");
   }
+  if (absl::Status s = vm.WriteIdentityMap(GUEST_PAGE_TABLES); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = vm.Load(GUEST_IMAGE_BASE, image); !s.ok()) return s;
   if (absl::Status s = vm.Load(
           GUEST_PARAMS, absl::MakeConstSpan(
@@ -44,7 +47,8 @@ absl::Status PrepareGuest(kvm::KvmVm& vm, const guest_params& params) {
               sizeof(guest_report) * GUEST_MAX_VCPUS);
   for (uint32_t v = 0; v < vm.vcpu_count(); ++v) {
     if (absl::Status s =
-            vm.vcpu(v).EnterFlat32(GUEST_IMAGE_BASE, GUEST_STACK_TOP(v), v);
+            vm.vcpu(v).EnterUser64(GUEST_IMAGE_BASE, GUEST_STACK_TOP(v), v,
+                                   GUEST_PAGE_TABLES);
         !s.ok()) {
       return s;
     }

@@ -10,9 +10,12 @@ with repetitions) and writes two forms of one report into OUT_DIR:
   report.html  one self-contained file with the charts embedded.
 Charts (matplotlib): round-trip latency p50/p99/p99.9 per strategy and
 topology; throughput against vCPUs; latency against CPU cost per request;
-range lookup cost against range count. Tables give the ratios to the raw
-primitives, and a generated verdict names the winner for idle latency,
-throughput on few cores, and CPU budget. Every file is written to a
+range lookup cost against range count; and, where the run has the Kvm*
+families, the trapped path: each strategy's round trip under a real KVM
+exit beside the same strategy with the emulated producer, against the raw
+exit. Tables give the ratios to the raw primitives and to the raw exit,
+and a generated verdict names the winner for idle latency, throughput on
+few cores, CPU budget, and under a real exit. Every file is written to a
 temporary name and renamed: an error leaves nothing half-written.
 
 Exit codes: 0 written; 2 bad input (one line naming the file and problem).
@@ -39,6 +42,8 @@ CHARTS = [
     ("tradeoff", "Latency against CPU cost per request (1 vCPU)"),
     ("ranges", "Range lookup: interval index against the kernel's linear scan"),
 ]
+TRAPPED_CHART = ("trapped", "The trapped path: round trip under a real KVM exit "
+                 "against the emulated producer and the raw exit (1 vCPU, notified)")
 
 
 def median_counter(b, key):
@@ -91,6 +96,53 @@ def primitive_rows(fam):
                      "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
                      "ratio": median_counter(b, "ratio_to_raw")})
     return rows
+
+
+def kvm_exit_rows(fam):
+    rows = []
+    for b in fam.get("KvmExit", []):
+        rows.append({"exit": b.params().get("exit"), "p50": median_counter(b, "p50_ns"),
+                     "p99": median_counter(b, "p99_ns"), "p999": median_counter(b, "p999_ns"),
+                     "cpu": median_counter(b, "cpu_ns_per_exit")})
+    return sorted(rows, key=lambda r: r["exit"] or "")
+
+
+def kvm_round_trip_rows(fam):
+    rows = []
+    for b in fam.get("KvmRoundTrip", []):
+        p = b.params()
+        rows.append({"strategy": p.get("strategy"), "topology": p.get("topology"),
+                     "completion": p.get("completion"), "exit": p.get("exit"),
+                     "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
+                     "p999": median_counter(b, "p999_ns"),
+                     "ratio": median_counter(b, "ratio_to_exit"),
+                     "cpu": median_counter(b, "cpu_ns_per_request"),
+                     "syscalls": median_counter(b, "syscalls_per_request")})
+    return sorted(rows, key=lambda r: (r["exit"] or "", r["completion"] or "",
+                                       r["topology"] or "", r["p50"] or 0))
+
+
+def kvm_doorbell_rows(fam):
+    rows = []
+    for b in fam.get("KvmDoorbell", []):
+        rows.append({"impl": b.params().get("impl"), "p50": median_counter(b, "p50_ns"),
+                     "p99": median_counter(b, "p99_ns"),
+                     "cpu": median_counter(b, "cpu_ns_per_write"),
+                     "exits": median_counter(b, "exits_per_write")})
+    return sorted(rows, key=lambda r: r["p50"] or 0)
+
+
+def kvm_throughput_rows(fam):
+    rows = []
+    for b in fam.get("KvmThroughput", []):
+        p = b.params()
+        rows.append({"strategy": p.get("strategy"), "topology": p.get("topology"),
+                     "vcpus": int(p.get("vcpus", 1)),
+                     "rps": median_counter(b, "requests_per_s"),
+                     "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
+                     "cpu": median_counter(b, "cpu_ns_per_request"),
+                     "syscalls": median_counter(b, "syscalls_per_request")})
+    return sorted(rows, key=lambda r: (r["vcpus"], r["topology"] or "", -(r["rps"] or 0)))
 
 
 def range_rows(fam):
@@ -174,10 +226,66 @@ def chart_ranges(rg):
     return figure_png(fig)
 
 
+def chart_trapped(krt, kexit, rt):
+    """Per strategy: p50 under a real exit (both topologies) beside the
+    emulated producer's, with the raw exit as a line."""
+    trapped = {(r["strategy"], r["topology"]): r["p50"] for r in krt
+               if r["completion"] == "notify" and r["exit"] == "mmio" and r["p50"]}
+    emulated = {(r["strategy"], r["topology"]): r["p50"] for r in rt
+                if r["completion"] == "notify" and r["p50"]}
+    strategies = sorted({s for s, _ in trapped})
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    width = 0.2
+    series = [("kernel", trapped, "KVM exit, kernel"), ("direct", trapped, "KVM exit, direct"),
+              ("kernel", emulated, "emulated, kernel"), ("direct", emulated, "emulated, direct")]
+    for i, (topology, data, label) in enumerate(series):
+        xs = [x + (i - 1.5) * width for x in range(len(strategies))]
+        ax.bar(xs, [(data.get((s, topology)) or 0) / 1e3 for s in strategies], width=width,
+               label=label, hatch="" if data is trapped else "//", alpha=0.9)
+    raw = [r["p50"] for r in kexit if r["exit"] == "mmio" and r["p50"]]
+    if raw:
+        ax.axhline(raw[0] / 1e3, color="black", linestyle="--", linewidth=1,
+                   label="raw KVM exit (no HSM)")
+    ax.set_xticks(list(range(len(strategies))))
+    ax.set_xticklabels(strategies, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("p50 round trip (µs, log)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    return figure_png(fig)
+
+
 # ----------------------------------------------------------------- tables
 
 def fmt(v, scale=1.0, digits=1):
     return "-" if v is None else ("%.*f" % (digits, v / scale))
+
+
+def trapped_tables(kexit, krt, kdb, ktp):
+    if not (kexit or krt or kdb or ktp):
+        return []
+    return [
+        ("Trapped path: the raw KVM exit (guest loop, trivial handler in the VMM)",
+         ["exit", "p50 µs", "p99 µs", "p99.9 µs", "CPU µs/exit"],
+         [[r["exit"], fmt(r["p50"], 1e3, 2), fmt(r["p99"], 1e3, 2), fmt(r["p999"], 1e3, 2),
+           fmt(r["cpu"], 1e3, 2)] for r in kexit]),
+        ("Trapped path: round trip through the HSM (ratio to the raw exit)",
+         ["exit", "strategy", "topology", "completion", "p50 µs", "p99 µs", "p99.9 µs",
+          "× exit", "CPU µs/req", "syscalls/req"],
+         [[r["exit"], r["strategy"], r["topology"], r["completion"], fmt(r["p50"], 1e3, 2),
+           fmt(r["p99"], 1e3, 2), fmt(r["p999"], 1e3, 2), fmt(r["ratio"], 1, 2),
+           fmt(r["cpu"], 1e3, 2), fmt(r["syscalls"], 1, 2)] for r in krt]),
+        ("Trapped path: a guest's doorbell write, per write",
+         ["path", "p50 µs", "p99 µs", "CPU µs/write", "exits/write"],
+         [[r["impl"], fmt(r["p50"], 1e3, 2), fmt(r["p99"], 1e3, 2), fmt(r["cpu"], 1e3, 2),
+           fmt(r["exits"], 1, 3)] for r in kdb]),
+        ("Trapped path: throughput of the guest mix (stress --hypervisor=kvm)",
+         ["strategy", "topology", "vCPUs", "requests/s", "p50 µs", "p99 µs", "CPU µs/req",
+          "syscalls/req"],
+         [[r["strategy"], r["topology"], str(r["vcpus"]), fmt(r["rps"], 1, 0),
+           fmt(r["p50"], 1e3, 1), fmt(r["p99"], 1e3, 1), fmt(r["cpu"], 1e3, 1),
+           fmt(r["syscalls"], 1, 2)] for r in ktp]),
+    ]
 
 
 def tables(rt, tp, prim, rg):
@@ -230,6 +338,24 @@ def verdicts(rt, tp):
     return lines or ["Not enough results for a verdict."]
 
 
+def trapped_verdict(krt, kexit, rt):
+    rows = [r for r in krt if r["exit"] == "mmio" and r["p50"]]
+    raw = [r["p50"] for r in kexit if r["exit"] == "mmio" and r["p50"]]
+    if not rows or not raw:
+        return []
+    best = min(rows, key=lambda r: r["p50"])
+    line = ("Under a real exit (KVM, MMIO): **%s** (%s topology, %s completion), p50 %.2f µs, "
+            "%.2f× the raw exit (%.2f µs)." % (best["strategy"], best["topology"],
+                                               best["completion"], best["p50"] / 1e3,
+                                               best["p50"] / raw[0], raw[0] / 1e3))
+    emulated = [r for r in rt if r["p50"]]
+    if emulated:
+        e = min(emulated, key=lambda r: r["p50"])
+        line += (" With the emulated producer the best is %s (%s, %s) at %.2f µs."
+                 % (e["strategy"], e["topology"], e["completion"], e["p50"] / 1e3))
+    return [line]
+
+
 CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("kernel", "kernel"),
                 ("cpu_model", "CPU"), ("num_cpus", "cores"), ("compiler", "compiler"),
                 ("build_mode", "build mode"), ("commit", "commit"), ("pinning", "pinning")]
@@ -239,14 +365,14 @@ def context_rows(ctx):
     return [[label, str(ctx.get(key, "-"))] for key, label in CONTEXT_KEYS]
 
 
-def markdown(ctx, tabs, verdict, source):
+def markdown(ctx, tabs, verdict, source, charts=CHARTS):
     out = ["# ioreq-harness performance report", "",
            "From `%s`. Medians over the repetitions of one run." % os.path.basename(source), "",
            "## Verdict", ""]
     out += ["- " + v for v in verdict]
     out += ["", "## Context", "", "| | |", "|---|---|"]
     out += ["| %s | %s |" % tuple(r) for r in context_rows(ctx)]
-    for key, title in CHARTS:
+    for key, title in charts:
         out += ["", "## %s" % title, "", "![%s](%s.png)" % (title, key)]
     for title, head, rows in tabs:
         out += ["", "## %s" % title, "", "| " + " | ".join(head) + " |",
@@ -255,7 +381,7 @@ def markdown(ctx, tabs, verdict, source):
     return "\n".join(out) + "\n"
 
 
-def html_page(ctx, tabs, verdict, pngs, source):
+def html_page(ctx, tabs, verdict, pngs, source, charts=CHARTS):
     e = html.escape
 
     def table(head, rows):
@@ -276,7 +402,7 @@ def html_page(ctx, tabs, verdict, pngs, source):
              "<h2>Verdict</h2><ul class='verdict'>"]
     parts += ["<li>%s</li>" % e(v).replace("**", "") for v in verdict]
     parts += ["</ul><h2>Context</h2>", table(["", ""], context_rows(ctx))]
-    for key, title in CHARTS:
+    for key, title in charts:
         parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>"
                      % (e(title), e(title), base64.b64encode(pngs[key]).decode()))
     for title, head, rows in tabs:
@@ -296,8 +422,16 @@ def build(source):
             "tradeoff": chart_tradeoff(rt), "ranges": chart_ranges(rg)}
     tabs = tables(rt, tp, prim, rg)
     verdict = verdicts(rt, tp)
-    files = {"report.md": markdown(ctx, tabs, verdict, source).encode(),
-             "report.html": html_page(ctx, tabs, verdict, pngs, source).encode()}
+    charts = list(CHARTS)
+    kexit, krt = kvm_exit_rows(fam), kvm_round_trip_rows(fam)
+    kdb, ktp = kvm_doorbell_rows(fam), kvm_throughput_rows(fam)
+    if krt:
+        pngs["trapped"] = chart_trapped(krt, kexit, rt)
+        charts.append(TRAPPED_CHART)
+    tabs += trapped_tables(kexit, krt, kdb, ktp)
+    verdict += trapped_verdict(krt, kexit, rt)
+    files = {"report.md": markdown(ctx, tabs, verdict, source, charts).encode(),
+             "report.html": html_page(ctx, tabs, verdict, pngs, source, charts).encode()}
     for key, data in pngs.items():
         files[key + ".png"] = data
     return files

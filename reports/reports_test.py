@@ -18,6 +18,8 @@ import stats  # noqa: E402
 
 FIXTURE = os.path.join(HERE, "testdata", "suite_3reps.json")
 FIXTURE_9 = os.path.join(HERE, "testdata", "roundtrip_9reps.json")
+# One run of the Kvm* families beside RoundTrip (bench/internal/kvm_families.h).
+FIXTURE_KVM = os.path.join(HERE, "testdata", "kvm_1rep.json")
 
 
 class StatsTest(unittest.TestCase):
@@ -160,6 +162,39 @@ class RenderTest(unittest.TestCase):
         self.assertIn("| strategy | topology | completion |", md)
         self.assertIn("| impl | ranges | ns/lookup |", md)
         self.assertIn("Idle latency:", md)
+
+    def test_the_trapped_path_has_its_chart_tables_and_verdict(self):
+        self.assertEqual(report.main([FIXTURE_KVM, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("(trapped.png)", md)
+        with open(os.path.join(self.out, "trapped.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        for title in ["the raw KVM exit", "round trip through the HSM",
+                      "a guest's doorbell write", "throughput of the guest mix"]:
+            self.assertIn(title, md)
+        # The verdict names the fastest trapped round trip and its ratio to
+        # the raw exit, computed from the fixture.
+        with open(FIXTURE_KVM) as f:
+            runs = json.load(f)["benchmarks"]
+        trapped = [b for b in runs if b["name"].startswith("KvmRoundTrip")
+                   and "/exit:mmio" in b["name"]]
+        raw = [b for b in runs if b["name"].startswith("KvmExit/exit:mmio")][0]
+        best = min(trapped, key=lambda b: b["p50_ns"])
+        strategy = best["name"].split("strategy:")[1].split("/")[0]
+        self.assertIn("Under a real exit (KVM, MMIO): **%s**" % strategy, md)
+        self.assertIn("%.2f× the raw exit (%.2f µs)"
+                      % (best["p50_ns"] / raw["p50_ns"], raw["p50_ns"] / 1e3), md)
+        with open(os.path.join(self.out, "report.html")) as f:
+            page = f.read()
+        self.assertEqual(page.count("src='data:image/png;base64,"), len(report.CHARTS) + 1)
+
+    def test_a_run_without_kvm_has_no_trapped_section(self):
+        self.assertEqual(report.main([FIXTURE, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertNotIn("trapped.png", md)
+        self.assertNotIn("Under a real exit", md)
 
     def test_bad_input_writes_nothing(self):
         bad = os.path.join(self.out, "bad.json")

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -156,6 +157,31 @@ absl::Status KvmVm::Load(uint64_t gpa, absl::Span<const uint8_t> bytes) {
   return absl::OkStatus();
 }
 
+absl::Status KvmVm::WriteIdentityMap(uint64_t gpa) {
+  if (gpa % kPage != 0 || gpa > memory_size_ ||
+      kIdentityMapBytes > memory_size_ - gpa) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "identity map at %#x: needs %u bytes, 4 KiB-aligned, inside %u bytes "
+        "of memory",
+        gpa, kIdentityMapBytes, memory_size_));
+  }
+  constexpr uint64_t kPresent = 1, kWritable = 2, kUser = 4, kHuge = 0x80;
+  constexpr uint64_t kTable = kPresent | kWritable | kUser;
+  uint64_t* pml4 = reinterpret_cast<uint64_t*>(memory_ + gpa);
+  uint64_t* pdpt = pml4 + 512;
+  std::memset(pml4, 0, kIdentityMapBytes);
+  pml4[0] = (gpa + kPage) | kTable;
+  for (uint64_t gib = 0; gib < 4; ++gib) {
+    const uint64_t pd_gpa = gpa + (2 + gib) * kPage;
+    pdpt[gib] = pd_gpa | kTable;
+    uint64_t* pd = reinterpret_cast<uint64_t*>(memory_ + pd_gpa);
+    for (uint64_t i = 0; i < 512; ++i) {
+      pd[i] = (((gib << 9) + i) << 21) | kTable | kHuge;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<KvmVcpu*> KvmVm::AddVcpu() {
   if (vcpus_.size() >= kMaxVcpus) {
     return absl::ResourceExhaustedError(
@@ -175,37 +201,104 @@ absl::StatusOr<KvmVcpu*> KvmVm::AddVcpu() {
   return vcpus_.back().get();
 }
 
+absl::Status KvmVm::AddIoeventfd(uint64_t address, uint32_t len, int fd,
+                                 bool port) {
+  kvm_ioeventfd args{};
+  args.addr = address;
+  args.len = len;
+  args.fd = fd;
+  args.flags = port ? KVM_IOEVENTFD_FLAG_PIO : 0;
+  if (ioctl(vm_fd_, KVM_IOEVENTFD, &args) < 0) return Errno("KVM_IOEVENTFD");
+  return absl::OkStatus();
+}
+
+absl::Status KvmVm::AddCoalescedMmio(uint64_t address, uint32_t size) {
+  const int page = ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+  if (page <= 0) {
+    return absl::UnimplementedError(
+        "this host's KVM has no coalesced MMIO (KVM_CAP_COALESCED_MMIO)");
+  }
+  if (vcpus_.empty()) {
+    return absl::FailedPreconditionError(
+        "coalesced MMIO needs a vCPU first (the ring is in its mapping)");
+  }
+  if (static_cast<size_t>(page + 1) * kPage > run_size_) {
+    return absl::InternalError("the coalesced MMIO page is outside kvm_run");
+  }
+  kvm_coalesced_mmio_zone zone{};
+  zone.addr = address;
+  zone.size = size;
+  if (ioctl(vm_fd_, KVM_REGISTER_COALESCED_MMIO, &zone) < 0) {
+    return Errno("KVM_REGISTER_COALESCED_MMIO");
+  }
+  coalesced_ = reinterpret_cast<kvm_coalesced_mmio_ring*>(
+      reinterpret_cast<uint8_t*>(vcpus_[0]->run()) + page * kPage);
+  coalesced_max_ = static_cast<uint32_t>(
+      (kPage - sizeof(kvm_coalesced_mmio_ring)) / sizeof(kvm_coalesced_mmio));
+  return absl::OkStatus();
+}
+
+size_t KvmVm::DrainCoalesced(
+    const std::function<void(uint64_t, uint32_t, uint64_t)>& take) {
+  if (coalesced_ == nullptr) return 0;
+  size_t taken = 0;
+  // The kernel fills an entry, then advances `last` after a write barrier:
+  // the acquire load of `last` pairs with it, so the entries before it are
+  // whole. `first` is ours; the release store gives the entries back after
+  // they are read (the kernel reads `first` to see the ring's free space).
+  const uint32_t last = __atomic_load_n(&coalesced_->last, __ATOMIC_ACQUIRE);
+  uint32_t first = coalesced_->first;
+  while (first != last && first < coalesced_max_) {
+    const kvm_coalesced_mmio& e = coalesced_->coalesced_mmio[first];
+    uint64_t value = 0;
+    std::memcpy(&value, e.data, std::min<uint32_t>(e.len, sizeof(value)));
+    take(e.phys_addr, e.len, value);
+    first = (first + 1) % coalesced_max_;
+    ++taken;
+  }
+  __atomic_store_n(&coalesced_->first, first, __ATOMIC_RELEASE);
+  return taken;
+}
+
 KvmVcpu::~KvmVcpu() {
   munmap(run_, run_size_);
   close(fd_);
 }
 
-absl::Status KvmVcpu::EnterFlat32(uint32_t rip, uint32_t rsp, uint32_t ebx) {
+absl::Status KvmVcpu::EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
+                                  uint64_t page_tables) {
   kvm_sregs sregs{};
   if (ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
   kvm_segment data{};
   data.base = 0;
   data.limit = 0xFFFFFFFF;
-  data.selector = 0x10;
-  data.type = 3;  // read/write, accessed
+  data.selector = 0x23;  // a user data selector (RPL 3); no GDT is read
+  data.type = 3;         // read/write, accessed
   data.present = 1;
-  data.dpl = 0;
-  data.db = 1;  // 32-bit
+  data.dpl = 3;
+  data.db = 1;
   data.s = 1;
   data.g = 1;
   sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
   kvm_segment code = data;
-  code.selector = 0x08;
-  code.type = 11;  // execute/read, accessed
+  code.selector = 0x1B;  // a user code selector (RPL 3)
+  code.type = 11;        // execute/read, accessed
+  code.db = 0;
+  code.l = 1;            // 64-bit
   sregs.cs = code;
-  sregs.cr0 |= 1;  // PE
-  sregs.cr0 &= ~(1u << 31);  // no paging
+  constexpr uint64_t kCr0Pe = 1, kCr0Et = 1u << 4, kCr0Pg = 1ull << 31;
+  constexpr uint64_t kCr4Pae = 1u << 5;
+  constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10;
+  sregs.cr0 = kCr0Pe | kCr0Et | kCr0Pg;
+  sregs.cr3 = page_tables;
+  sregs.cr4 = kCr4Pae;
+  sregs.efer = kEferLme | kEferLma;
   if (ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return Errno("KVM_SET_SREGS");
   kvm_regs regs{};
   regs.rip = rip;
   regs.rsp = rsp;
-  regs.rbx = ebx;
-  regs.rflags = 0x2;  // the reserved bit; IF clear
+  regs.rbx = rbx;
+  regs.rflags = 0x2 | (3u << 12);  // the reserved bit, IOPL 3; IF clear
   if (ioctl(fd_, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
   return absl::OkStatus();
 }

@@ -23,44 +23,53 @@ const char* ExitName(uint32_t reason) {
 
 }  // namespace
 
+absl::StatusOr<VcpuStep> StepVcpu(KvmVcpu& vcpu, const VcpuLoopOptions& options,
+                                  const TrapHandler& handler,
+                                  VcpuLoopStats* stats) {
+  kvm_run& run = *vcpu.run();
+  if (absl::Status s = vcpu.Run(); !s.ok()) return s;
+  if (run.exit_reason == KVM_EXIT_HLT) {
+    stats->halted = true;
+    return VcpuStep::kDone;
+  }
+  if (run.exit_reason == KVM_EXIT_IO && run.io.port == options.report_port &&
+      run.io.direction == KVM_EXIT_IO_OUT) {
+    stats->reported = true;
+    return VcpuStep::kDone;
+  }
+  absl::StatusOr<TrappedExit> exit = DecodeTrappedExit(run, vcpu.run_size());
+  if (!exit.ok()) {
+    if (run.exit_reason == KVM_EXIT_IO || run.exit_reason == KVM_EXIT_MMIO) {
+      return absl::InternalError(absl::StrFormat(
+          "vCPU %u: %s", vcpu.index(), exit.status().message()));
+    }
+    absl::StatusOr<uint64_t> rip = vcpu.Rip();
+    return absl::InternalError(absl::StrFormat(
+        "vCPU %u stopped at rip %s: %s (reason %u)%s", vcpu.index(),
+        rip.ok() ? absl::StrFormat("%#x", *rip) : "unknown",
+        ExitName(run.exit_reason), run.exit_reason,
+        run.exit_reason == KVM_EXIT_INTERNAL_ERROR
+            ? absl::StrFormat(", suberror %u (an instruction this host "
+                              "does not emulate?)",
+                              run.internal.suberror)
+            : std::string()));
+  }
+  ++stats->exits;
+  for (uint32_t i = 0; i < exit->count; ++i) {
+    IoAccess access = Element(run, *exit, i);
+    ++stats->accesses;
+    if (absl::Status s = handler(vcpu.index(), access); !s.ok()) return s;
+    if (access.direction == kDirRead) CompleteRead(run, *exit, i, access.value);
+  }
+  return VcpuStep::kRunning;
+}
+
 absl::Status RunVcpu(KvmVcpu& vcpu, const VcpuLoopOptions& options,
                      const TrapHandler& handler, VcpuLoopStats* stats) {
-  kvm_run& run = *vcpu.run();
   for (;;) {
-    if (absl::Status s = vcpu.Run(); !s.ok()) return s;
-    if (run.exit_reason == KVM_EXIT_HLT) {
-      stats->halted = true;
-      return absl::OkStatus();
-    }
-    if (run.exit_reason == KVM_EXIT_IO && run.io.port == options.report_port &&
-        run.io.direction == KVM_EXIT_IO_OUT) {
-      stats->reported = true;
-      return absl::OkStatus();
-    }
-    absl::StatusOr<TrappedExit> exit = DecodeTrappedExit(run, vcpu.run_size());
-    if (!exit.ok()) {
-      if (run.exit_reason == KVM_EXIT_IO || run.exit_reason == KVM_EXIT_MMIO) {
-        return absl::InternalError(absl::StrFormat(
-            "vCPU %u: %s", vcpu.index(), exit.status().message()));
-      }
-      absl::StatusOr<uint64_t> rip = vcpu.Rip();
-      return absl::InternalError(absl::StrFormat(
-          "vCPU %u stopped at rip %s: %s (reason %u)%s", vcpu.index(),
-          rip.ok() ? absl::StrFormat("%#x", *rip) : "unknown",
-          ExitName(run.exit_reason), run.exit_reason,
-          run.exit_reason == KVM_EXIT_INTERNAL_ERROR
-              ? absl::StrFormat(", suberror %u (an instruction this host "
-                                "does not emulate?)",
-                                run.internal.suberror)
-              : std::string()));
-    }
-    ++stats->exits;
-    for (uint32_t i = 0; i < exit->count; ++i) {
-      IoAccess access = Element(run, *exit, i);
-      ++stats->accesses;
-      if (absl::Status s = handler(vcpu.index(), access); !s.ok()) return s;
-      if (access.direction == kDirRead) CompleteRead(run, *exit, i, access.value);
-    }
+    absl::StatusOr<VcpuStep> step = StepVcpu(vcpu, options, handler, stats);
+    if (!step.ok()) return step.status();
+    if (*step == VcpuStep::kDone) return absl::OkStatus();
   }
 }
 

@@ -27,6 +27,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/abi/slot_decode.h"
 #include "core/kvm/kvm_vm.h"
 
@@ -54,6 +55,14 @@ struct VcpuLoopStats {
 // device handles (Internal, naming the exit and the guest's rip).
 absl::Status RunVcpu(KvmVcpu& vcpu, const VcpuLoopOptions& options,
                      const TrapHandler& handler, VcpuLoopStats* stats);
+
+// One round of RunVcpu(): one KVM_RUN and the exit it returns with handled.
+// kRunning: the guest goes on at the next call; kDone: it reported or
+// halted (see stats). For a caller that times each exit (the benchmarks).
+enum class VcpuStep { kRunning, kDone };
+absl::StatusOr<VcpuStep> StepVcpu(KvmVcpu& vcpu, const VcpuLoopOptions& options,
+                                  const TrapHandler& handler,
+                                  VcpuLoopStats* stats);
 
 }  // namespace kvm
 }  // namespace ioreq

@@ -89,7 +89,7 @@ TEST(VcpuLoop, EveryExitKindAndSizeReachesTheHandlerOnce) {
       << guests::CheckReport(*r.vm, 0, r.stats.accesses);
   const guest_report report = guests::ReportOf(*r.vm, 0);
   EXPECT_EQ(report.checked, device.reads);
-  EXPECT_EQ(device.reads, 3u + 3u + 4u + 2u + 3u);
+  EXPECT_EQ(device.reads, 3u + 4u + 4u + 2u + 3u);
 
   using W = ProbeDevice::Write;
   const std::vector<W> want = {
@@ -99,6 +99,7 @@ TEST(VcpuLoop, EveryExitKindAndSizeReachesTheHandlerOnce) {
       {kTypeMmio, kProbeMmio + 0x10, 1, 0xA1},
       {kTypeMmio, kProbeMmio + 0x20, 2, 0xB2C3},
       {kTypeMmio, kProbeMmio + 0x40, 4, 0xD4E5F607},
+      {kTypeMmio, kProbeMmio + 0x80, 8, 0x0123456789ABCDEFull},
       // rep outsb, rep outsw: one access per element, in order.
       {kTypePortIo, kProbePort, 1, 'I'},
       {kTypePortIo, kProbePort, 1, 'O'},
@@ -158,7 +159,11 @@ TEST(VcpuLoop, KickStopsAGuestThatNeverExits) {
   // jmp . at the entry point: a guest spinning without a single exit.
   const uint8_t spin[] = {0xEB, 0xFE};
   ASSERT_TRUE(vm->Load(GUEST_IMAGE_BASE, spin).ok());
-  ASSERT_TRUE(vm->vcpu(0).EnterFlat32(GUEST_IMAGE_BASE, GUEST_STACK_TOP(0), 0).ok());
+  ASSERT_TRUE(vm->WriteIdentityMap(GUEST_PAGE_TABLES).ok());
+  ASSERT_TRUE(vm->vcpu(0)
+                  .EnterUser64(GUEST_IMAGE_BASE, GUEST_STACK_TOP(0), 0,
+                               GUEST_PAGE_TABLES)
+                  .ok());
   VcpuLoopStats stats;
   absl::Status s;
   std::thread runner([&] {

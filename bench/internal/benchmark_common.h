@@ -1,0 +1,79 @@
+// bench/internal/benchmark_common.h: what every benchmark family reports
+// the same way.
+//
+// The tail counters from a latency histogram, process CPU time, a
+// `Family/key:value/...` name, and the body of a family that runs the
+// checked stress load once and reports its figures (Throughput and
+// KvmThroughput). Internal to bench/ioreq_benchmark.
+//
+// Example:
+//   LatencyHistogram h;
+//   for (auto _ : state) { ...; h.Record(ns); }
+//   bench::ReportTail(state, h);
+#ifndef IOREQ_BENCH_INTERNAL_BENCHMARK_COMMON_H_
+#define IOREQ_BENCH_INTERNAL_BENCHMARK_COMMON_H_
+
+#include <time.h>
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "bench/latency_histogram.h"
+#include "bench/stress_workload.h"
+#include "benchmark/benchmark.h"
+
+namespace bench {
+
+inline double ProcessCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+// p50_ns, p99_ns, p999_ns, max_ns; each value times `scale` (a histogram
+// of batches reports per element).
+inline void ReportTail(benchmark::State& state, const LatencyHistogram& h,
+                       double scale = 1) {
+  state.counters["p50_ns"] = h.Percentile(50) * scale;
+  state.counters["p99_ns"] = h.Percentile(99) * scale;
+  state.counters["p999_ns"] = h.Percentile(99.9) * scale;
+  state.counters["max_ns"] = static_cast<double>(h.max()) * scale;
+}
+
+// "Family/k1:v1/k2:v2".
+inline std::string Name(
+    const char* family,
+    std::initializer_list<std::pair<const char*, std::string>> kv) {
+  std::string name = family;
+  for (const auto& [k, v] : kv) absl::StrAppend(&name, "/", k, ":", v);
+  return name;
+}
+
+// One checked stress run per iteration: its wall time as the iteration
+// time (register with UseManualTime()), its figures as counters; a run
+// that is not clean is an error, not a figure.
+inline void StressFamily(benchmark::State& state, const StressConfig& config) {
+  for (auto _ : state) {
+    absl::StatusOr<StressResult> r = RunStress(config);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    if (!r->clean()) {
+      state.SkipWithError("the run lost, duplicated or corrupted requests");
+      return;
+    }
+    state.SetIterationTime(r->elapsed_s);
+    ReportTail(state, r->round_trip_ns);
+    state.counters["requests_per_s"] = r->requests_per_s();
+    state.counters["cpu_ns_per_request"] = r->cpu_ns_per_request();
+    state.counters["syscalls_per_request"] = r->syscalls_per_request();
+    state.counters["requests"] = static_cast<double>(r->completed);
+  }
+}
+
+}  // namespace bench
+
+#endif  // IOREQ_BENCH_INTERNAL_BENCHMARK_COMMON_H_
