@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 obj="$(mktemp -d)"
 trap 'rm -rf "$obj"' EXIT
 
-targets=(slot_decode range_map cf8cfc ioeventfd dispatch_ops concurrent)
+mapfile -t targets < fuzz/targets.txt  # the one list of fuzz targets
 core=($(find core -name "*.cc" ! -name "*_test.cc" | sort))
 source fuzz/link_libs.sh
 

@@ -17,9 +17,10 @@
 // log-linear histogram), ratio_to_raw (p50 over the matching raw ping-pong's
 // median, measured once in this process), cpu_ns_per_request (process CPU,
 // all threads), syscalls_per_request (doorbell system calls), requests_per_s.
-// `--quick` runs a representative subset in under 30 s. Threads are not
-// pinned: the suite runs with more threads than cores and says so in the
-// context ("pinning": "none").
+// `--quick` runs a representative subset in under 30 s. Primitive/impl:raw
+// and RoundTrip also run under two placements (core/placement/), named
+// /pin:same-core and /pin:cross-core, with the raw ping-pong of the same
+// placement as their baseline; names without /pin: are unpinned.
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -36,6 +37,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "bench/internal/benchmark_common.h"
 #include "bench/internal/benchmark_flags.h"
@@ -48,6 +50,7 @@
 #include "core/hsm/hsm.h"
 #include "core/harness/system.h"
 #include "core/notify/strategy.h"
+#include "core/placement/placement.h"
 #include "core/hsm/range_index.h"
 #include "core/abi/slot_decode.h"
 
@@ -56,8 +59,10 @@ namespace {
 
 // ------------------------------------------------------------ primitives
 
-void RawPrimitive(benchmark::State& state, Primitive primitive) {
-  std::unique_ptr<PingPong> pair = MakePingPong(primitive);
+void RawPrimitive(benchmark::State& state, Primitive primitive,
+                  const ioreq::Placement& placement) {
+  ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread initiates
+  std::unique_ptr<PingPong> pair = MakePingPong(primitive, placement.hsm_cpus);
   LatencyHistogram h;
   for (auto _ : state) {
     const int64_t start = absl::GetCurrentTimeNanos();
@@ -65,7 +70,8 @@ void RawPrimitive(benchmark::State& state, Primitive primitive) {
     h.Record(absl::GetCurrentTimeNanos() - start);
   }
   ReportTail(state, h);
-  state.counters["ratio_to_raw"] = h.Percentile(50) / BaselineMedianNs(primitive);
+  state.counters["ratio_to_raw"] =
+      h.Percentile(50) / BaselineMedianNs(primitive, placement);
 }
 
 // Ping-pong between two threads through the model's doorbell type: the
@@ -109,16 +115,19 @@ void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
 
 // One vCPU and one MMIO BAR client.
 struct OneVcpuSystem : ioreq::System {
-  OneVcpuSystem(ioreq::Strategy strategy, ioreq::Topology topology)
-      : System(strategy, Options(topology)),
+  OneVcpuSystem(ioreq::Strategy strategy, ioreq::Topology topology,
+                const ioreq::Placement& placement = {})
+      : System(strategy, Options(topology, placement)),
         bar(0xE0000000, 0x1000),
         vm(AddVm(1).value()) {
     const ioreq::ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
     if (!hsm.AddRange(c, ioreq::kTypeMmio, bar.base(), bar.last()).ok()) std::abort();
   }
-  static ioreq::HsmOptions Options(ioreq::Topology topology) {
+  static ioreq::HsmOptions Options(ioreq::Topology topology,
+                                  const ioreq::Placement& placement) {
     ioreq::HsmOptions o;
     o.topology = topology;
+    o.thread_cpus = placement.hsm_cpus;
     return o;
   }
   uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
@@ -128,8 +137,10 @@ struct OneVcpuSystem : ioreq::System {
 };
 
 void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
-               ioreq::Topology topology, bool polling) {
-  OneVcpuSystem sys(strategy, topology);
+               ioreq::Topology topology, bool polling,
+               const ioreq::Placement& placement) {
+  ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread is the vCPU
+  OneVcpuSystem sys(strategy, topology, placement);
   const ioreq::IoAccess read = ioreq::MmioRead(0xE0000010, 4);
   LatencyHistogram h;
   const uint64_t syscalls_before = sys.syscalls();
@@ -148,7 +159,7 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
   ReportTail(state, h);
   state.counters["ratio_to_raw"] =
       h.Percentile(50) /
-      BaselineMedianNs(BaselineFor(ioreq::StrategyName(strategy)));
+      BaselineMedianNs(BaselineFor(ioreq::StrategyName(strategy)), placement);
   state.counters["cpu_ns_per_request"] = (ProcessCpuNs() - cpu_before) / n;
   state.counters["syscalls_per_request"] =
       static_cast<double>(sys.syscalls() - syscalls_before) / n;
@@ -224,11 +235,27 @@ void RegisterAll() {
   const Primitive prims[] = {Primitive::kSpin, Primitive::kFutex,
                              Primitive::kEventfd, Primitive::kUringMsg,
                              Primitive::kUringRead};
-  for (Primitive p : prims) {
-    benchmark::RegisterBenchmark(
-        Name("Primitive", {{"impl", "raw"}, {"primitive", PrimitiveName(p)}}).c_str(),
-        [p](benchmark::State& s) { RawPrimitive(s, p); })
-        ->UseRealTime();
+  // Placements: unpinned (the names without /pin:, as before placements
+  // existed, so runs compare across versions), all threads on one CPU, and
+  // the vCPU and the HSM on two (where this process may use two).
+  std::vector<ioreq::Placement> placements = {ioreq::Placement()};
+  for (const char* name : {"same-core", "cross-core"}) {
+    absl::StatusOr<ioreq::Placement> p = ioreq::ParsePlacement(name);
+    if (p.ok()) placements.push_back(*p);
+  }
+  auto pinned = [](std::string name, const ioreq::Placement& p) {
+    if (p.pinned()) absl::StrAppend(&name, "/pin:", p.name);
+    return name;
+  };
+  for (const ioreq::Placement& placement : placements) {
+    for (Primitive p : prims) {
+      benchmark::RegisterBenchmark(
+          pinned(Name("Primitive", {{"impl", "raw"}, {"primitive", PrimitiveName(p)}}),
+                 placement)
+              .c_str(),
+          [p, placement](benchmark::State& s) { RawPrimitive(s, p, placement); })
+          ->UseRealTime();
+    }
   }
   auto doorbell = [](const char* prim, auto fn) {
     benchmark::RegisterBenchmark(
@@ -254,18 +281,23 @@ void RegisterAll() {
     DoorbellPingPong<ioreq::AdaptiveDoorbell>(s, Primitive::kSpin);
   });
 
-  for (const std::string& name : ioreq::StrategyNames()) {
-    const Strategy strategy = *ioreq::ParseStrategy(name);
-    for (Topology topology : {Topology::kKernel, Topology::kDirect}) {
-      for (bool polling : {false, true}) {
-        benchmark::RegisterBenchmark(
-            Name("RoundTrip", {{"strategy", name},
-                  {"topology", ioreq::TopologyName(topology)},
-                  {"completion", polling ? "polling" : "notify"}})
-                .c_str(),
-            [=](benchmark::State& s) { RoundTrip(s, strategy, topology, polling); })
-            ->UseRealTime()
-            ->MinTime(0.3);
+  for (const ioreq::Placement& placement : placements) {
+    for (const std::string& name : ioreq::StrategyNames()) {
+      const Strategy strategy = *ioreq::ParseStrategy(name);
+      for (Topology topology : {Topology::kKernel, Topology::kDirect}) {
+        for (bool polling : {false, true}) {
+          benchmark::RegisterBenchmark(
+              pinned(Name("RoundTrip", {{"strategy", name},
+                                        {"topology", ioreq::TopologyName(topology)},
+                                        {"completion", polling ? "polling" : "notify"}}),
+                     placement)
+                  .c_str(),
+              [=](benchmark::State& s) {
+                RoundTrip(s, strategy, topology, polling, placement);
+              })
+              ->UseRealTime()
+              ->MinTime(0.3);
+        }
       }
     }
   }
@@ -392,7 +424,19 @@ void AddContext() {
   benchmark::AddCustomContext("build_mode", "debug");
 #endif
   benchmark::AddCustomContext("commit", GitCommit());
-  benchmark::AddCustomContext("pinning", "none");
+  // Each benchmark's placement is in its name (/pin:same-core,
+  // /pin:cross-core; unpinned where absent), with the CPUs it may use here.
+  benchmark::AddCustomContext("pinning", "per benchmark: /pin: in the name, unpinned where absent");
+  absl::StatusOr<ioreq::Placement> same = ioreq::ParsePlacement("same-core");
+  absl::StatusOr<ioreq::Placement> cross = ioreq::ParsePlacement("cross-core");
+  benchmark::AddCustomContext(
+      "placements",
+      absl::StrCat("same-core: vCPU and HSM on CPU ",
+                   same.ok() ? absl::StrJoin(same->vcpu_cpus, ",") : "-",
+                   "; cross-core: vCPU on CPU ",
+                   cross.ok() ? absl::StrJoin(cross->vcpu_cpus, ",") : "-",
+                   ", HSM on CPU ",
+                   cross.ok() ? absl::StrJoin(cross->hsm_cpus, ",") : "-"));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@ source "${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-ioreq_harness}/tools/testing/expect_
 
 expect 0 "$stress" --requests=300
 expect 0 "$stress" --requests=300 --polling --vcpus=3 --vms=2
+expect 0 "$stress" --requests=300 --pin=same-core
+expect 0 "$stress" --requests=300 --pin=cross-core --topology=direct
 expect 0 "$stress" --help
 for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --requests=0 --requests=1x --requests=99999999999999999999 \
@@ -21,7 +23,8 @@ for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --pause_us=0 --drop_every=0 --drop_every=abc --wedge_ms=0 \
            --progress_s=-1 --progress_s=99999 --soak=maybe --rescan=2 \
            --watchdog_s=-1 --watchdog_s=99999999 --rate=-1 \
-           --hypervisor=qemu --hypervisor=; do
+           --hypervisor=qemu --hypervisor= --pin=bogus --pin=0/99999 --pin=0 \
+           --pin=; do
   expect 2 "$stress" "$bad"
 done
 

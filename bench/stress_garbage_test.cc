@@ -1,20 +1,31 @@
 // The garbage fault: a hostile hypervisor writes random bytes into random
 // fields of the slots of VM 1 while both VMs run. VM 0, which garbage never
 // reaches, keeps the strict oracle; VM 1's requests may end any way but
-// none may hang the run. Not built under ThreadSanitizer: the garbage
-// writer races with the model on purpose.
+// none may hang the run; with either producer. Not built under
+// ThreadSanitizer: the garbage writer races with the model on purpose.
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
 #include "bench/stress_faults.h"
 #include "bench/stress_workload.h"
+#include "core/kvm/kvm_vm.h"
 #include "gtest/gtest.h"
 
 namespace bench {
 namespace {
 
-class Garbage : public ::testing::TestWithParam<ioreq::Topology> {};
+// The producer (emulated vCPU threads, or KVM vCPUs running a guest) and
+// the topology.
+using Param = std::tuple<Producer, ioreq::Topology>;
+class Garbage : public ::testing::TestWithParam<Param> {};
 
 TEST_P(Garbage, NothingLostAndTheOtherVmUnharmed) {
   StressConfig c;
-  c.topology = GetParam();
+  c.hypervisor = std::get<0>(GetParam());
+  if (c.hypervisor == Producer::kKvm && !ioreq::kvm::KvmUsable().ok()) {
+    GTEST_SKIP() << ioreq::kvm::KvmUsable().message();
+  }
+  c.topology = std::get<1>(GetParam());
   c.vms = 2;
   c.vcpus = 3;
   c.seconds = 1.5;
@@ -39,8 +50,13 @@ TEST_P(Garbage, NothingLostAndTheOtherVmUnharmed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Topologies, Garbage, ::testing::ValuesIn(ioreq::kAllTopologies),
-    [](const auto& info) { return ioreq::TopologyName(info.param); });
+    ProducersAndTopologies, Garbage,
+    ::testing::Combine(::testing::Values(Producer::kEmulated, Producer::kKvm),
+                       ::testing::ValuesIn(ioreq::kAllTopologies)),
+    [](const ::testing::TestParamInfo<Param>& info) {
+      return absl::StrCat(ProducerName(std::get<0>(info.param)), "_",
+                          ioreq::TopologyName(std::get<1>(info.param)));
+    });
 
 }  // namespace
 }  // namespace bench

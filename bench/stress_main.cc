@@ -34,6 +34,10 @@ ABSL_FLAG(int, clients, 2,
 ABSL_FLAG(int64_t, requests, 20000,
           "requests in all, split across the vCPUs (ignored with --seconds)");
 ABSL_FLAG(double, seconds, 0, "run for this many seconds instead, 0 to 86400");
+ABSL_FLAG(std::string, pin, "none",
+          "where threads run: none, same-core (vCPUs and HSM on one CPU), "
+          "cross-core (vCPUs on one, the HSM on another), or V/H with CPU "
+          "lists (e.g. 0/1)");
 ABSL_FLAG(bool, polling, false,
           "vCPUs poll for completion (completion_polling = 1) instead of "
           "sleeping until notified");
@@ -79,7 +83,7 @@ int main(int argc, char** argv) {
       argc, argv,
       "stress: drive the ACRN I/O request path with checked requests.\n"
       "usage: bazel run //bench:stress -- [--hypervisor=emulated|kvm] "
-      "[--strategy=S] [--topology=T] "
+      "[--strategy=S] [--topology=T] [--pin=P] "
       "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
       "       [--faults=all|LIST] [--soak] [--progress_s=S]");
@@ -116,6 +120,14 @@ int main(int argc, char** argv) {
   config.requests = absl::GetFlag(FLAGS_requests);
   config.seconds = absl::GetFlag(FLAGS_seconds);
   config.polling = absl::GetFlag(FLAGS_polling);
+  const std::string pin = absl::GetFlag(FLAGS_pin);
+  absl::StatusOr<ioreq::Placement> placement = ioreq::ParsePlacement(pin);
+  if (!placement.ok()) {
+    std::fprintf(stderr, "stress: %s\n",
+                 std::string(placement.status().message()).c_str());
+    return tools::kExitUsage;
+  }
+  config.placement = *placement;
   config.seed = absl::GetFlag(FLAGS_seed);
   config.offered_rate_per_vcpu = absl::GetFlag(FLAGS_rate);
   const bool soak = absl::GetFlag(FLAGS_soak);

@@ -78,7 +78,7 @@ std::string HsmJson(const ioreq::HsmStats& stats) {
 std::string StressJson(const StressConfig& c, const StressResult& r) {
   return absl::StrFormat(
       "{\"hypervisor\": \"%s\", \"strategy\": \"%s\", \"topology\": "
-      "\"%s\", \"vms\": %d, "
+      "\"%s\", \"pin\": \"%s\", \"vms\": %d, "
       "\"vcpus\": %d, \"clients\": %d, "
       "\"polling\": %s, \"seed\": %u, \"issued\": %u, \"completed\": %u, "
       "\"lost\": %u, \"duplicated\": %u, \"wrong_value\": %u, "
@@ -89,7 +89,7 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"notifications\": %u, \"completions_rescued_by_rescan\": %u, "
       "\"guest_errors\": %u, %s\"ok\": %s}",
       ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy),
-      ioreq::TopologyName(c.topology), c.vms,
+      ioreq::TopologyName(c.topology), c.placement.name, c.vms,
       c.vcpus, c.clients, c.polling ? "true" : "false", c.seed, r.issued,
       r.completed, r.lost, r.duplicated, r.wrong_value, r.undelivered_writes,
       r.round_trip_ns.Percentile(50), r.round_trip_ns.Percentile(99),
@@ -102,9 +102,10 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
 
 std::string StressText(const StressConfig& c, const StressResult& r) {
   std::string out = absl::StrFormat(
-      "ioreq stress: %s hypervisor, strategy %s, topology %s, %d VM(s) x %d "
-      "vCPU(s), %d BAR client(s), %s completion, seed %u\n",
-      ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy), ioreq::TopologyName(c.topology), c.vms,
+      "ioreq stress: %s hypervisor, strategy %s, topology %s, pin %s, %d "
+      "VM(s) x %d vCPU(s), %d BAR client(s), %s completion, seed %u\n",
+      ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy),
+      ioreq::TopologyName(c.topology), c.placement.name, c.vms,
       c.vcpus, c.clients, c.polling ? "polling" : "notified", c.seed);
   absl::StrAppendFormat(
       &out,

@@ -53,6 +53,7 @@
 #include "bench/stress_faults.h"
 #include "core/hsm/hsm.h"
 #include "core/notify/strategy.h"
+#include "core/placement/placement.h"
 #include "core/harness/emulated_hypervisor.h"
 
 namespace bench {
@@ -78,6 +79,10 @@ struct StressConfig {
   int64_t requests = 20000;
   double seconds = 0;   // run for this long instead, if > 0
   bool polling = false; // completion_polling: vCPUs poll instead of sleeping
+  // Where the vCPU threads and the HSM's threads (dispatcher, clients,
+  // device models) run (core/placement/); the fault and progress threads
+  // are never pinned.
+  ioreq::Placement placement;
   uint64_t seed = 1;
   absl::Duration completion_timeout = absl::Seconds(10);
   // A noise thread makes spurious upcalls and completion notifications

@@ -24,7 +24,9 @@ import sys
 import threading
 import time
 
-TARGETS = ["slot_decode", "range_map", "cf8cfc", "ioeventfd", "dispatch_ops", "concurrent"]
+# The one list of fuzz targets (fuzz/targets.txt), beside this file.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "targets.txt")) as _f:
+    TARGETS = [line.strip() for line in _f if line.strip()]
 STAT = re.compile(r"cov: (\d+) ft: (\d+).*?exec/s:? (\d+)")
 FRAME = re.compile(r"#\d+ 0x[0-9a-f]+ in (\S+)")
 

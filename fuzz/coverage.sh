@@ -15,7 +15,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 flags=(-O1 -std=c++17 -I. -fprofile-instr-generate -fcoverage-mapping)
 core=($(find core -name "*.cc" ! -name "*_test.cc" | sort))
-targets=(slot_decode range_map cf8cfc ioeventfd dispatch_ops concurrent)
+mapfile -t targets < fuzz/targets.txt  # the one list of fuzz targets
 source fuzz/link_libs.sh
 sources=("${core[@]}" fuzz/regression_driver.cc)
 for t in "${targets[@]}"; do sources+=("fuzz/${t}_fuzzer.cc"); done

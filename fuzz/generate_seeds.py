@@ -60,6 +60,43 @@ def slot_decode():
         write("slot_decode", name, data)
 
 
+def kvm_run(exit_reason, union, data=b""):
+    """A kvm_run as the kernel lays it out: exit_reason at 8, the exit's
+    union at 32; port I/O data at 4096 (where data_offset points)."""
+    head = b"\0" * 8 + struct.pack("<I", exit_reason) + b"\0" * 20
+    run = head + union
+    if data:
+        run = run.ljust(4096, b"\0") + data
+    return run
+
+
+def trapped_exit():
+    io, mmio_exit, hlt = 2, 6, 5  # KVM_EXIT_IO, KVM_EXIT_MMIO, KVM_EXIT_HLT
+
+    def port(direction, size, port_, count, offset=4096):
+        return struct.pack("<BBHIQ", direction, size, port_, count, offset)
+
+    def mmio_(addr, data, length, is_write):
+        return struct.pack("<Q8sIB", addr, data, length, is_write)
+
+    seeds = {
+        "port_out_1": kvm_run(io, port(1, 1, 0x3F8, 1), b"A"),
+        "port_in_4": kvm_run(io, port(0, 4, 0xCFC, 1), b"\0" * 4),
+        "rep_outsw_3": kvm_run(io, port(1, 2, 0x3F8, 3), b"\x11\x11\x22\x22\x33\x33"),
+        "rep_insb_4": kvm_run(io, port(0, 1, 0x3FC, 4), b"\0" * 4),
+        "port_past_ffff": kvm_run(io, port(0, 4, 0xFFFE, 1), b"\0" * 4),
+        "port_data_outside": kvm_run(io, port(1, 4, 0x80, 2049), b"\0" * 4),
+        "port_offset_inside_struct": kvm_run(io, port(1, 1, 0x80, 1, 8)),
+        "mmio_write_8": kvm_run(mmio_exit, mmio_(0xE0000010, b"\x88\x77\x66\x55\x44\x33\x22\x11", 8, 1)),
+        "mmio_read_2": kvm_run(mmio_exit, mmio_(0xD0000000, b"\0" * 8, 2, 0)),
+        "mmio_len_9": kvm_run(mmio_exit, mmio_(0x1000, b"\0" * 8, 9, 0)),
+        "mmio_wraps": kvm_run(mmio_exit, mmio_(0xFFFFFFFFFFFFFFFE, b"\0" * 8, 4, 0)),
+        "hlt": kvm_run(hlt, b"\0" * 32),
+    }
+    for name, data in seeds.items():
+        write("trapped_exit", name, data)
+
+
 def random_seeds(target, count, sizes, seed):
     rng = random.Random(seed)
     for i in range(count):
@@ -69,6 +106,7 @@ def random_seeds(target, count, sizes, seed):
 
 if __name__ == "__main__":
     slot_decode()
+    trapped_exit()
     random_seeds("range_map", 12, [16, 64, 256, 1024], 1)
     random_seeds("cf8cfc", 12, [8, 32, 128, 512], 2)
     random_seeds("ioeventfd", 12, [16, 64, 256, 1024], 3)

@@ -192,24 +192,42 @@ static void probe(uint32_t vcpu) {
 
 /* ---- GUEST_PROGRAM_PORT_LOOP / MMIO_LOOP --------------------------- */
 
+/* The time-stamp counter, after every earlier instruction has completed
+ * (user mode may read it: the host leaves CR4.TSD clear). */
+static inline uint64_t ticks(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+  return ((uint64_t)hi << 32) | lo;
+}
+
 static void port_loop(uint32_t vcpu) {
+  volatile struct guest_report* r = REPORT(vcpu);
   const uint32_t port = PARAMS->probe_port;
   const uint32_t n = PARAMS->iterations;
   for (uint32_t i = 0; i < n; ++i) {
+    uint64_t t0 = ticks();
     out8(port, (uint8_t)i);
+    r->last_ticks = ticks() - t0;
+    t0 = ticks();
     (void)in8(port);
+    r->last_ticks = ticks() - t0;
   }
-  REPORT(vcpu)->accesses = 2 * n;
+  r->accesses = 2 * n;
 }
 
 static void mmio_loop(uint32_t vcpu) {
+  volatile struct guest_report* r = REPORT(vcpu);
   volatile uint32_t* cell = (volatile uint32_t*)(uintptr_t)PARAMS->probe_mmio;
   const uint32_t n = PARAMS->iterations;
   for (uint32_t i = 0; i < n; ++i) {
+    uint64_t t0 = ticks();
     *cell = i;
+    r->last_ticks = ticks() - t0;
+    t0 = ticks();
     (void)*cell;
+    r->last_ticks = ticks() - t0;
   }
-  REPORT(vcpu)->accesses = 2 * n;
+  r->accesses = 2 * n;
 }
 
 static void doorbell_loop(uint32_t vcpu) {

@@ -56,7 +56,8 @@ enum guest_program {
    * against what the devices must hold. */
   GUEST_PROGRAM_MIX = 2,
   /* `iterations` port writes then reads at probe_port (no checks): the
-   * exit loop the benchmarks time. */
+   * exit loop the benchmarks time; each access's guest-side time goes to
+   * last_ticks. */
   GUEST_PROGRAM_PORT_LOOP = 3,
   /* The same with MMIO stores and loads at probe_mmio. */
   GUEST_PROGRAM_MMIO_LOOP = 4,
@@ -122,6 +123,10 @@ struct guest_report {
   uint32_t thr_uncertain;   /* UART bytes a fault touched */
   uint32_t doorbell_writes; /* ioeventfd writes, untouched */
   uint32_t doorbell_uncertain;
+  /* The loops (GUEST_PROGRAM_PORT_LOOP, _MMIO_LOOP): how long the last
+   * access took as the guest saw it, in TSC ticks (rdtsc before and after
+   * the instruction), written before the next access traps. */
+  volatile uint64_t last_ticks;
   char message[GUEST_MESSAGE_BYTES]; /* the first failure, NUL-terminated */
 };
 

@@ -69,6 +69,11 @@ guest_report ReportOf(const kvm::KvmVm& vm, uint32_t vcpu) {
   return report;
 }
 
+volatile guest_report& LiveReportOf(kvm::KvmVm& vm, uint32_t vcpu) {
+  return reinterpret_cast<volatile guest_report*>(vm.memory() +
+                                                  GUEST_REPORTS)[vcpu];
+}
+
 absl::Status CheckReport(const kvm::KvmVm& vm, uint32_t vcpu,
                          uint64_t host_accesses) {
   const guest_report r = ReportOf(vm, vcpu);

@@ -39,6 +39,10 @@ volatile guest_params& ParamsOf(kvm::KvmVm& vm);
 // A copy of vCPU `vcpu`'s report.
 guest_report ReportOf(const kvm::KvmVm& vm, uint32_t vcpu);
 
+// The live report in guest memory (the loops update `last_ticks` while
+// they run).
+volatile guest_report& LiveReportOf(kvm::KvmVm& vm, uint32_t vcpu);
+
 // OK when the guest reported, found no wrong value, and made exactly
 // `host_accesses` accesses; otherwise an error naming the vCPU and the
 // guest's first failure.

@@ -42,6 +42,8 @@ CHARTS = [
     ("tradeoff", "Latency against CPU cost per request (1 vCPU)"),
     ("ranges", "Range lookup: interval index against the kernel's linear scan"),
 ]
+PLACEMENT_CHART = ("placement", "Placement: round trip per strategy unpinned, with every "
+                   "thread on one CPU, and with the vCPU and the HSM on two (1 vCPU, notified)")
 TRAPPED_CHART = ("trapped", "The trapped path: round trip under a real KVM exit "
                  "against the emulated producer and the raw exit (1 vCPU, notified)")
 
@@ -64,13 +66,13 @@ def round_trip_rows(fam):
     for b in fam.get("RoundTrip", []):
         p = b.params()
         rows.append({"strategy": p.get("strategy"), "topology": p.get("topology"),
-                     "completion": p.get("completion"),
+                     "completion": p.get("completion"), "pin": p.get("pin", "none"),
                      "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
                      "p999": median_counter(b, "p999_ns"),
                      "ratio": median_counter(b, "ratio_to_raw"),
                      "cpu": median_counter(b, "cpu_ns_per_request"),
                      "syscalls": median_counter(b, "syscalls_per_request")})
-    return sorted(rows, key=lambda r: (r["completion"] or "", r["topology"] or "",
+    return sorted(rows, key=lambda r: (r["pin"], r["completion"] or "", r["topology"] or "",
                                        r["p50"] or 0))
 
 
@@ -93,6 +95,7 @@ def primitive_rows(fam):
     for b in fam.get("Primitive", []):
         p = b.params()
         rows.append({"impl": p.get("impl"), "primitive": p.get("primitive"),
+                     "pin": p.get("pin", "none"),
                      "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
                      "ratio": median_counter(b, "ratio_to_raw")})
     return rows
@@ -164,7 +167,7 @@ def figure_png(fig):
 
 
 def chart_latency(rt):
-    rows = [r for r in rt if r["completion"] == "notify" and r["p50"]]
+    rows = [r for r in rt if r["completion"] == "notify" and r["p50"] and r["pin"] == "none"]
     fig, ax = plt.subplots(figsize=(9, 4.2))
     labels = ["%s\n%s" % (r["strategy"], r["topology"]) for r in rows]
     xs = range(len(rows))
@@ -199,7 +202,7 @@ def chart_scaling(tp):
 def chart_tradeoff(rt):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in rt:
-        if r["p50"] and r["cpu"]:
+        if r["p50"] and r["cpu"] and r["pin"] == "none":
             marker = "o" if r["completion"] == "notify" else "^"
             ax.scatter(r["cpu"] / 1e3, r["p50"] / 1e3, marker=marker)
             ax.annotate("%s/%s/%s" % (r["strategy"], r["topology"][0], r["completion"][0]),
@@ -209,6 +212,28 @@ def chart_tradeoff(rt):
     ax.set_xlabel("CPU per request, all threads (µs)")
     ax.set_ylabel("p50 round trip (µs)")
     ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def chart_placement(rt):
+    """p50 per strategy (notified completion) under each placement, both
+    topologies: where the threads run decides most of a figure."""
+    rows = [r for r in rt if r["completion"] == "notify" and r["p50"]]
+    keys = sorted({(r["strategy"], r["topology"]) for r in rows})
+    pins = [p for p in ("none", "same-core", "cross-core") if any(r["pin"] == p for r in rows)]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    width = 0.8 / max(1, len(pins))
+    for i, pin in enumerate(pins):
+        by_key = {(r["strategy"], r["topology"]): r["p50"] for r in rows if r["pin"] == pin}
+        xs = [x + (i - (len(pins) - 1) / 2) * width for x in range(len(keys))]
+        ax.bar(xs, [(by_key.get(k) or 0) / 1e3 for k in keys], width=width,
+               label="unpinned" if pin == "none" else pin)
+    ax.set_xticks(list(range(len(keys))))
+    ax.set_xticklabels(["%s\n%s" % k for k in keys], fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("p50 round trip (µs, log)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
     return figure_png(fig)
 
 
@@ -291,13 +316,14 @@ def trapped_tables(kexit, krt, kdb, ktp):
 def tables(rt, tp, prim, rg):
     out = []
     out.append(("Raw primitives and the model's doorbells (two-thread ping-pong)",
-                ["impl", "primitive", "p50 µs", "p99 µs", "× raw"],
-                [[r["impl"], r["primitive"], fmt(r["p50"], 1e3, 2), fmt(r["p99"], 1e3, 2),
-                  fmt(r["ratio"], 1, 2)] for r in prim]))
-    out.append(("Round trip at 1 vCPU (ratio to the matching raw ping-pong)",
-                ["strategy", "topology", "completion", "p50 µs", "p99 µs", "p99.9 µs",
+                ["impl", "primitive", "pin", "p50 µs", "p99 µs", "× raw"],
+                [[r["impl"], r["primitive"], r["pin"], fmt(r["p50"], 1e3, 2),
+                  fmt(r["p99"], 1e3, 2), fmt(r["ratio"], 1, 2)] for r in prim]))
+    out.append(("Round trip at 1 vCPU (ratio to the raw ping-pong of the same primitive "
+                "and placement)",
+                ["strategy", "topology", "completion", "pin", "p50 µs", "p99 µs", "p99.9 µs",
                  "× raw", "CPU µs/req", "syscalls/req"],
-                [[r["strategy"], r["topology"], r["completion"], fmt(r["p50"], 1e3, 2),
+                [[r["strategy"], r["topology"], r["completion"], r["pin"], fmt(r["p50"], 1e3, 2),
                   fmt(r["p99"], 1e3, 2), fmt(r["p999"], 1e3, 2), fmt(r["ratio"], 1, 2),
                   fmt(r["cpu"], 1e3, 2), fmt(r["syscalls"], 1, 2)] for r in rt]))
     out.append(("Throughput (checked stress load)",
@@ -317,8 +343,9 @@ def verdicts(rt, tp):
     idle = [r for r in rt if r["p50"]]
     if idle:
         best = min(idle, key=lambda r: r["p50"])
-        lines.append("Idle latency: **%s** (%s topology, %s completion), p50 %.2f µs."
+        lines.append("Idle latency: **%s** (%s topology, %s completion, %s), p50 %.2f µs."
                      % (best["strategy"], best["topology"], best["completion"],
+                        "unpinned" if best["pin"] == "none" else "pinned " + best["pin"],
                         best["p50"] / 1e3))
     busy = [r for r in tp if r["vcpus"] == max((x["vcpus"] for x in tp), default=0)
             and r["vms"] == 1 and not r["rate"] and r["rps"]]
@@ -358,7 +385,8 @@ def trapped_verdict(krt, kexit, rt):
 
 CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("kernel", "kernel"),
                 ("cpu_model", "CPU"), ("num_cpus", "cores"), ("compiler", "compiler"),
-                ("build_mode", "build mode"), ("commit", "commit"), ("pinning", "pinning")]
+                ("build_mode", "build mode"), ("commit", "commit"), ("pinning", "pinning"),
+                ("placements", "placements")]
 
 
 def context_rows(ctx):
@@ -425,11 +453,15 @@ def build(source):
     charts = list(CHARTS)
     kexit, krt = kvm_exit_rows(fam), kvm_round_trip_rows(fam)
     kdb, ktp = kvm_doorbell_rows(fam), kvm_throughput_rows(fam)
+    if any(r["pin"] != "none" for r in rt):
+        pngs["placement"] = chart_placement(rt)
+        charts.append(PLACEMENT_CHART)
     if krt:
-        pngs["trapped"] = chart_trapped(krt, kexit, rt)
+        unpinned = [r for r in rt if r["pin"] == "none"]
+        pngs["trapped"] = chart_trapped(krt, kexit, unpinned)
         charts.append(TRAPPED_CHART)
     tabs += trapped_tables(kexit, krt, kdb, ktp)
-    verdict += trapped_verdict(krt, kexit, rt)
+    verdict += trapped_verdict(krt, kexit, [r for r in rt if r["pin"] == "none"])
     files = {"report.md": markdown(ctx, tabs, verdict, source, charts).encode(),
              "report.html": html_page(ctx, tabs, verdict, pngs, source, charts).encode()}
     for key, data in pngs.items():

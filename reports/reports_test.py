@@ -20,6 +20,8 @@ FIXTURE = os.path.join(HERE, "testdata", "suite_3reps.json")
 FIXTURE_9 = os.path.join(HERE, "testdata", "roundtrip_9reps.json")
 # One run of the Kvm* families beside RoundTrip (bench/internal/kvm_families.h).
 FIXTURE_KVM = os.path.join(HERE, "testdata", "kvm_1rep.json")
+# Primitive and RoundTrip unpinned and under /pin:same-core and /pin:cross-core.
+FIXTURE_PIN = os.path.join(HERE, "testdata", "placement_1rep.json")
 
 
 class StatsTest(unittest.TestCase):
@@ -188,6 +190,27 @@ class RenderTest(unittest.TestCase):
         with open(os.path.join(self.out, "report.html")) as f:
             page = f.read()
         self.assertEqual(page.count("src='data:image/png;base64,"), len(report.CHARTS) + 1)
+
+    def test_placements_have_their_chart_and_column(self):
+        self.assertEqual(report.main([FIXTURE_PIN, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("(placement.png)", md)
+        with open(os.path.join(self.out, "placement.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertIn("| strategy | topology | completion | pin |", md)
+        # Each placement's row carries its own ratio, to the raw ping-pong of
+        # the same placement (from the fixture).
+        with open(FIXTURE_PIN) as f:
+            runs = {b["name"]: b for b in json.load(f)["benchmarks"]}
+        cross = runs["RoundTrip/strategy:futex/topology:direct/completion:notify/"
+                     "pin:cross-core/min_time:0.300/real_time"]
+        self.assertIn("| futex | direct | notify | cross-core | %.2f |" % (cross["p50_ns"] / 1e3),
+                      md)
+        self.assertIn("| %.2f |" % cross["ratio_to_raw"], md)
+        # The charts of one placement use the unpinned runs only.
+        rows = report.round_trip_rows(report.collect(report.gbench.load(FIXTURE_PIN)[1]))
+        self.assertEqual({r["pin"] for r in rows}, {"none", "same-core", "cross-core"})
 
     def test_a_run_without_kvm_has_no_trapped_section(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

@@ -112,22 +112,55 @@ double RawExitMedianNs(Exit e) {
   return median;
 }
 
-// Times one exit per benchmark iteration into `h`; false (and the error
-// reported) if the vCPU stopped.
-bool TimeExits(benchmark::State& state, ioreq::kvm::KvmVcpu& vcpu,
-               const ioreq::kvm::TrapHandler& handler, LatencyHistogram& h) {
+// TSC ticks per nanosecond on this host, measured once against the
+// monotonic clock over 50 ms. A guest's rdtsc counts at the same rate
+// (KVM offsets the guest's TSC, it does not scale it, unless the host
+// scales TSCs for migration, which these machines do not).
+double TscTicksPerNs() {
+  static const double rate = [] {
+    const int64_t t0 = absl::GetCurrentTimeNanos();
+    const uint64_t c0 = __builtin_ia32_rdtsc();
+    absl::SleepFor(absl::Milliseconds(50));
+    const uint64_t c1 = __builtin_ia32_rdtsc();
+    const int64_t t1 = absl::GetCurrentTimeNanos();
+    return static_cast<double>(c1 - c0) / static_cast<double>(t1 - t0);
+  }();
+  return rate;
+}
+
+// Times one exit per benchmark iteration into `vmm` (KVM_RUN to the exit
+// handled) and, from the guest's own rdtsc around each access (its
+// report's last_ticks, written before the next access traps), into
+// `guest`. False (and the error reported) if the vCPU stopped.
+bool TimeExits(benchmark::State& state, ioreq::kvm::KvmVm& vm,
+               const ioreq::kvm::TrapHandler& handler, LatencyHistogram& vmm,
+               LatencyHistogram& guest) {
   ioreq::kvm::VcpuLoopStats stats;
+  volatile guest_report& report = ioreq::guests::LiveReportOf(vm, 0);
+  const double per_ns = TscTicksPerNs();
   for (auto _ : state) {
     const int64_t start = absl::GetCurrentTimeNanos();
     absl::StatusOr<ioreq::kvm::VcpuStep> step =
-        ioreq::kvm::StepVcpu(vcpu, {GUEST_REPORT_PORT}, handler, &stats);
-    h.Record(absl::GetCurrentTimeNanos() - start);
+        ioreq::kvm::StepVcpu(vm.vcpu(0), {GUEST_REPORT_PORT}, handler, &stats);
+    vmm.Record(absl::GetCurrentTimeNanos() - start);
     if (!step.ok()) {
       state.SkipWithError(step.status().ToString().c_str());
       return false;
     }
+    // The exit just handled came after the guest wrote the time of the
+    // access before it (none before the second exit).
+    if (stats.exits > 1 && per_ns > 0) {
+      guest.Record(static_cast<int64_t>(report.last_ticks / per_ns));
+    }
   }
   return true;
+}
+
+void ReportGuestTail(benchmark::State& state, const LatencyHistogram& guest) {
+  if (guest.count() == 0) return;
+  state.counters["guest_p50_ns"] = guest.Percentile(50);
+  state.counters["guest_p99_ns"] = guest.Percentile(99);
+  state.counters["guest_p999_ns"] = guest.Percentile(99.9);
 }
 
 bool SkipWithoutKvm(benchmark::State& state) {
@@ -147,11 +180,12 @@ void KvmExit(benchmark::State& state, Exit e) {
     state.SkipWithError(vm.status().ToString().c_str());
     return;
   }
-  LatencyHistogram h;
+  LatencyHistogram h, guest;
   const double cpu_before = ProcessCpuNs();
-  if (!TimeExits(state, (*vm)->vcpu(0), Trivial, h)) return;
+  if (!TimeExits(state, **vm, Trivial, h, guest)) return;
   const double n = std::max<double>(1, state.iterations());
   ReportTail(state, h);
+  ReportGuestTail(state, guest);
   state.counters["ratio_to_exit"] = h.Percentile(50) / RawExitMedianNs(e);
   state.counters["cpu_ns_per_exit"] = (ProcessCpuNs() - cpu_before) / n;
   state.counters["exits_per_s"] =
@@ -221,12 +255,13 @@ void KvmRoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                                               ioreq::IoAccess& a) {
     return sys.hv.Trap(sys.vm, vcpu, a);
   };
-  LatencyHistogram h;
+  LatencyHistogram h, guest;
   const uint64_t syscalls_before = sys.syscalls();
   const double cpu_before = ProcessCpuNs();
-  if (!TimeExits(state, sys.vcpu(), trap, h)) return;
+  if (!TimeExits(state, *sys.hv.kvm_vm(sys.vm), trap, h, guest)) return;
   const double n = std::max<double>(1, state.iterations());
   ReportTail(state, h);
+  ReportGuestTail(state, guest);
   state.counters["ratio_to_exit"] = h.Percentile(50) / RawExitMedianNs(e);
   state.counters["cpu_ns_per_request"] = (ProcessCpuNs() - cpu_before) / n;
   state.counters["syscalls_per_request"] =

@@ -1,5 +1,7 @@
 #include "bench/internal/pingpong.h"
 
+#include "core/placement/placement.h"
+
 #include <liburing.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
@@ -33,9 +35,10 @@ int64_t NowNs() { return absl::GetCurrentTimeNanos(); }
 template <typename Initiate, typename Respond>
 class Pair : public PingPong {
  public:
-  Pair(Initiate initiate, Respond respond)
+  Pair(Initiate initiate, Respond respond, std::vector<int> responder_cpus)
       : initiate_(std::move(initiate)), respond_(std::move(respond)),
-        other_([this] {
+        other_([this, cpus = std::move(responder_cpus)] {
+          if (!cpus.empty()) ioreq::PinCurrentThread(cpus).IgnoreError();
           for (int64_t i = 0;; ++i) {
             respond_(i);
             // Only the round the destructor started ends the loop: a
@@ -61,12 +64,13 @@ class Pair : public PingPong {
 };
 
 template <typename Initiate, typename Respond>
-std::unique_ptr<PingPong> MakePair(Initiate initiate, Respond respond) {
-  return std::make_unique<Pair<Initiate, Respond>>(std::move(initiate),
-                                                   std::move(respond));
+std::unique_ptr<PingPong> MakePair(Initiate initiate, Respond respond,
+                                   const std::vector<int>& responder_cpus) {
+  return std::make_unique<Pair<Initiate, Respond>>(
+      std::move(initiate), std::move(respond), responder_cpus);
 }
 
-std::unique_ptr<PingPong> Spin() {
+std::unique_ptr<PingPong> Spin(const std::vector<int>& cpus) {
   struct State {
     alignas(64) std::atomic<int64_t> ping{0};
     alignas(64) std::atomic<int64_t> pong{0};
@@ -81,7 +85,7 @@ std::unique_ptr<PingPong> Spin() {
       [st](int64_t i) {
         while (st->ping.load(std::memory_order_acquire) != i + 1) CpuRelax();
         st->pong.store(i + 1, std::memory_order_release);
-      });
+      }, cpus);
 }
 
 long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
@@ -89,7 +93,7 @@ long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
                  nullptr, nullptr, 0);
 }
 
-std::unique_ptr<PingPong> FutexPingPong() {
+std::unique_ptr<PingPong> FutexPingPong(const std::vector<int>& cpus) {
   struct State {
     alignas(64) std::atomic<uint32_t> ping{0};
     alignas(64) std::atomic<uint32_t> pong{0};
@@ -110,10 +114,10 @@ std::unique_ptr<PingPong> FutexPingPong() {
         wait_for(st->ping, static_cast<uint32_t>(i + 1));
         st->pong.store(static_cast<uint32_t>(i + 1), std::memory_order_release);
         Futex(&st->pong, FUTEX_WAKE_PRIVATE, 1);
-      });
+      }, cpus);
 }
 
-std::unique_ptr<PingPong> EventfdPingPong() {
+std::unique_ptr<PingPong> EventfdPingPong(const std::vector<int>& cpus) {
   struct State {
     int ping = eventfd(0, EFD_CLOEXEC);
     int pong = eventfd(0, EFD_CLOEXEC);
@@ -134,10 +138,10 @@ std::unique_ptr<PingPong> EventfdPingPong() {
     }
   };
   return MakePair([st, post, take](int64_t) { post(st->ping); take(st->pong); },
-                  [st, post, take](int64_t) { take(st->ping); post(st->pong); });
+                  [st, post, take](int64_t) { take(st->ping); post(st->pong); }, cpus);
 }
 
-std::unique_ptr<PingPong> UringMsgPingPong() {
+std::unique_ptr<PingPong> UringMsgPingPong(const std::vector<int>& cpus) {
   struct State {
     State() {
       io_uring_queue_init(8, &a, 0);
@@ -164,10 +168,10 @@ std::unique_ptr<PingPong> UringMsgPingPong() {
   };
   return MakePair(
       [st, send, receive](int64_t) { send(&st->a, &st->b); receive(&st->a); },
-      [st, send, receive](int64_t) { receive(&st->b); send(&st->b, &st->a); });
+      [st, send, receive](int64_t) { receive(&st->b); send(&st->b, &st->a); }, cpus);
 }
 
-std::unique_ptr<PingPong> UringReadPingPong() {
+std::unique_ptr<PingPong> UringReadPingPong(const std::vector<int>& cpus) {
   struct Side {
     Side() {
       io_uring_queue_init(8, &ring, 0);
@@ -201,7 +205,7 @@ std::unique_ptr<PingPong> UringReadPingPong() {
   };
   return MakePair(
       [st, post, arm_and_wait](int64_t) { post(&st->b); arm_and_wait(&st->a); },
-      [st, post, arm_and_wait](int64_t) { arm_and_wait(&st->b); post(&st->a); });
+      [st, post, arm_and_wait](int64_t) { arm_and_wait(&st->b); post(&st->a); }, cpus);
 }
 
 }  // namespace
@@ -217,19 +221,22 @@ const char* PrimitiveName(Primitive p) {
   return "?";
 }
 
-std::unique_ptr<PingPong> MakePingPong(Primitive primitive) {
+std::unique_ptr<PingPong> MakePingPong(Primitive primitive,
+                                       const std::vector<int>& responder_cpus) {
   switch (primitive) {
-    case Primitive::kSpin: return Spin();
-    case Primitive::kFutex: return FutexPingPong();
-    case Primitive::kEventfd: return EventfdPingPong();
-    case Primitive::kUringMsg: return UringMsgPingPong();
-    case Primitive::kUringRead: return UringReadPingPong();
+    case Primitive::kSpin: return Spin(responder_cpus);
+    case Primitive::kFutex: return FutexPingPong(responder_cpus);
+    case Primitive::kEventfd: return EventfdPingPong(responder_cpus);
+    case Primitive::kUringMsg: return UringMsgPingPong(responder_cpus);
+    case Primitive::kUringRead: return UringReadPingPong(responder_cpus);
   }
   std::abort();
 }
 
-std::vector<int64_t> RawPingPong(Primitive primitive, int rounds) {
-  std::unique_ptr<PingPong> pair = MakePingPong(primitive);
+std::vector<int64_t> RawPingPong(Primitive primitive, int rounds,
+                                 const ioreq::Placement& placement) {
+  ioreq::ScopedPin pin(placement.vcpu_cpus);
+  std::unique_ptr<PingPong> pair = MakePingPong(primitive, placement.hsm_cpus);
   std::vector<int64_t> ns;
   ns.reserve(rounds);
   for (int i = 0; i < rounds; ++i) {
@@ -240,18 +247,19 @@ std::vector<int64_t> RawPingPong(Primitive primitive, int rounds) {
   return ns;
 }
 
-double BaselineMedianNs(Primitive primitive) {
+double BaselineMedianNs(Primitive primitive, const ioreq::Placement& placement) {
   static std::mutex mu;
-  static std::map<Primitive, double>* cache = new std::map<Primitive, double>;
+  static auto* cache = new std::map<std::pair<Primitive, std::string>, double>;
   std::lock_guard<std::mutex> lock(mu);
-  auto it = cache->find(primitive);
+  const auto key = std::make_pair(primitive, placement.name);
+  auto it = cache->find(key);
   if (it != cache->end()) return it->second;
   // Spin hand-offs are fast when each thread has a core and slow (a time
   // slice each) when not; 4000 rounds bound both.
-  std::vector<int64_t> ns = RawPingPong(primitive, 4000);
+  std::vector<int64_t> ns = RawPingPong(primitive, 4000, placement);
   std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
   const double median = static_cast<double>(ns[ns.size() / 2]);
-  cache->emplace(primitive, median);
+  cache->emplace(key, median);
   return median;
 }
 

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "core/placement/placement.h"
+
 namespace bench {
 
 enum class Primitive { kSpin, kFutex, kEventfd, kUringMsg, kUringRead };
@@ -33,16 +35,23 @@ class PingPong {
   // One round trip: the token goes to the responder and comes back.
   virtual void RoundTrip() = 0;
 };
-std::unique_ptr<PingPong> MakePingPong(Primitive primitive);
+// The responder runs on `responder_cpus` (empty: anywhere).
+std::unique_ptr<PingPong> MakePingPong(
+    Primitive primitive, const std::vector<int>& responder_cpus = {});
 
 // Runs `rounds` round trips and returns each one's duration in ns, as the
-// initiating thread saw it.
-std::vector<int64_t> RawPingPong(Primitive primitive, int rounds);
+// initiating thread saw it. The initiator (this thread, for the call) runs
+// on the placement's vCPU CPUs, the responder on its HSM CPUs: the same
+// placement as the model's round trip it is compared with.
+std::vector<int64_t> RawPingPong(Primitive primitive, int rounds,
+                                 const ioreq::Placement& placement = {});
 
-// The median round trip of `primitive`, measured once per process (the
-// first call) with enough rounds for a stable median; later calls return
-// the cached figure, so every ratio in one run shares one baseline.
-double BaselineMedianNs(Primitive primitive);
+// The median round trip of `primitive` under `placement`, measured once
+// per process and placement (the first call) with enough rounds for a
+// stable median; later calls return the cached figure, so every ratio in
+// one run shares one baseline.
+double BaselineMedianNs(Primitive primitive,
+                        const ioreq::Placement& placement = {});
 
 // The raw primitive a strategy is compared with.
 Primitive BaselineFor(const std::string& strategy);

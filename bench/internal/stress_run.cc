@@ -55,6 +55,7 @@ std::unique_ptr<ioreq::Hypervisor> StressRun::MakeProducer(
     options.polling = config.polling;
     options.memory_bytes = GUEST_MEMORY_BYTES;
     options.report_port = GUEST_REPORT_PORT;
+    options.vcpu_cpus = config.placement.vcpu_cpus;
     auto hv = std::make_unique<ioreq::KvmHypervisor>(options);
     *requests = &hv->requests();
     *kvm = hv.get();
@@ -243,7 +244,8 @@ absl::Status StressRun::BuildVm() {
   if (!s.ok()) return s;
   rig->pci.AddStandardDevices();
   rig->device_model = std::make_unique<ioreq::DeviceModelThread>(
-      &hsm_, rig->vmid, rig->pci.DefaultDeviceModel());
+      &hsm_, rig->vmid, rig->pci.DefaultDeviceModel(),
+      config_.placement.hsm_cpus);
   s = rig->device_model->Start();
   if (!s.ok()) return s;
   rigs_.push_back(std::move(rig));
@@ -286,7 +288,12 @@ void StressRun::Run() {
   std::vector<std::thread> vcpus;
   if (kvm_ == nullptr) {
     for (auto& load : loads_) {
-      vcpus.emplace_back([&load, deadline] { load->Run(deadline); });
+      vcpus.emplace_back([&load, deadline, this] {
+        if (config_.placement.pinned()) {
+          ioreq::PinCurrentThread(config_.placement.vcpu_cpus).IgnoreError();
+        }
+        load->Run(deadline);
+      });
     }
   }
   if (config_.spurious_wakeups) StartHelper("spurious wake-ups", SpuriousWakeups);

@@ -64,6 +64,7 @@ class StressRun {
     ioreq::HsmOptions options;
     options.topology = config_.topology;
     options.rescan_interval = rescan_;
+    options.thread_cpus = config_.placement.hsm_cpus;
     return options;
   }
   static std::unique_ptr<ioreq::Hypervisor> MakeProducer(

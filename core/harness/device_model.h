@@ -19,16 +19,22 @@
 
 #include <cstdint>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/hsm/hsm.h"
+#include "core/placement/placement.h"
 
 namespace ioreq {
 
 class DeviceModelThread {
  public:
-  DeviceModelThread(Hsm* hsm, uint16_t vmid, IoHandler handler)
-      : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)) {}
+  // `cpus`: where the thread runs (core/placement/); empty: anywhere.
+  DeviceModelThread(Hsm* hsm, uint16_t vmid, IoHandler handler,
+                    std::vector<int> cpus = {})
+      : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)),
+        cpus_(std::move(cpus)) {}
   ~DeviceModelThread() { Stop(); }
   DeviceModelThread(const DeviceModelThread&) = delete;
   DeviceModelThread& operator=(const DeviceModelThread&) = delete;
@@ -61,6 +67,7 @@ class DeviceModelThread {
 
  private:
   void Run() {
+    if (!cpus_.empty()) PinCurrentThread(cpus_).IgnoreError();  // best effort
     for (;;) {
       absl::StatusOr<uint32_t> pending = hsm_->WaitForRequests(handle_);
       if (!pending.ok()) return;  // Cancelled: the client is going away
@@ -71,6 +78,7 @@ class DeviceModelThread {
   Hsm* const hsm_;
   const uint16_t vmid_;
   const IoHandler handler_;
+  const std::vector<int> cpus_;
   ClientId client_ = 0;
   ClientHandle handle_;
   std::thread thread_;

@@ -1,6 +1,7 @@
 #include "core/harness/kvm_hypervisor.h"
 
 #include "absl/strings/str_format.h"
+#include "core/placement/placement.h"
 
 namespace ioreq {
 
@@ -81,6 +82,9 @@ absl::Status KvmHypervisor::Start(uint16_t vmid, kvm::TrapHandler handler) {
   vm->results.assign(n, VcpuResult{});
   for (size_t i = 0; i < n; ++i) {
     vm->threads.emplace_back([this, vm, i, handler] {
+      if (!options_.vcpu_cpus.empty()) {
+        PinCurrentThread(options_.vcpu_cpus).IgnoreError();  // best effort
+      }
       VcpuResult& result = vm->results[i];
       result.status = kvm::RunVcpu(vm->kvm->vcpu(i), {options_.report_port},
                                    handler, &result.stats);

@@ -54,6 +54,7 @@ struct KvmHypervisorOptions {
   bool polling = false;  // completion_polling of every request
   size_t memory_bytes = size_t{2} << 20;  // guest memory per VM
   uint16_t report_port = 0x510;           // answered by the VMM itself
+  std::vector<int> vcpu_cpus;  // where vCPU threads run; empty: anywhere
 };
 
 class KvmHypervisor : public Hypervisor {

@@ -9,6 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include <vector>
+
 #include "absl/time/time.h"
 
 namespace ioreq {
@@ -47,6 +49,9 @@ struct HsmOptions {
   // interval instead of a vCPU hung for ever. InfiniteDuration() turns it
   // off (the kernel's behaviour).
   absl::Duration rescan_interval = absl::Milliseconds(20);
+  // The CPUs the HSM's own threads (the dispatcher, in-process clients)
+  // run on; empty: wherever the scheduler puts them (core/placement/).
+  std::vector<int> thread_cpus;
 };
 
 }  // namespace ioreq

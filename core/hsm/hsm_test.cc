@@ -6,6 +6,8 @@
 // Dispatch.*) finds them all here.
 #include "core/hsm/hsm.h"
 
+#include <sched.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -14,7 +16,9 @@
 #include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
+#include "core/harness/device_model.h"
 #include "core/harness/manual_rig.h"
+#include "core/placement/placement.h"
 #include "gtest/gtest.h"
 
 namespace ioreq {
@@ -53,6 +57,7 @@ using Clear = TopologyTest;
 using Pause = TopologyTest;
 using Destroy = TopologyTest;
 using Hazard = TopologyTest;
+using Placed = TopologyTest;
 
 // ---------------------------------------------------------------- [lifecycle]
 
@@ -758,6 +763,51 @@ TEST_P(Hazard, DefaultClientGetsOnlyCheckedCopies) {
   EXPECT_EQ(rig.State(1), kStateComplete);
 }
 
+// ---------------------------------------------------------------- placement
+
+// HsmOptions::thread_cpus: the HSM's in-process clients (and, kernel
+// topology, the dispatcher before them) run on the CPU they are given; so
+// does a device model given one.
+TEST_P(Placed, TheHsmsThreadsRunWhereTheyArePinned) {
+  for (int cpu : AllowedCpus()) {
+    HsmOptions options = Threaded();
+    options.thread_cpus = {cpu};
+    System system(Strategy::kFutex, options);
+    const uint16_t vm = *system.AddVm(1);
+    std::atomic<int> client_cpu{-1}, dm_cpu{-1};
+    const ClientId c = *system.hsm.CreateClient(
+        vm, "c",
+        [&](IoAccess& access) {
+          client_cpu.store(sched_getcpu());
+          access.value = 1;
+          return absl::OkStatus();
+        },
+        false);
+    ASSERT_TRUE(system.hsm.AddRange(c, kTypePortIo, 0x60, 0x60).ok());
+    DeviceModelThread dm(&system.hsm, vm,
+                         [&](IoAccess& access) {
+                           dm_cpu.store(sched_getcpu());
+                           access.value = 2;
+                           return absl::OkStatus();
+                         },
+                         {cpu});
+    ASSERT_TRUE(dm.Start().ok());
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(*system.hv.EmulateAccess(vm, 0, PortRead(0x60, 1), false,
+                                         absl::Seconds(5)),
+                1u);
+      EXPECT_EQ(client_cpu.load(), cpu);
+      EXPECT_EQ(*system.hv.EmulateAccess(vm, 0, PortRead(0x70, 1), false,
+                                         absl::Seconds(5)),
+                2u);
+      EXPECT_EQ(dm_cpu.load(), cpu);
+    }
+    dm.Stop();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Topologies, Placed, ::testing::ValuesIn(kAllTopologies),
+                         testing::TopologyParamName);
 INSTANTIATE_TEST_SUITE_P(Topologies, Lifecycle, ::testing::ValuesIn(kAllTopologies),
                          testing::TopologyParamName);
 INSTANTIATE_TEST_SUITE_P(Topologies, HvInsert, ::testing::ValuesIn(kAllTopologies),

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
+#include "core/placement/placement.h"
 
 namespace ioreq {
 namespace hsm_internal {
@@ -22,6 +23,9 @@ void ClientService::CountRescan(int claimed) {
 }
 
 void ClientService::ClientLoop(ClientState& client) {
+  if (!ctx_.options.thread_cpus.empty()) {
+    PinCurrentThread(ctx_.options.thread_cpus).IgnoreError();  // best effort
+  }
   bool rescan = false;  // woken by rescan_interval, not by a ring
   for (;;) {
     // Pairs with the release store in DestroyClient().

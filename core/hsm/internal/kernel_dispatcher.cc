@@ -4,6 +4,7 @@
 
 #include "core/abi/slot_state.h"
 #include "core/hsm/internal/router.h"
+#include "core/placement/placement.h"
 
 namespace ioreq {
 namespace hsm_internal {
@@ -30,6 +31,9 @@ void KernelDispatcher<Bell>::Upcall(uint16_t, uint32_t) {
 
 template <typename Bell>
 void KernelDispatcher<Bell>::Loop() {
+  if (!ctx_.options.thread_cpus.empty()) {
+    PinCurrentThread(ctx_.options.thread_cpus).IgnoreError();  // best effort
+  }
   for (;;) {
     // [rescan]: without a ring for rescan_interval, a pass runs anyway.
     const bool rung = upcall_.WaitFor(ctx_.options.rescan_interval);
