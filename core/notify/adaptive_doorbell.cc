@@ -42,6 +42,12 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   const int runnable = g_waiter_threads.load(std::memory_order_relaxed) -
                        g_sleeping.load(std::memory_order_relaxed);
   if (runnable > Cores()) return false;
+  // Collapse: the notifier last ran on this CPU; spinning here would keep
+  // it from running.
+  if (last_ring_cpu_.load(std::memory_order_relaxed) == sched_getcpu()) {
+    ++same_cpu_skips_;
+    return false;
+  }
   const int64_t end = NowNs() + window_ns;
   for (uint32_t i = 1;; ++i) {
     if (futex_.waiter_.Peek()) return true;

@@ -7,11 +7,17 @@
 //   - a sleep that ended within kMaxWindow means spinning a little longer
 //     would have caught it: the window grows (doubles, from kGrowStart);
 //   - a longer sleep means spinning was wasted: the window halves.
-// Spinning collapses when it cannot pay: a waiter spins only while the
-// threads that wait on adaptive doorbells and are not asleep in the kernel
-// (spinning or working: runnable) are no more than the cores. With more
-// runnable waiters than cores a spinner would burn the time slice its
-// notifier needs, so everyone blocks at once.
+// Spinning collapses when it cannot pay:
+//   - a waiter spins only while the threads that wait on adaptive doorbells
+//     and are not asleep in the kernel (spinning or working: runnable) are
+//     no more than the cores. With more runnable waiters than cores a
+//     spinner would burn the time slice its notifier needs, so everyone
+//     blocks at once;
+//   - a waiter does not spin on the CPU its doorbell was last rung from:
+//     its notifier last ran there, and while the waiter spins on that CPU
+//     the notifier cannot run to ring it (KVM's halt-polling asks the same
+//     question: is another task runnable here?). Each Ring() records its
+//     CPU (sched_getcpu(), read from rseq: about a nanosecond).
 //
 // Example:
 //   ioreq::AdaptiveDoorbell bell;
@@ -19,6 +25,8 @@
 //   bell.Wait();
 #ifndef IOREQ_CORE_NOTIFY_ADAPTIVE_DOORBELL_H_
 #define IOREQ_CORE_NOTIFY_ADAPTIVE_DOORBELL_H_
+
+#include <sched.h>
 
 #include <atomic>
 #include <cstddef>
@@ -36,7 +44,11 @@ class AdaptiveDoorbell {
   static constexpr int64_t kGrowStartNs = 2'000;
   static constexpr int64_t kMaxWindowNs = 100'000;
 
-  void Ring() { futex_.waiter_.Ring(); }
+  void Ring() {
+    // Relaxed: a hint for the next wait, not part of the ring's ordering.
+    last_ring_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+    futex_.waiter_.Ring();
+  }
   static void RingMany(AdaptiveDoorbell* const* bells, size_t n) {
     for (size_t i = 0; i < n; ++i) bells[i]->Ring();
   }
@@ -51,6 +63,9 @@ class AdaptiveDoorbell {
 
   // The current spin window (waiter thread only; for tests).
   int64_t window_ns() const { return window_ns_; }
+  // Waits that went to sleep without spinning because the doorbell was last
+  // rung from the waiter's own CPU (waiter thread only; for tests).
+  uint64_t same_cpu_skips() const { return same_cpu_skips_; }
   // Threads that have waited on an adaptive doorbell and have not exited,
   // and how many of them are asleep in the kernel now.
   static int WaiterThreads();
@@ -60,7 +75,9 @@ class AdaptiveDoorbell {
   bool Spin(int64_t window_ns);
 
   FutexDoorbell futex_;
-  int64_t window_ns_ = kGrowStartNs;  // waiter thread only
+  std::atomic<int> last_ring_cpu_{-1};  // the CPU of the last Ring()
+  int64_t window_ns_ = kGrowStartNs;    // waiter thread only
+  uint64_t same_cpu_skips_ = 0;         // waiter thread only
 };
 
 }  // namespace ioreq

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/notify/strategy.h"
+#include "core/placement/placement.h"
 #include "gtest/gtest.h"
 
 namespace ioreq {
@@ -115,6 +116,43 @@ TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {
   }
   EXPECT_GT(bell.window_ns(), 0);
   EXPECT_LE(bell.window_ns(), AdaptiveDoorbell::kMaxWindowNs);
+}
+
+// Two threads on one CPU: the notifier last ran where the waiter would
+// spin, so every wait sleeps at once; on two CPUs nothing is skipped.
+void PingPongOn(int ping_cpu, int pong_cpu, uint64_t* skips) {
+  AdaptiveDoorbell ping, pong;
+  constexpr int kRounds = 200;
+  std::thread other([&] {
+    ASSERT_TRUE(PinCurrentThread({pong_cpu}).ok());
+    for (int i = 0; i < kRounds; ++i) {
+      ping.Wait();
+      pong.Ring();
+    }
+  });
+  ASSERT_TRUE(PinCurrentThread({ping_cpu}).ok());
+  for (int i = 0; i < kRounds; ++i) {
+    ping.Ring();
+    pong.Wait();
+  }
+  other.join();
+  *skips = pong.same_cpu_skips();
+}
+
+TEST(AdaptiveDoorbell, NeverSpinsOnTheCpuItsNotifierRunsOn) {
+  const std::vector<int> cpus = AllowedCpus();
+  std::thread t([&] {
+    uint64_t skips = 0;
+    PingPongOn(cpus[0], cpus[0], &skips);
+    // The first wait may find the ring already there; after that, each
+    // wait that does not find it skips its spin.
+    EXPECT_GT(skips, 0u);
+    if (cpus.size() >= 2) {
+      PingPongOn(cpus[0], cpus[1], &skips);
+      EXPECT_EQ(skips, 0u);
+    }
+  });
+  t.join();
 }
 
 TEST(Strategy, NamesRoundTripAndUnknownIsAnError) {
