@@ -19,6 +19,69 @@ TEST(Uart16550, LineStatusSaysTransmitterEmpty) {
   EXPECT_EQ(iir.value, 0x01u);
 }
 
+// Linux's 8250 autoconfig, step by step (drivers/tty/serial/8250/
+// 8250_port.c): it must find a 16550A with working FIFOs.
+uint64_t In(Uart16550& uart, uint64_t port) {
+  IoAccess r = PortRead(port, 1);
+  EXPECT_TRUE(uart.Handle(r).ok());
+  return r.value;
+}
+void Out(Uart16550& uart, uint64_t port, uint64_t value) {
+  IoAccess w = PortWrite(port, 1, value);
+  EXPECT_TRUE(uart.Handle(w).ok());
+}
+
+TEST(Uart16550, LinuxProbesItAsA16550A) {
+  Uart16550 uart(0x3F8);
+  // IER holds its low four bits only.
+  Out(uart, 0x3F9, 0);
+  EXPECT_EQ(In(uart, 0x3F9) & 0x0F, 0u);
+  Out(uart, 0x3F9, 0xFF);
+  EXPECT_EQ(In(uart, 0x3F9), 0x0Fu);
+  Out(uart, 0x3F9, 0);
+  // Loopback with OUT2 and RTS: MSR's upper nibble reads DCD and CTS.
+  Out(uart, 0x3FC, 0x10 | 0x0A);
+  EXPECT_EQ(In(uart, 0x3FE) & 0xF0, 0x90u);
+  Out(uart, 0x3FC, 0);
+  // FCR enables the FIFOs: IIR's top bits say 16550A.
+  Out(uart, 0x3FA, 0x01);
+  EXPECT_EQ(In(uart, 0x3FA) >> 6, 3u);
+  EXPECT_EQ(In(uart, 0x3FA), 0xC1u);
+  Out(uart, 0x3FA, 0);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);
+  // Not in loopback the line is connected.
+  EXPECT_EQ(In(uart, 0x3FE), uint64_t{Uart16550::kMsrConnected});
+}
+
+TEST(Uart16550, LoopbackEchoesThroughTheReceiver) {
+  Uart16550 uart(0x3F8);
+  Out(uart, 0x3FA, 0x07);  // FIFOs on, both cleared
+  Out(uart, 0x3FC, 0x10);  // loopback
+  for (uint8_t c : {'o', 'k'}) Out(uart, 0x3F8, c);
+  EXPECT_EQ(uart.tx_bytes(), 0u);  // looped back, not sent
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrDataReady, 1u);
+  Out(uart, 0x3F9, 0x01);  // received-data interrupt
+  EXPECT_EQ(In(uart, 0x3FA), 0xC4u);
+  EXPECT_EQ(In(uart, 0x3F8), uint64_t{'o'});
+  EXPECT_EQ(In(uart, 0x3F8), uint64_t{'k'});
+  EXPECT_EQ(In(uart, 0x3FD), 0x60u);  // empty again
+  // More than the FIFO holds: the rest is an overrun, shown once.
+  for (int i = 0; i < 20; ++i) Out(uart, 0x3F8, i);
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrOverrun, uint64_t{Uart16550::kLsrOverrun});
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrOverrun, 0u);
+}
+
+TEST(Uart16550, ThrEmptyInterruptIsRaisedAndClearedByIir) {
+  Uart16550 uart(0x3F8);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);
+  Out(uart, 0x3F9, 0x02);  // enabling it with THR empty raises it
+  EXPECT_EQ(In(uart, 0x3FA), 0x02u);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);  // reading IIR cleared it
+  Out(uart, 0x3F8, 'x');              // sent at once: THR empty again
+  EXPECT_EQ(In(uart, 0x3FA), 0x02u);
+  EXPECT_EQ(uart.tx_bytes(), 1u);
+}
+
 TEST(Uart16550, TransmitCountsEveryByte) {
   Uart16550 uart(0x3F8);
   for (uint8_t c : {'h', 'i', '\n'}) {

@@ -5,16 +5,43 @@
 
 namespace ioreq {
 
+uint8_t Uart16550::ModemStatus() const {
+  if ((mcr_ & kMcrLoopback) == 0) return kMsrConnected;
+  // Loopback: RTS -> CTS, DTR -> DSR, OUT1 -> RI, OUT2 -> DCD.
+  return static_cast<uint8_t>(((mcr_ & 0x02) << 3) | ((mcr_ & 0x01) << 5) |
+                              ((mcr_ & 0x04) << 4) | ((mcr_ & 0x08) << 4));
+}
+
 uint8_t Uart16550::ReadRegister(unsigned reg) {
   const bool dlab = (lcr_ & kLcrDlab) != 0;
   switch (reg) {
-    case 0: return dlab ? dll_ : 0;  // RBR: nothing received
+    case 0: {  // RBR
+      if (dlab) return dll_;
+      if (rx_.empty()) return 0;
+      const uint8_t byte = rx_.front();
+      rx_.pop_front();
+      return byte;
+    }
     case 1: return dlab ? dlm_ : ier_;
-    case 2: return kIirNoInterrupt;
+    case 2: {  // IIR: the highest-priority pending interrupt
+      const uint8_t fifos = (fcr_ & kFcrEnable) ? kIirFifosEnabled : 0;
+      if ((ier_ & kIerReceived) && !rx_.empty()) return fifos | kIirReceived;
+      if ((ier_ & kIerThrEmpty) && thr_empty_pending_) {
+        thr_empty_pending_ = false;  // reading IIR clears it
+        return fifos | kIirThrEmpty;
+      }
+      return fifos | kIirNoInterrupt;
+    }
     case 3: return lcr_;
     case 4: return mcr_;
-    case 5: return kLsrThrEmpty | kLsrTxEmpty;
-    case 6: return 0;  // MSR
+    case 5: {  // LSR; reading it clears the overrun
+      uint8_t lsr = kLsrThrEmpty | kLsrTxEmpty;
+      if (!rx_.empty()) lsr |= kLsrDataReady;
+      if (overrun_) lsr |= kLsrOverrun;
+      overrun_ = false;
+      return lsr;
+    }
+    case 6: return ModemStatus();
     default: return scr_;
   }
 }
@@ -25,15 +52,35 @@ void Uart16550::WriteRegister(unsigned reg, uint8_t value) {
     case 0:
       if (dlab) {
         dll_ = value;
+      } else if (mcr_ & kMcrLoopback) {
+        // Looped back: received, not transmitted.
+        if (rx_.size() < ((fcr_ & kFcrEnable) ? kFifoBytes : 1)) {
+          rx_.push_back(value);
+        } else {
+          overrun_ = true;
+        }
+        thr_empty_pending_ = true;
       } else {
         ++tx_bytes_;
         tx_sum_ += value;
+        thr_empty_pending_ = true;  // sent at once: THR is empty again
       }
       break;
     case 1:
-      if (dlab) dlm_ = value; else ier_ = value & 0x0F;
+      if (dlab) {
+        dlm_ = value;
+      } else {
+        // Enabling the THR-empty interrupt with THR empty raises it.
+        if ((value & kIerThrEmpty) && !(ier_ & kIerThrEmpty)) {
+          thr_empty_pending_ = true;
+        }
+        ier_ = value & 0x0F;
+      }
       break;
-    case 2: break;  // FCR: FIFOs are not modelled
+    case 2:  // FCR
+      fcr_ = value & (kFcrEnable | 0xC0);
+      if ((value & kFcrClearRx) || !(value & kFcrEnable)) rx_.clear();
+      break;
     case 3: lcr_ = value; break;
     case 4: mcr_ = value & 0x1F; break;
     case 5: case 6: break;  // read-only

@@ -1,9 +1,15 @@
 // core/harness/devices/uart16550.h: a 16550-style UART on eight I/O ports.
 //
-// Enough of the 16550 for a guest driver to probe and print: THR/RBR, IER,
-// IIR/FCR, LCR (with DLAB and the divisor latch), MCR, LSR, MSR and the
-// scratch register. The receiver is always empty; every byte written to THR
-// is counted and summed, so a test knows each write reached the device.
+// Enough of the 16550A for Linux's 8250 driver to probe it as one and print
+// through it: THR/RBR, IER (its low four bits), IIR/FCR (FIFO-enabled bits
+// 0xC0 once FCR enables the FIFOs, the THR-empty interrupt while IER asks
+// for it), LCR with DLAB and the divisor latch, MCR with loopback (bit 4:
+// MSR's CTS, DSR, RI and DCD follow RTS, DTR, OUT1 and OUT2, and what is
+// written to THR comes back through RBR), LSR, MSR (carrier, data set
+// ready and clear to send asserted, as a connected line and QEMU's 16550
+// have it) and the scratch register. Outside loopback every byte written to
+// THR is transmitted at once, counted and summed, so a test knows each
+// write reached the device; nothing is ever received from outside.
 // Accesses wider than a byte act on consecutive registers, byte by byte.
 //
 // Example:
@@ -13,7 +19,9 @@
 #ifndef IOREQ_CORE_HARNESS_DEVICES_UART16550_H_
 #define IOREQ_CORE_HARNESS_DEVICES_UART16550_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 
 #include "absl/status/status.h"
@@ -25,10 +33,23 @@ namespace ioreq {
 
 class Uart16550 {
  public:
+  static constexpr uint8_t kLsrDataReady = 0x01;
+  static constexpr uint8_t kLsrOverrun = 0x02;
   static constexpr uint8_t kLsrThrEmpty = 0x20;
   static constexpr uint8_t kLsrTxEmpty = 0x40;
   static constexpr uint8_t kIirNoInterrupt = 0x01;
+  static constexpr uint8_t kIirThrEmpty = 0x02;
+  static constexpr uint8_t kIirReceived = 0x04;
+  static constexpr uint8_t kIirFifosEnabled = 0xC0;
+  static constexpr uint8_t kIerReceived = 0x01;
+  static constexpr uint8_t kIerThrEmpty = 0x02;
+  static constexpr uint8_t kFcrEnable = 0x01;
+  static constexpr uint8_t kFcrClearRx = 0x02;
   static constexpr uint8_t kLcrDlab = 0x80;
+  static constexpr uint8_t kMcrLoopback = 0x10;
+  // MSR of a connected line: DCD, DSR and CTS asserted.
+  static constexpr uint8_t kMsrConnected = 0xB0;
+  static constexpr size_t kFifoBytes = 16;
 
   explicit Uart16550(uint16_t base = 0x3F8) : base_(base) {}
 
@@ -48,9 +69,15 @@ class Uart16550 {
   uint8_t ReadRegister(unsigned reg);
   void WriteRegister(unsigned reg, uint8_t value);
 
+  uint8_t ModemStatus() const;
+
   const uint16_t base_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards everything below
   uint8_t ier_ = 0, lcr_ = 0x03, mcr_ = 0, scr_ = 0, dll_ = 0x0C, dlm_ = 0;
+  uint8_t fcr_ = 0;
+  bool thr_empty_pending_ = false;  // the THRE interrupt, until IIR shows it
+  bool overrun_ = false;            // a loopback byte found the FIFO full
+  std::deque<uint8_t> rx_;          // received (loopback) bytes
   uint64_t tx_bytes_ = 0, tx_sum_ = 0;
 };
 
