@@ -21,7 +21,6 @@
 // and RoundTrip also run under two placements (core/placement/), named
 // /pin:same-core and /pin:cross-core, with the raw ping-pong of the same
 // placement as their baseline; names without /pin: are unpinned.
-#include <sys/utsname.h>
 #include <time.h>
 
 #include <algorithm>
@@ -42,6 +41,7 @@
 #include "bench/internal/benchmark_common.h"
 #include "bench/internal/benchmark_flags.h"
 #include "bench/internal/kvm_families.h"
+#include "bench/internal/machine_fingerprint.h"
 #include "bench/internal/pingpong.h"
 #include "bench/latency_histogram.h"
 #include "bench/stress_workload.h"
@@ -381,17 +381,6 @@ void RegisterAll() {
   RegisterKvmFamilies();  // the trapped path (bench/internal/kvm_families.h)
 }
 
-std::string ReadFirstLine(const std::string& path, const std::string& prefix) {
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) == 0) {
-      const size_t colon = line.find(':');
-      return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-    }
-  }
-  return "unknown";
-}
-
 std::string GitCommit() {
   // `bazel run` sets BUILD_WORKSPACE_DIRECTORY to the source tree.
   const char* dir = std::getenv("BUILD_WORKSPACE_DIRECTORY");
@@ -406,11 +395,11 @@ std::string GitCommit() {
 }
 
 void AddContext() {
-  utsname u;
-  uname(&u);
-  benchmark::AddCustomContext("kernel", absl::StrCat(u.sysname, " ", u.release));
-  benchmark::AddCustomContext("cpu_model", ReadFirstLine("/proc/cpuinfo", "model name"));
-  benchmark::AddCustomContext("cpu_count", absl::StrCat(std::thread::hardware_concurrency()));
+  // The machine, for judging whether two runs compare
+  // (bench/internal/machine_fingerprint.h).
+  for (const auto& [key, value] : MachineFingerprint()) {
+    benchmark::AddCustomContext(key, value);
+  }
   benchmark::AddCustomContext("compiler", absl::StrCat(
 #if defined(__clang__)
       "clang "

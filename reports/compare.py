@@ -8,7 +8,10 @@ change is significant (alpha 0.05), with fewer it says so plainly; then the
 geometric mean of new/old over all common benchmarks. Significant
 regressions print red and improvements green (on a terminal, or --color).
 --json writes the diff machine-readably. The contexts of both runs are shown,
-so runs from different machines can be compared knowingly.
+so runs from different machines can be compared knowingly, and a warning
+line leads the output when the two runs' machine fingerprints differ
+(naming the fields: CPU model, CPUs, memory, kernel, hypervisor, KVM
+module, mitigations, governor).
 
 Exit codes: 0 compared (whatever the verdict), 1 a significant regression
 with --fail-on-regression, 2 bad arguments or input (one line, nothing
@@ -26,8 +29,22 @@ import stats  # noqa: E402
 
 ALPHA = 0.05
 RED, GREEN, RESET = "\033[31m", "\033[32m", "\033[0m"
-CONTEXT_KEYS = ["host_name", "cpu_model", "cpu_count", "kernel", "compiler",
-                "build_mode", "commit", "date"]
+CONTEXT_KEYS = ["host_name", "cpu_model", "cpus_online", "cpus_usable", "memory", "kernel",
+                "hypervisor", "kvm", "mitigations", "governor", "machine_fingerprint",
+                "compiler", "build_mode", "commit", "date"]
+# The fields a machine fingerprint is made of (bench/internal/machine_fingerprint.h).
+MACHINE_KEYS = ["cpu_model", "cpus_online", "cpus_usable", "memory", "kernel", "hypervisor",
+                "kvm", "mitigations", "governor"]
+
+
+def machine_differences(base_ctx, new_ctx):
+    """The machine fields in which two runs differ; [] when they match or a
+    run has no fingerprint (older runs: nothing to compare)."""
+    if "machine_fingerprint" not in base_ctx or "machine_fingerprint" not in new_ctx:
+        return []
+    if base_ctx["machine_fingerprint"] == new_ctx["machine_fingerprint"]:
+        return []
+    return [k for k in MACHINE_KEYS if base_ctx.get(k) != new_ctx.get(k)] or ["fingerprint"]
 
 
 def compare(base_runs, new_runs):
@@ -56,6 +73,11 @@ def compare(base_runs, new_runs):
 
 def render(rows, geo, base_ctx, new_ctx, color):
     out = []
+    differ = machine_differences(base_ctx, new_ctx)
+    if differ:
+        out.append("WARNING: the two runs come from different machines (%s differ): "
+                   "a ratio measured on one need not hold on the other." % ", ".join(differ))
+        out.append("")
     out.append("%-14s %-34s %-34s" % ("context", "base", "new"))
     for k in CONTEXT_KEYS:
         out.append("%-14s %-34s %-34s" % (k, str(base_ctx.get(k, "-"))[:34],
@@ -120,7 +142,9 @@ def main(argv):
     if args.json:
         write_atomically(args.json, json.dumps(
             {"base": args.base, "new": args.new, "base_context": base_ctx,
-             "new_context": new_ctx, "geomean_ratio": geo, "benchmarks": rows}, indent=2))
+             "new_context": new_ctx,
+             "machine_differences": machine_differences(base_ctx, new_ctx),
+             "geomean_ratio": geo, "benchmarks": rows}, indent=2))
     regressed = any(r["significant"] and r["change"] > 0 for r in rows)
     return 1 if (regressed and args.fail_on_regression) else 0
 

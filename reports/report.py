@@ -384,7 +384,10 @@ def trapped_verdict(krt, kexit, rt):
 
 
 CONTEXT_KEYS = [("date", "date"), ("host_name", "host"), ("kernel", "kernel"),
-                ("cpu_model", "CPU"), ("num_cpus", "cores"), ("compiler", "compiler"),
+                ("cpu_model", "CPU"), ("num_cpus", "cores"), ("cpus_usable", "usable CPUs"),
+                ("memory", "memory"), ("hypervisor", "hypervisor"), ("kvm", "KVM module"),
+                ("mitigations", "mitigations"), ("governor", "frequency governor"),
+                ("machine_fingerprint", "machine fingerprint"), ("compiler", "compiler"),
                 ("build_mode", "build mode"), ("commit", "commit"), ("pinning", "pinning"),
                 ("placements", "placements")]
 

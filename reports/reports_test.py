@@ -259,6 +259,39 @@ class CompareTest(unittest.TestCase):
         self.assertTrue(all(r["p_value"] is None and "fewer than 9" in r["verdict"]
                             for r in rows))
 
+    def test_runs_from_different_machines_are_flagged(self):
+        d = tempfile.mkdtemp()
+        try:
+            with open(FIXTURE_9) as f:
+                run = json.load(f)
+            machine = {"cpu_model": "AMD EPYC", "cpus_online": "2", "cpus_usable": "2",
+                       "memory": "23.5 GiB", "kernel": "Linux 6.18", "hypervisor": "KVM",
+                       "kvm": "kvm_pvm", "mitigations": "m", "governor": "g",
+                       "machine_fingerprint": "0123456789abcdef"}
+            paths = {}
+            for name, change in [("a", {}), ("same", {}),
+                                 ("b", {"cpu_model": "Intel Xeon", "kvm": "kvm_intel",
+                                        "machine_fingerprint": "fedcba9876543210"})]:
+                run["context"].update(machine, **change)
+                paths[name] = os.path.join(d, name + ".json")
+                with open(paths[name], "w") as f:
+                    json.dump(run, f)
+            proc = self.run_compare(paths["a"], paths["same"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertNotIn("WARNING", proc.stdout)
+            diff = os.path.join(d, "diff.json")
+            proc = self.run_compare(paths["a"], paths["b"], "--json", diff)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            first = proc.stdout.splitlines()[0]
+            self.assertIn("WARNING: the two runs come from different machines", first)
+            self.assertIn("cpu_model, kvm differ", first)
+            with open(diff) as f:
+                self.assertEqual(json.load(f)["machine_differences"], ["cpu_model", "kvm"])
+            # Runs without a fingerprint (older ones) are not flagged.
+            self.assertNotIn("WARNING", self.run_compare(FIXTURE_9, FIXTURE_9).stdout)
+        finally:
+            shutil.rmtree(d)
+
     def test_json_diff_and_exit_codes(self):
         d = tempfile.mkdtemp()
         try:
