@@ -22,6 +22,7 @@
 // /pin:same-core and /pin:cross-core, with the raw ping-pong of the same
 // placement as their baseline; names without /pin: are unpinned.
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -461,7 +462,30 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
   bench::AddContext();
   bench::RegisterAll();
-  benchmark::RunSpecifiedBenchmarks();
+  // The console (unless another display format was asked for) shows the
+  // runs without their encoded histograms; colour as Google Benchmark's
+  // own default would have it.
+  bool console = true, color = isatty(STDOUT_FILENO) != 0, tabular = false;
+  for (int i = 1; i < n; ++i) {
+    const std::string arg = args[i];
+    if (arg.rfind("--benchmark_format=", 0) == 0) {
+      console = arg == "--benchmark_format=console";
+    } else if (arg.rfind("--benchmark_color=", 0) == 0) {
+      const std::string v = arg.substr(18);
+      color = v == "true" || v == "yes" || v == "1" || (v == "auto" && color);
+    } else if (arg.rfind("--benchmark_counters_tabular=", 0) == 0) {
+      const std::string v = arg.substr(29);
+      tabular = v == "true" || v == "yes" || v == "1";
+    }
+  }
+  bench::ConsoleWithoutHistograms display(static_cast<benchmark::ConsoleReporter::OutputOptions>(
+      (color ? benchmark::ConsoleReporter::OO_Color : 0) |
+      (tabular ? benchmark::ConsoleReporter::OO_Tabular : 0)));
+  if (console) {
+    benchmark::RunSpecifiedBenchmarks(&display);
+  } else {
+    benchmark::RunSpecifiedBenchmarks();
+  }
   benchmark::Shutdown();
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace bench {
 
@@ -44,6 +45,80 @@ uint64_t LatencyHistogram::Percentile(double percent) const {
     }
   }
   return max();
+}
+
+std::string LatencyHistogram::Encode() const {
+  std::string out(kEncodingPrefix);
+  out += std::to_string(count_) + ":" + std::to_string(min()) + ":" +
+         std::to_string(max()) + ":";
+  int previous = 0;
+  bool first = true;
+  for (int i = 0; i < kBucketCount; ++i) {
+    if (counts_[i] == 0) continue;
+    if (!first) out += ',';
+    out += std::to_string(i - previous) + "." + std::to_string(counts_[i]);
+    previous = i;
+    first = false;
+  }
+  return out;
+}
+
+namespace {
+
+// Reads a decimal number, then `stop` unless the text ends there (which
+// `*stopped` tells); false if there is no number or something else follows.
+bool Number(std::string_view& text, char stop, uint64_t* value,
+            bool* stopped = nullptr) {
+  size_t n = 0;
+  uint64_t v = 0;
+  while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
+    if (v > (~uint64_t{0} - 9) / 10) return false;  // overflow
+    v = v * 10 + static_cast<uint64_t>(text[n] - '0');
+    ++n;
+  }
+  if (n == 0) return false;
+  text.remove_prefix(n);
+  const bool at_stop = !text.empty();
+  if (at_stop) {
+    if (text.front() != stop) return false;
+    text.remove_prefix(1);
+  }
+  if (stopped != nullptr) *stopped = at_stop;
+  *value = v;
+  return true;
+}
+
+}  // namespace
+
+std::optional<LatencyHistogram> LatencyHistogram::Decode(std::string_view text) {
+  if (text.substr(0, kEncodingPrefix.size()) != kEncodingPrefix) {
+    return std::nullopt;
+  }
+  text.remove_prefix(kEncodingPrefix.size());
+  LatencyHistogram h;
+  uint64_t count = 0, min = 0, max = 0;
+  if (!Number(text, ':', &count) || !Number(text, ':', &min) ||
+      !Number(text, ':', &max)) {
+    return std::nullopt;
+  }
+  uint64_t index = 0, total = 0;
+  while (!text.empty()) {
+    uint64_t delta = 0, n = 0;
+    bool comma = false;
+    if (!Number(text, '.', &delta) || !Number(text, ',', &n, &comma) || n == 0) {
+      return std::nullopt;
+    }
+    if (comma && text.empty()) return std::nullopt;  // a comma promises more
+    index += delta;
+    if (index >= static_cast<uint64_t>(kBucketCount)) return std::nullopt;
+    h.counts_[index] += n;
+    total += n;
+  }
+  if (total != count || (count > 0 && min > max)) return std::nullopt;
+  h.count_ = count;
+  h.min_ = count ? min : ~uint64_t{0};
+  h.max_ = count ? max : 0;
+  return h;
 }
 
 }  // namespace bench

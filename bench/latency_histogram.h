@@ -7,15 +7,25 @@
 // range in 3776 counters (30 KiB), and Record() is a few shifts and an
 // increment: no allocation, constant memory, mergeable across threads.
 //
+// Encode() writes the whole distribution compactly as text (the non-empty
+// buckets, each as its index's distance from the previous one and its
+// count), so a benchmark can carry it in its JSON and a report can draw the
+// percentile distribution (reports/histogram.py reads it):
+//   lh1:<count>:<min>:<max>:<d>.<c>,<d>.<c>,...
+//
 // Example:
 //   bench::LatencyHistogram h;
 //   h.Record(1234);  // nanoseconds
 //   uint64_t p99 = h.Percentile(99.0);
+//   std::string text = h.Encode();  // "lh1:1:1234:1234:594.1"
 #ifndef IOREQ_BENCH_LATENCY_HISTOGRAM_H_
 #define IOREQ_BENCH_LATENCY_HISTOGRAM_H_
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace bench {
 
@@ -52,6 +62,12 @@ class LatencyHistogram {
   // Smallest and largest value that map to bucket `index`.
   static uint64_t LowestOf(int index);
   static uint64_t HighestOf(int index);
+
+  // The distribution as text (format above); Decode() reads it back
+  // (nullopt for anything else), for tests and tools.
+  std::string Encode() const;
+  static std::optional<LatencyHistogram> Decode(std::string_view text);
+  static constexpr std::string_view kEncodingPrefix = "lh1:";
 
  private:
   std::array<uint64_t, kBucketCount> counts_{};

@@ -72,5 +72,33 @@ TEST(LatencyHistogram, MergeAddsCounts) {
   EXPECT_EQ(empty.max(), 0u);
 }
 
+TEST(LatencyHistogram, EncodesTheWholeDistributionAndDecodesIt) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.Encode(), "lh1:0:0:0:");
+  h.Record(1234);
+  EXPECT_EQ(h.Encode(),
+            "lh1:1:1234:1234:" +
+                std::to_string(LatencyHistogram::IndexOf(1234)) + ".1");
+  for (uint64_t v : {5u, 5u, 200u, 70000u, 3000000u}) h.Record(v);
+  std::optional<LatencyHistogram> back = LatencyHistogram::Decode(h.Encode());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->count(), h.count());
+  EXPECT_EQ(back->min(), 5u);
+  EXPECT_EQ(back->max(), 3000000u);
+  for (double p : {10.0, 50.0, 90.0, 99.0, 100.0}) {
+    EXPECT_EQ(back->Percentile(p), h.Percentile(p)) << p;
+  }
+  EXPECT_EQ(back->Encode(), h.Encode());
+}
+
+TEST(LatencyHistogram, DecodeRefusesWhatItDidNotWrite) {
+  for (const char* bad :
+       {"", "lh2:1:1:1:1.1", "lh1:", "lh1:1:1:1", "lh1:2:1:1:1.1",
+        "lh1:1:1:1:99999.1", "lh1:1:1:1:1.0", "lh1:1:1:1:x.1",
+        "lh1:1:5:1:1.1", "lh1:1:1:1:1.1,", "lh1:99999999999999999999:0:0:"}) {
+    EXPECT_FALSE(LatencyHistogram::Decode(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace bench

@@ -22,6 +22,7 @@ class Benchmark:
         self.name = name
         self.samples = []      # real_time of each repetition, in ns
         self.counters = []     # each repetition's user counters
+        self.labels = []       # each repetition's label (an encoded histogram)
 
     def median(self, key="real_time"):
         values = self.values(key)
@@ -107,6 +108,8 @@ def load(path):
         b.samples.append(float(entry["real_time"]) * scale)
         b.counters.append({k: v for k, v in entry.items()
                            if k not in _NOT_COUNTERS and _finite_number(v)})
+        if isinstance(entry.get("label"), str):
+            b.labels.append(entry["label"])
     if not runs:
         raise InputError("%s: holds no benchmark results" % path)
     return data["context"], runs

@@ -10,8 +10,10 @@ with repetitions) and writes two forms of one report into OUT_DIR:
   report.html  one self-contained file with the charts embedded.
 Charts (matplotlib): round-trip latency p50/p99/p99.9 per strategy and
 topology; throughput against vCPUs; latency against CPU cost per request;
-range lookup cost against range count; and, where the run has the Kvm*
-families, the trapped path: each strategy's round trip under a real KVM
+range lookup cost against range count; the latency distribution of each
+round trip (HdrHistogram's percentile plot, from the histograms the
+benchmarks encode in their labels: reports/histogram.py); and, where the
+run has the Kvm* families, the trapped path (its distribution too): each strategy's round trip under a real KVM
 exit beside the same strategy with the emulated producer, against the raw
 exit. Tables give the ratios to the raw primitives and to the raw exit,
 and a generated verdict names the winner for idle latency, throughput on
@@ -35,6 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gbench  # noqa: E402
+import histogram  # noqa: E402
 
 CHARTS = [
     ("latency", "Round-trip latency per strategy and topology (1 vCPU)"),
@@ -44,6 +47,10 @@ CHARTS = [
 ]
 PLACEMENT_CHART = ("placement", "Placement: round trip per strategy unpinned, with every "
                    "thread on one CPU, and with the vCPU and the HSM on two (1 vCPU, notified)")
+DISTRIBUTION_CHART = ("distribution", "Latency distribution per strategy and topology "
+                      "(1 vCPU, notified, unpinned; every request of every repetition)")
+TRAPPED_DISTRIBUTION_CHART = ("trapped_distribution", "Latency distribution under a real "
+                              "KVM exit (1 vCPU, notified, MMIO) and the raw exit")
 TRAPPED_CHART = ("trapped", "The trapped path: round trip under a real KVM exit "
                  "against the emulated producer and the raw exit (1 vCPU, notified)")
 
@@ -235,6 +242,52 @@ def chart_placement(rt):
     ax.legend(fontsize=7)
     ax.grid(axis="y", alpha=0.3)
     return figure_png(fig)
+
+
+PERCENTILE_TICKS = [50, 90, 99, 99.9, 99.99, 99.999]
+
+
+def chart_distribution(series):
+    """HdrHistogram's picture: latency against percentile on a 1/(1 - p)
+    axis, one line per (label, Histogram, style)."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    top = 0
+    for label, h, style in series:
+        pts = [(p, v) for p, v in h.distribution() if p < 100]
+        xs = [1 / (1 - p / 100) for p, _ in pts] + [1 / (1 - 99.9999 / 100)]
+        ys = [v / 1e3 for _, v in pts] + [h.max / 1e3]
+        top = max(top, xs[-1])
+        ax.plot(xs, ys, style, label=label, linewidth=1.2, drawstyle="steps-post")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks([1 / (1 - p / 100) for p in PERCENTILE_TICKS] + [top])
+    ax.set_xticklabels(["%g%%" % p for p in PERCENTILE_TICKS] + ["max"], fontsize=7)
+    ax.set_xlabel("percentile")
+    ax.set_ylabel("latency (µs, log)")
+    ax.legend(fontsize=6, ncol=2)
+    ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def distributions(fam):
+    """The merged histograms the charts draw: emulated round trips, trapped
+    round trips, the raw exit."""
+    emulated, trapped = [], []
+    for b in fam.get("RoundTrip", []):
+        p = b.params()
+        h = histogram.merged(b.labels)
+        if h and p.get("completion") == "notify" and "pin" not in p:
+            emulated.append(("%s/%s" % (p.get("strategy"), p.get("topology")), h, "-"))
+    for b in fam.get("KvmRoundTrip", []):
+        p = b.params()
+        h = histogram.merged(b.labels)
+        if h and p.get("completion") == "notify" and p.get("exit") == "mmio":
+            trapped.append(("%s/%s" % (p.get("strategy"), p.get("topology")), h, "-"))
+    for b in fam.get("KvmExit", []):
+        h = histogram.merged(b.labels)
+        if h and b.params().get("exit") == "mmio":
+            trapped.append(("raw exit (no HSM)", h, "k--"))
+    return sorted(emulated, key=lambda s: s[0]), sorted(trapped, key=lambda s: s[0])
 
 
 def chart_ranges(rg):
@@ -459,6 +512,13 @@ def build(source):
     if any(r["pin"] != "none" for r in rt):
         pngs["placement"] = chart_placement(rt)
         charts.append(PLACEMENT_CHART)
+    emulated, trapped = distributions(fam)
+    if emulated:
+        pngs["distribution"] = chart_distribution(emulated)
+        charts.append(DISTRIBUTION_CHART)
+    if trapped:
+        pngs["trapped_distribution"] = chart_distribution(trapped)
+        charts.append(TRAPPED_DISTRIBUTION_CHART)
     if krt:
         unpinned = [r for r in rt if r["pin"] == "none"]
         pngs["trapped"] = chart_trapped(krt, kexit, unpinned)

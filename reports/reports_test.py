@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import compare  # noqa: E402
 import gbench  # noqa: E402
+import histogram  # noqa: E402
 import report  # noqa: E402
 import stats  # noqa: E402
 
@@ -22,6 +23,8 @@ FIXTURE_9 = os.path.join(HERE, "testdata", "roundtrip_9reps.json")
 FIXTURE_KVM = os.path.join(HERE, "testdata", "kvm_1rep.json")
 # Primitive and RoundTrip unpinned and under /pin:same-core and /pin:cross-core.
 FIXTURE_PIN = os.path.join(HERE, "testdata", "placement_1rep.json")
+# RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
+FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
 
 
 class StatsTest(unittest.TestCase):
@@ -133,6 +136,48 @@ class ParseTest(unittest.TestCase):
             shutil.rmtree(d)
 
 
+class HistogramTest(unittest.TestCase):
+    def test_buckets_tile_the_range(self):
+        for v in list(range(0, 300)) + [1234, 65535, 65536, 10 ** 6, 2 ** 40 + 7]:
+            i = histogram.index_of(v)
+            self.assertLessEqual(histogram.lowest_of(i), v)
+            self.assertLessEqual(v, histogram.highest_of(i))
+        self.assertEqual(histogram.lowest_of(128), 128)
+        self.assertEqual(histogram.highest_of(128), 129)
+        self.assertEqual(histogram.lowest_of(192), 256)
+
+    def test_decodes_what_the_benchmarks_wrote_to_the_same_percentiles(self):
+        # The C++ side computed p50/p99/max from the very histogram it
+        # encoded into the label: decoding here must give the same values.
+        with open(FIXTURE_HIST) as f:
+            runs = [b for b in json.load(f)["benchmarks"]
+                    if b.get("run_type") == "iteration" and b.get("label")]
+        self.assertGreater(len(runs), 10)
+        for b in runs:
+            h = histogram.decode(b["label"])
+            self.assertIsNotNone(h, b["name"])
+            self.assertEqual(h.count, b["iterations"], b["name"])
+            self.assertEqual(h.percentile(50), b["p50_ns"], b["name"])
+            self.assertEqual(h.percentile(99), b["p99_ns"], b["name"])
+            self.assertEqual(h.percentile(100), b["max_ns"], b["name"])
+            self.assertEqual(h.distribution()[-1], (100.0, h.max))
+
+    def test_merging_repetitions_adds_their_counts(self):
+        a = histogram.decode("lh1:2:5:300:5.1,187.1")
+        b = histogram.decode("lh1:1:7:7:7.1")
+        m = histogram.merged(["lh1:2:5:300:5.1,187.1", "lh1:1:7:7:7.1", "not one"])
+        self.assertEqual(m.count, a.count + b.count)
+        self.assertEqual((m.min, m.max), (5, 300))
+        self.assertEqual(m.percentile(100), 300)
+        self.assertIsNone(histogram.merged(["", "x"]))
+
+    def test_malformed_text_is_refused(self):
+        for bad in ["", "lh2:1:1:1:1.1", "lh1:", "lh1:1:1:1", "lh1:2:1:1:1.1",
+                    "lh1:1:1:1:99999.1", "lh1:1:1:1:1.0", "lh1:1:1:1:x.1",
+                    "lh1:1:5:1:1.1", "lh1:1:1:1:1.1,", "lh1:1:1:1:-1.1", None, 7]:
+            self.assertIsNone(histogram.decode(bad), bad)
+
+
 class RenderTest(unittest.TestCase):
     def setUp(self):
         self.out = tempfile.mkdtemp()
@@ -211,6 +256,28 @@ class RenderTest(unittest.TestCase):
         # The charts of one placement use the unpinned runs only.
         rows = report.round_trip_rows(report.collect(report.gbench.load(FIXTURE_PIN)[1]))
         self.assertEqual({r["pin"] for r in rows}, {"none", "same-core", "cross-core"})
+
+    def test_distributions_are_drawn_from_the_histograms(self):
+        self.assertEqual(report.main([FIXTURE_HIST, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        for key in ("distribution", "trapped_distribution"):
+            self.assertIn("(%s.png)" % key, md)
+            with open(os.path.join(self.out, key + ".png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        emulated, trapped = report.distributions(
+            report.collect(gbench.load(FIXTURE_HIST)[1]))
+        self.assertEqual({s[0] for s in emulated},
+                         {"%s/%s" % (s, t) for s in ("futex", "adaptive", "eventfd")
+                          for t in ("kernel", "direct")})
+        self.assertIn("raw exit (no HSM)", {s[0] for s in trapped})
+        # Two repetitions merged: the histogram holds both runs' requests.
+        with open(FIXTURE_HIST) as f:
+            runs = [b for b in json.load(f)["benchmarks"]
+                    if b.get("run_type") == "iteration"
+                    and b["name"].startswith("KvmExit/exit:mmio")]
+        raw = [s[1] for s in trapped if s[0] == "raw exit (no HSM)"][0]
+        self.assertEqual(raw.count, sum(b["iterations"] for b in runs))
 
     def test_a_run_without_kvm_has_no_trapped_section(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

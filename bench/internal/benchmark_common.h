@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/latency_histogram.h"
@@ -33,14 +34,34 @@ inline double ProcessCpuNs() {
 }
 
 // p50_ns, p99_ns, p999_ns, max_ns; each value times `scale` (a histogram
-// of batches reports per element).
+// of batches reports per element). With scale 1 the whole histogram goes
+// into the run's label (LatencyHistogram::Encode()), where the JSON keeps
+// it for the report's distribution charts; the console hides it
+// (ConsoleWithoutHistograms).
 inline void ReportTail(benchmark::State& state, const LatencyHistogram& h,
                        double scale = 1) {
   state.counters["p50_ns"] = h.Percentile(50) * scale;
   state.counters["p99_ns"] = h.Percentile(99) * scale;
   state.counters["p999_ns"] = h.Percentile(99.9) * scale;
   state.counters["max_ns"] = static_cast<double>(h.max()) * scale;
+  if (scale == 1 && h.count() > 0) state.SetLabel(h.Encode());
 }
+
+// Google Benchmark's console, without the encoded histograms in the labels
+// (a few KiB each); the JSON file keeps them.
+class ConsoleWithoutHistograms : public benchmark::ConsoleReporter {
+ public:
+  using benchmark::ConsoleReporter::ConsoleReporter;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> shown = runs;
+    for (Run& run : shown) {
+      if (run.report_label.rfind(LatencyHistogram::kEncodingPrefix, 0) == 0) {
+        run.report_label.clear();
+      }
+    }
+    benchmark::ConsoleReporter::ReportRuns(shown);
+  }
+};
 
 // "Family/k1:v1/k2:v2".
 inline std::string Name(
