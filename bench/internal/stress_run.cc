@@ -149,8 +149,14 @@ void StressRun::RunGuests(absl::Time deadline) {
     volatile guest_params& params =
         ioreq::guests::ParamsOf(*kvm_->kvm_vm(vmid));
     absl::Status started = kvm_->Start(
-        vmid, [this, base, &params](uint32_t vcpu, ioreq::IoAccess& access) {
-          return loads_[base + vcpu]->Trapped(access, &params.relaxed[vcpu]);
+        vmid, [this, vmid, base, &params](uint32_t vcpu, ioreq::IoAccess& access) {
+          absl::Status s =
+              loads_[base + vcpu]->Trapped(access, &params.relaxed[vcpu]);
+          // A lost request stops its vCPU, perhaps inside a configuration
+          // cycle with the guest's lock held: stop the VM's other vCPUs
+          // too, or they would spin on that lock in the guest for ever.
+          if (!s.ok()) kvm_->Kick(vmid);
+          return s;
         });
     if (!started.ok()) {
       ++guest_errors_;
@@ -169,6 +175,11 @@ void StressRun::RunGuests(absl::Time deadline) {
     const uint16_t vmid = rig->vmid;
     const std::vector<ioreq::KvmHypervisor::VcpuResult> results =
         kvm_->Join(vmid);
+    bool vm_lost = false;  // a vCPU of this VM lost a request
+    for (size_t v = 0; v < results.size(); ++v) {
+      vm_lost |= loads_[static_cast<size_t>(vmid) * config_.vcpus + v]->lost.load(
+                     std::memory_order_relaxed) > 0;
+    }
     for (size_t v = 0; v < results.size(); ++v) {
       VcpuLoad& load = *loads_[static_cast<size_t>(vmid) * config_.vcpus + v];
       load.Finished();
@@ -186,8 +197,11 @@ void StressRun::RunGuests(absl::Time deadline) {
       const ioreq::KvmHypervisor::VcpuResult& result = results[v];
       std::string problem;
       if (!result.status.ok()) {
-        // A lost request stops its vCPU and is counted as lost already.
-        if (load.lost.load(std::memory_order_relaxed) == 0) {
+        // A lost request stops its vCPU and is counted as lost already; the
+        // VM's other vCPUs were stopped because of it.
+        const bool stopped_for_a_loss =
+            vm_lost && result.status.code() == absl::StatusCode::kUnavailable;
+        if (load.lost.load(std::memory_order_relaxed) == 0 && !stopped_for_a_loss) {
           problem = result.status.ToString();
         }
       } else if (!result.stats.reported) {
