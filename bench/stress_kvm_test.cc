@@ -101,7 +101,10 @@ TEST_P(StressKvm, WithoutRescanALostRequestIsReported) {
   absl::StatusOr<StressResult> r = RunStress(c);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->clean());
-  EXPECT_EQ(r->lost, 2u);  // each vCPU's first request, then it stops
+  // The first loss stops the VM: the other vCPU loses its own first
+  // request too, or is stopped before it made one.
+  EXPECT_GE(r->lost, 1u);
+  EXPECT_LE(r->lost, 2u);
   EXPECT_EQ(r->guest_errors, 0u);  // a lost request is not also a guest error
 }
 

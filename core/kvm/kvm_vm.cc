@@ -24,6 +24,17 @@ constexpr size_t kMaxMemory = size_t{1} << 30;
 constexpr uint64_t kTssAddress = 0xFFFBD000;
 constexpr uint64_t kIdentityMapAddress = 0xFFFBC000;
 
+// ioctl(), again while a signal interrupts it: KVM_CREATE_VM and the set-up
+// ioctls may return EINTR when a signal arrives (seen under load). Not for
+// KVM_RUN, whose interruption is how Kick() works.
+template <typename Arg>
+int Ioctl(int fd, unsigned long request, Arg arg) {
+  for (;;) {
+    const int r = ioctl(fd, request, arg);
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+
 absl::Status Errno(const char* what) {
   const int err = errno;
   return absl::InternalError(
@@ -53,17 +64,17 @@ absl::Status Probe() {
         "KVM unusable: cannot open /dev/kvm: %s", std::strerror(err)));
   }
   absl::Status status;
-  const int version = ioctl(kvm, KVM_GET_API_VERSION, 0);
+  const int version = Ioctl(kvm, KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION) {
     status = absl::FailedPreconditionError(absl::StrFormat(
         "KVM unusable: /dev/kvm speaks API version %d, not %d", version,
         KVM_API_VERSION));
-  } else if (const int vm = ioctl(kvm, KVM_CREATE_VM, 0); vm < 0) {
+  } else if (const int vm = Ioctl(kvm, KVM_CREATE_VM, 0); vm < 0) {
     const int err = errno;
     status = absl::FailedPreconditionError(absl::StrFormat(
         "KVM unusable: KVM_CREATE_VM: %s", std::strerror(err)));
   } else {
-    if (const int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0); vcpu < 0) {
+    if (const int vcpu = Ioctl(vm, KVM_CREATE_VCPU, 0); vcpu < 0) {
       const int err = errno;
       status = absl::FailedPreconditionError(absl::StrFormat(
           "KVM unusable: KVM_CREATE_VCPU: %s", std::strerror(err)));
@@ -95,13 +106,13 @@ absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
   if (absl::Status usable = KvmUsable(); !usable.ok()) return usable;
   const int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (kvm < 0) return Errno("open /dev/kvm");
-  const int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+  const int run_size = Ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
   if (run_size < static_cast<int>(sizeof(kvm_run))) {
     absl::Status s = Errno("KVM_GET_VCPU_MMAP_SIZE");
     close(kvm);
     return s;
   }
-  const int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+  const int vm = Ioctl(kvm, KVM_CREATE_VM, 0);
   if (vm < 0) {
     absl::Status s = Errno("KVM_CREATE_VM");
     close(kvm);
@@ -121,11 +132,11 @@ absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
                                          static_cast<size_t>(run_size)));
   // Intel hosts need both before protected-mode code runs; elsewhere they
   // are accepted and unused.
-  if (ioctl(vm, KVM_SET_TSS_ADDR, kTssAddress) < 0) {
+  if (Ioctl(vm, KVM_SET_TSS_ADDR, kTssAddress) < 0) {
     return Errno("KVM_SET_TSS_ADDR");
   }
   uint64_t identity = kIdentityMapAddress;
-  if (ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 && errno != EINVAL &&
+  if (Ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 && errno != EINVAL &&
       errno != ENOTTY) {
     return Errno("KVM_SET_IDENTITY_MAP_ADDR");
   }
@@ -134,7 +145,7 @@ absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
   region.guest_phys_addr = 0;
   region.memory_size = memory_bytes;
   region.userspace_addr = reinterpret_cast<uint64_t>(memory);
-  if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+  if (Ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     return Errno("KVM_SET_USER_MEMORY_REGION");
   }
   return owned;
@@ -188,7 +199,7 @@ absl::StatusOr<KvmVcpu*> KvmVm::AddVcpu() {
         absl::StrFormat("a VM has at most %u vCPUs", kMaxVcpus));
   }
   const uint32_t index = static_cast<uint32_t>(vcpus_.size());
-  const int fd = ioctl(vm_fd_, KVM_CREATE_VCPU, index);
+  const int fd = Ioctl(vm_fd_, KVM_CREATE_VCPU, index);
   if (fd < 0) return Errno("KVM_CREATE_VCPU");
   void* run = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (run == MAP_FAILED) {
@@ -208,12 +219,12 @@ absl::Status KvmVm::AddIoeventfd(uint64_t address, uint32_t len, int fd,
   args.len = len;
   args.fd = fd;
   args.flags = port ? KVM_IOEVENTFD_FLAG_PIO : 0;
-  if (ioctl(vm_fd_, KVM_IOEVENTFD, &args) < 0) return Errno("KVM_IOEVENTFD");
+  if (Ioctl(vm_fd_, KVM_IOEVENTFD, &args) < 0) return Errno("KVM_IOEVENTFD");
   return absl::OkStatus();
 }
 
 absl::Status KvmVm::AddCoalescedMmio(uint64_t address, uint32_t size) {
-  const int page = ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+  const int page = Ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
   if (page <= 0) {
     return absl::UnimplementedError(
         "this host's KVM has no coalesced MMIO (KVM_CAP_COALESCED_MMIO)");
@@ -228,7 +239,7 @@ absl::Status KvmVm::AddCoalescedMmio(uint64_t address, uint32_t size) {
   kvm_coalesced_mmio_zone zone{};
   zone.addr = address;
   zone.size = size;
-  if (ioctl(vm_fd_, KVM_REGISTER_COALESCED_MMIO, &zone) < 0) {
+  if (Ioctl(vm_fd_, KVM_REGISTER_COALESCED_MMIO, &zone) < 0) {
     return Errno("KVM_REGISTER_COALESCED_MMIO");
   }
   coalesced_ = reinterpret_cast<kvm_coalesced_mmio_ring*>(
@@ -268,7 +279,7 @@ KvmVcpu::~KvmVcpu() {
 absl::Status KvmVcpu::EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
                                   uint64_t page_tables) {
   kvm_sregs sregs{};
-  if (ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
+  if (Ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
   kvm_segment data{};
   data.base = 0;
   data.limit = 0xFFFFFFFF;
@@ -293,13 +304,13 @@ absl::Status KvmVcpu::EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
   sregs.cr3 = page_tables;
   sregs.cr4 = kCr4Pae;
   sregs.efer = kEferLme | kEferLma;
-  if (ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return Errno("KVM_SET_SREGS");
+  if (Ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return Errno("KVM_SET_SREGS");
   kvm_regs regs{};
   regs.rip = rip;
   regs.rsp = rsp;
   regs.rbx = rbx;
   regs.rflags = 0x2 | (3u << 12);  // the reserved bit, IOPL 3; IF clear
-  if (ioctl(fd_, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
+  if (Ioctl(fd_, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
   return absl::OkStatus();
 }
 
@@ -334,7 +345,7 @@ absl::Status KvmVcpu::Run() {
 
 absl::StatusOr<uint64_t> KvmVcpu::Rip() const {
   kvm_regs regs{};
-  if (ioctl(fd_, KVM_GET_REGS, &regs) < 0) return Errno("KVM_GET_REGS");
+  if (Ioctl(fd_, KVM_GET_REGS, &regs) < 0) return Errno("KVM_GET_REGS");
   return regs.rip;
 }
 
