@@ -24,7 +24,7 @@ for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --progress_s=-1 --progress_s=99999 --soak=maybe --rescan=2 \
            --watchdog_s=-1 --watchdog_s=99999999 --rate=-1 \
            --hypervisor=qemu --hypervisor= --pin=bogus --pin=0/99999 --pin=0 \
-           --pin=; do
+           --pin= --profile=ACRN --profile= --profile=acrn,hardened; do
   expect 2 "$stress" "$bad"
 done
 
@@ -37,6 +37,16 @@ soak_err=$("$stress" --soak --seconds=2.5 --progress_s=1 --vms=2 2>&1 >/dev/null
 case "$soak_err" in
   *"] issued "*"injected garbage "*) ;;
   *) echo "FAIL: --soak printed no progress line: $soak_err"; fail=1 ;;
+esac
+# The acrn profile: clean with every fault ACRN survives (--faults=all
+# means those under acrn); a lost notification hangs ACRN's vCPU (exit 1).
+expect 0 "$stress" --profile=acrn --seconds=2 --faults=all --vcpus=3 --vms=2
+expect 0 "$stress" --profile=acrn --requests=2000 --polling --topology=direct
+expect 1 "$stress" --profile=acrn --requests=300 --faults=drop --drop_every=1 --timeout_ms=200
+acrn_json=$("$stress" --profile=acrn --requests=300 --json)
+case "$acrn_json" in
+  *'"profile": "acrn"'*'"ok": true}') ;;
+  *) echo "FAIL: --profile=acrn --json: $acrn_json"; fail=1 ;;
 esac
 # Without the rescan, a lost notification strands its request: exit 1,
 # and the watchdog bound is not needed for that (the vCPU's timeout is).

@@ -19,6 +19,11 @@ ABSL_FLAG(std::string, hypervisor, "emulated",
           "who makes the requests: emulated (vCPU threads that call a "
           "function) or kvm (KVM vCPUs running a guest that traps; needs "
           "/dev/kvm)");
+ABSL_FLAG(std::string, profile, "hardened",
+          "the world around the HSM: hardened (the model's hypervisor and "
+          "device model) or acrn (ACRN's: vPCI in the hypervisor, per-VM "
+          "polling, one wake per request, a device model that scans for "
+          "PROCESSING && !kernel_handled); docs/profiles.md");
 ABSL_FLAG(std::string, strategy, "eventfd",
           "notification strategy: " + ioreq::StrategyNameList());
 ABSL_FLAG(std::string, topology, "kernel",
@@ -83,6 +88,7 @@ int main(int argc, char** argv) {
       argc, argv,
       "stress: drive the ACRN I/O request path with checked requests.\n"
       "usage: bazel run //bench:stress -- [--hypervisor=emulated|kvm] "
+      "[--profile=hardened|acrn] "
       "[--strategy=S] [--topology=T] [--pin=P] "
       "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
@@ -100,6 +106,12 @@ int main(int argc, char** argv) {
     tools::FlagError("hypervisor", hypervisor, "emulated or kvm");
   }
   config.hypervisor = *producer;
+  const std::string profile = absl::GetFlag(FLAGS_profile);
+  absl::StatusOr<ioreq::Profile> parsed_profile = ioreq::ParseProfile(profile);
+  if (!parsed_profile.ok()) {
+    tools::FlagError("profile", profile, "acrn or hardened");
+  }
+  config.profile = *parsed_profile;
   const std::string strategy = absl::GetFlag(FLAGS_strategy);
   absl::StatusOr<ioreq::Strategy> parsed_strategy = ioreq::ParseStrategy(strategy);
   if (!parsed_strategy.ok()) {
@@ -140,6 +152,9 @@ int main(int argc, char** argv) {
     return tools::kExitUsage;
   }
   config.faults.enabled = *fault_mask;
+  if (faults == "all" && config.profile == ioreq::Profile::kAcrn) {
+    config.faults.enabled = bench::kFaultsAcrnSurvives;  // see stress_faults.h
+  }
   config.faults.garbage_per_s = absl::GetFlag(FLAGS_garbage_per_s);
   config.faults.stall_every = absl::GetFlag(FLAGS_stall_every);
   config.faults.stall = absl::Microseconds(absl::GetFlag(FLAGS_stall_us));

@@ -77,7 +77,8 @@ std::string HsmJson(const ioreq::HsmStats& stats) {
 
 std::string StressJson(const StressConfig& c, const StressResult& r) {
   return absl::StrFormat(
-      "{\"hypervisor\": \"%s\", \"strategy\": \"%s\", \"topology\": "
+      "{\"hypervisor\": \"%s\", \"profile\": \"%s\", "
+      "\"strategy\": \"%s\", \"topology\": "
       "\"%s\", \"pin\": \"%s\", \"vms\": %d, "
       "\"vcpus\": %d, \"clients\": %d, "
       "\"polling\": %s, \"seed\": %u, \"issued\": %u, \"completed\": %u, "
@@ -87,8 +88,11 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"cpu_ns_per_request\": %.1f, \"syscalls_per_request\": %.3f, "
       "\"elapsed_s\": %.3f, \"hsm\": %s, "
       "\"notifications\": %u, \"completions_rescued_by_rescan\": %u, "
-      "\"guest_errors\": %u, %s\"ok\": %s}",
-      ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy),
+      "\"guest_errors\": %u, \"handled_in_hypervisor\": %u, "
+      "\"gp_injected\": %u, \"released_without_value\": %u, "
+      "\"dm_finish_refused\": %u, \"dm_postponed\": %u, %s\"ok\": %s}",
+      ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
+      ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
       c.vcpus, c.clients, c.polling ? "true" : "false", c.seed, r.issued,
       r.completed, r.lost, r.duplicated, r.wrong_value, r.undelivered_writes,
@@ -96,15 +100,20 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       r.round_trip_ns.Percentile(99.9), r.round_trip_ns.max(),
       r.requests_per_s(), r.cpu_ns_per_request(), r.syscalls_per_request(),
       r.elapsed_s, HsmJson(r.hsm), r.hypervisor.notifications,
-      r.hypervisor.rescued_by_rescan, r.guest_errors, FaultsJson(c, r),
+      r.hypervisor.rescued_by_rescan, r.guest_errors,
+      r.hypervisor.handled_in_hypervisor, r.hypervisor.gp_injected,
+      r.hypervisor.released_without_value, r.dm_finish_refused,
+      r.dm_postponed, FaultsJson(c, r),
       r.clean() ? "true" : "false");
 }
 
 std::string StressText(const StressConfig& c, const StressResult& r) {
   std::string out = absl::StrFormat(
-      "ioreq stress: %s hypervisor, strategy %s, topology %s, pin %s, %d "
-      "VM(s) x %d vCPU(s), %d BAR client(s), %s completion, seed %u\n",
-      ProducerName(c.hypervisor), ioreq::StrategyName(c.strategy),
+      "ioreq stress: %s hypervisor, profile %s, strategy %s, topology %s, "
+      "pin %s, %d VM(s) x %d vCPU(s), %d BAR client(s), %s completion, "
+      "seed %u\n",
+      ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
+      ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
       c.vcpus, c.clients, c.polling ? "polling" : "notified", c.seed);
   absl::StrAppendFormat(
@@ -129,6 +138,16 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
       "completed in place\n",
       r.hsm.dispatch_passes, r.hsm.dispatched, r.hsm.cf8cfc_converted,
       r.hsm.cf8cfc_in_place);
+  if (c.profile == ioreq::Profile::kAcrn) {
+    absl::StrAppendFormat(
+        &out,
+        "  acrn       %u completed by the hypervisor's vPCI; %u #GP "
+        "injected; %u vCPUs released without a value; device model: %u "
+        "finishes refused, %u left to a clear\n",
+        r.hypervisor.handled_in_hypervisor, r.hypervisor.gp_injected,
+        r.hypervisor.released_without_value, r.dm_finish_refused,
+        r.dm_postponed);
+  }
   if (c.faults.any()) {
     for (Fault f : kAllFaults) {
       if (!c.faults.on(f)) continue;

@@ -55,6 +55,7 @@
 #include "core/notify/strategy.h"
 #include "core/placement/placement.h"
 #include "core/harness/emulated_hypervisor.h"
+#include "core/profile/profile.h"
 
 namespace bench {
 
@@ -69,6 +70,11 @@ absl::StatusOr<Producer> ParseProducer(const std::string& name);
 
 struct StressConfig {
   Producer hypervisor = Producer::kEmulated;
+  // The world around the HSM (core/profile/profile.h): under `acrn` the
+  // hypervisor's vPCI answers some configuration accesses, polling is the
+  // VM's, a vCPU wakes once per request, and the device model scans for
+  // PROCESSING && !kernel_handled.
+  ioreq::Profile profile = ioreq::Profile::kHardened;
   ioreq::Strategy strategy = ioreq::Strategy::kEventfd;
   ioreq::Topology topology = ioreq::Topology::kKernel;
   int vms = 1;
@@ -135,6 +141,11 @@ struct StressResult {
   uint64_t changed_by_garbage = 0;  // reads that differed while garbage ran
   uint64_t fault_errors = 0;        // a fault thread could not do its job
   uint64_t guest_errors = 0;  // KVM: a guest stopped, or miscounted its accesses
+  // `acrn`: the device model emulated a request whose finish the HSM
+  // refused (not its own: a double emulation), and requests it emulated
+  // during a VM reset and left to the clear.
+  uint64_t dm_finish_refused = 0;
+  uint64_t dm_postponed = 0;
   int slots_checked_exactly_once = 0;  // slots the per-slot balance covered
   int slots_tainted = 0;               // ... and slots garbage reached
 

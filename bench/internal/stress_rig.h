@@ -24,6 +24,7 @@
 #include "bench/internal/watchdog.h"
 #include "bench/stress_faults.h"
 #include "bench/stress_workload.h"
+#include "core/harness/acrn_device_model.h"
 #include "core/harness/device_model.h"
 #include "core/harness/devices/mmio_bar.h"
 #include "core/harness/devices/pci_config_space.h"
@@ -59,7 +60,10 @@ struct VmRig {
   ioreq::Uart16550 uart{kUartBase};
   std::vector<std::unique_ptr<ioreq::MmioBar>> bars;
   ioreq::PciConfigSpace pci;
+  // The default client: the bitmap-serving device model (`hardened`) or
+  // ACRN's scanning one (`acrn`); one of the two is set.
   std::unique_ptr<ioreq::DeviceModelThread> device_model;
+  std::unique_ptr<ioreq::AcrnDeviceModelThread> acrn_device_model;
   int doorbell_fd = -1;
   std::mutex config_cycle;  // the guest's pci_config_lock
   std::atomic<uint64_t> thr_bytes{0}, thr_sum{0}, doorbell_writes{0};
@@ -134,7 +138,13 @@ struct RunState {
       hits[i] = rig.marks[i].garbage.load(std::memory_order_seq_cst);
     }
     rig.clear_epoch.fetch_add(1, std::memory_order_seq_cst);  // odd: resetting
-    absl::Status reset = hsm->ResetVm(rig.vmid);
+    // Under `acrn` the device model runs the reset itself, exclusive with
+    // its scans, and leaves what it emulated meanwhile to the clear.
+    absl::Status reset =
+        rig.acrn_device_model
+            ? rig.acrn_device_model->ResetVm(
+                  [&] { return hsm->ResetVm(rig.vmid); })
+            : hsm->ResetVm(rig.vmid);
     if (reset.ok()) {
       for (size_t i = 0; i < hits.size(); ++i) {
         rig.marks[i].clean.store(hits[i], std::memory_order_seq_cst);

@@ -182,7 +182,8 @@ void ClearSlotRelaxed(IoRequest& slot) {
   EncodeAccess(none, slot);
   StoreRelaxed(slot.type, 0u);
   slot.reserved1 = 0;
-  slot.kernel_handled = 0;
+  // Atomic: a device model may be scanning (core/abi/slot_state.h).
+  __atomic_store_n(&slot.kernel_handled, 0u, __ATOMIC_RELAXED);
 }
 
 void SetRequestTypeRelaxed(IoRequest& slot, uint32_t type) {

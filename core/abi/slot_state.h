@@ -50,6 +50,23 @@ inline bool CompareExchangeState(IoRequest& slot, uint32_t expected,
                                      __ATOMIC_ACQUIRE);
 }
 
+// kernel_handled: who serves a PROCESSING request. ACRN's device model scans
+// the page for PROCESSING && !kernel_handled (core/harness/
+// acrn_device_model.h) while routing writes the field, so both sides use
+// these atomic accessors. Routing stores it before the state word that
+// publishes it, or, where it must change an already published PROCESSING
+// slot to the device model's, with StoreKernelHandledRelease() after the
+// device model's pending bit is set.
+inline uint32_t LoadKernelHandledAcquire(const IoRequest& slot) {
+  return __atomic_load_n(&slot.kernel_handled, __ATOMIC_ACQUIRE);
+}
+inline void StoreKernelHandledRelaxed(IoRequest& slot, uint32_t value) {
+  __atomic_store_n(&slot.kernel_handled, value, __ATOMIC_RELAXED);
+}
+inline void StoreKernelHandledRelease(IoRequest& slot, uint32_t value) {
+  __atomic_store_n(&slot.kernel_handled, value, __ATOMIC_RELEASE);
+}
+
 // "PENDING", "COMPLETE", ... or "INVALID" for any other value.
 const char* StateName(uint32_t state);
 

@@ -18,6 +18,7 @@
 #define IOREQ_CORE_HARNESS_DEVICE_MODEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -30,11 +31,16 @@ namespace ioreq {
 
 class DeviceModelThread {
  public:
+  // What the device model does after each wake; by default it serves the
+  // requests pending for it (ServeDefaultRequests()). ACRN's device model
+  // scans the page instead (acrn_device_model.h).
+  using ServeFn = std::function<void(const ClientHandle& client)>;
+
   // `cpus`: where the thread runs (core/placement/); empty: anywhere.
   DeviceModelThread(Hsm* hsm, uint16_t vmid, IoHandler handler,
-                    std::vector<int> cpus = {})
+                    std::vector<int> cpus = {}, ServeFn serve = nullptr)
       : hsm_(hsm), vmid_(vmid), handler_(std::move(handler)),
-        cpus_(std::move(cpus)) {}
+        cpus_(std::move(cpus)), serve_(std::move(serve)) {}
   ~DeviceModelThread() { Stop(); }
   DeviceModelThread(const DeviceModelThread&) = delete;
   DeviceModelThread& operator=(const DeviceModelThread&) = delete;
@@ -71,7 +77,11 @@ class DeviceModelThread {
     for (;;) {
       absl::StatusOr<uint32_t> pending = hsm_->WaitForRequests(handle_);
       if (!pending.ok()) return;  // Cancelled: the client is going away
-      hsm_->ServeDefaultRequests(handle_, handler_).IgnoreError();
+      if (serve_) {
+        serve_(handle_);
+      } else {
+        hsm_->ServeDefaultRequests(handle_, handler_).IgnoreError();
+      }
     }
   }
 
@@ -79,6 +89,7 @@ class DeviceModelThread {
   const uint16_t vmid_;
   const IoHandler handler_;
   const std::vector<int> cpus_;
+  const ServeFn serve_;
   ClientId client_ = 0;
   ClientHandle handle_;
   std::thread thread_;

@@ -25,8 +25,11 @@ constexpr int kPollSpinsBeforeYield = 256;
 }  // namespace
 
 EmulatedHypervisor::EmulatedHypervisor(Strategy strategy,
-                                       absl::Duration completion_rescan)
-    : strategy_(strategy), completion_rescan_(completion_rescan) {}
+                                       absl::Duration completion_rescan,
+                                       Profile profile)
+    : strategy_(strategy),
+      completion_rescan_(completion_rescan),
+      profile_(profile) {}
 
 EmulatedHypervisor::~EmulatedHypervisor() = default;
 
@@ -44,12 +47,19 @@ void EmulatedHypervisor::FireUpcall(uint16_t vmid, uint32_t vcpu) {
 }
 
 absl::StatusOr<uint16_t> EmulatedHypervisor::CreateVm(uint32_t vcpu_num) {
+  return CreateVm(vcpu_num, /*polling_vm=*/false);
+}
+
+absl::StatusOr<uint16_t> EmulatedHypervisor::CreateVm(uint32_t vcpu_num,
+                                                      bool polling_vm) {
   if (vcpu_num < 1 || vcpu_num > static_cast<uint32_t>(kIoRequestMax)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vcpu_num %u: a VM has 1 to %d vCPUs", vcpu_num, kIoRequestMax));
   }
   auto vm = std::make_unique<Vm>();
   vm->vcpu_num = vcpu_num;
+  vm->polling_vm = polling_vm;
+  if (profile_ == Profile::kAcrn) vm->vpci = std::make_unique<AcrnVpci>();
   vm->page = std::make_unique<PageFrame>();
   std::memset(static_cast<void*>(vm->page.get()), 0, sizeof(PageFrame));
   for (IoRequest& slot : vm->page->buffer.slots) {
@@ -101,6 +111,22 @@ SharedPage* EmulatedHypervisor::shared_page(uint16_t vmid) const {
   return vm.ok() ? &(*vm)->page->buffer : nullptr;
 }
 
+AcrnVpci* EmulatedHypervisor::vpci(uint16_t vmid) const {
+  auto vm = FindVm(vmid);
+  return vm.ok() ? (*vm)->vpci.get() : nullptr;
+}
+
+absl::StatusOr<std::array<uint64_t, kIoRequestMax>>
+EmulatedHypervisor::HandledInHypervisor(uint16_t vmid) const {
+  absl::StatusOr<Vm*> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  std::array<uint64_t, kIoRequestMax> counts{};
+  for (uint32_t i = 0; i < (*vm)->vcpu_num; ++i) {
+    counts[i] = (*vm)->vcpus[i].handled_count.load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
 absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
                                        const IoAccess& access, bool polling) {
   Vm* vm = nullptr;
@@ -121,6 +147,20 @@ absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
       return !vm->paused.load(std::memory_order_seq_cst);
     });
   }
+  const bool acrn = profile_ == Profile::kAcrn;
+  (*v)->handled_here = false;
+  if (acrn) {
+    // [acrn-vpci] The hypervisor's own handlers run first.
+    const VpciOutcome o = vm->vpci->Filter(access);
+    if (o.verdict == VpciVerdict::kHandled) {
+      (*v)->access = access;
+      (*v)->handled_here = true;
+      (*v)->handled_value = o.value;
+      handled_in_hypervisor_.fetch_add(1, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+    polling = vm->polling_vm;  // [acrn-polling]
+  }
   IoRequest& slot = vm->page->buffer.slots[vcpu];
   // Pairs with the HSM's release of COMPLETE, or with our own store of FREE:
   // only a FREE slot is ours to fill.
@@ -129,17 +169,26 @@ absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
     // Pairs with the acquire loads in ResetVm() and WaitForCompletion().
     (*v)->in_flight.store(false, std::memory_order_release);
     insert_refused_.fetch_add(1, std::memory_order_relaxed);
-    return absl::FailedPreconditionError(
-        absl::StrFormat("VM %u vCPU %u: slot is %s, not FREE", vmid, vcpu,
-                        StateName(state)));
+    if (acrn) gp_injected_.fetch_add(1, std::memory_order_relaxed);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "VM %u vCPU %u: slot is %s, not FREE%s", vmid, vcpu, StateName(state),
+        acrn ? " (#GP injected into the guest)" : ""));
   }
   (*v)->access = access;
   (*v)->polling.store(polling, std::memory_order_relaxed);
   EncodeAccess(access, slot);
-  std::memset(slot.reserved0, 0, sizeof(slot.reserved0));
-  slot.reserved1 = 0;
-  slot.kernel_handled = 0;
-  slot.completion_polling = polling ? 1 : 0;
+  if (acrn) {
+    // [acrn-insert] acrn_insert_request() writes completion_polling only
+    // when it is 1, and never kernel_handled or the reserved fields.
+    if (polling) slot.completion_polling = 1;
+  } else {
+    std::memset(slot.reserved0, 0, sizeof(slot.reserved0));
+    slot.reserved1 = 0;
+    // [kernel-handled] No device model's until routing says so. Atomic: a
+    // device model that scans the page may be reading it.
+    StoreKernelHandledRelaxed(slot, 1);
+    slot.completion_polling = polling ? 1 : 0;
+  }
   // The write barrier of [hv-insert]: every field above is visible before
   // PENDING is. Pairs with the dispatcher's LoadStateAcquire() in
   // Hsm::DispatchVm().
@@ -159,6 +208,13 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
   if (!(*v)->in_flight.load(std::memory_order_acquire)) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "VM %u vCPU %u has no request in flight", vmid, vcpu));
+  }
+  if ((*v)->handled_here) {  // [acrn-vpci]: no slot, no wait
+    (*v)->handled_here = false;
+    (*v)->handled_count.fetch_add(1, std::memory_order_relaxed);
+    // Pairs with the acquire loads in ResetVm().
+    (*v)->in_flight.store(false, std::memory_order_release);
+    return (*v)->handled_value;
   }
   IoRequest& slot = vm->page->buffer.slots[vcpu];
   const absl::Time deadline = timeout == absl::InfiniteDuration()
@@ -180,6 +236,11 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
             "VM %u vCPU %u: no completion within %s", vmid, vcpu,
             absl::FormatDuration(timeout)));
       }
+    }
+  } else if (profile_ == Profile::kAcrn) {
+    if (absl::Status s = WaitNotifiedAcrn(*vm, **v, vcpu, deadline, timeout);
+        !s.ok()) {
+      return s;
     }
   } else {
     while (LoadStateAcquire(slot) != kStateComplete) {
@@ -216,6 +277,34 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
   return value;
 }
 
+absl::Status EmulatedHypervisor::WaitNotifiedAcrn(Vm& vm, Vcpu& v,
+                                                  uint32_t vcpu,
+                                                  absl::Time deadline,
+                                                  absl::Duration timeout) {
+  // wait_event(VCPU_EVENT_IOREQ): one sticky flag, no look at the slot
+  // until it is set, no rescan. A ring left over from before this request
+  // (a stray or duplicate notification) releases the vCPU at once.
+  while (!v.completion->WaitFor(deadline - absl::Now())) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "VM %u vCPU %u: no notification within %s (ACRN's vCPU has no "
+          "rescan)", vm.vmid, vcpu, absl::FormatDuration(timeout)));
+    }
+  }
+  // dm_emulate_io_complete(): the completion is taken only if COMPLETE.
+  // Pairs with the HSM's release of COMPLETE.
+  const uint32_t state = LoadStateAcquire(vm.page->buffer.slots[vcpu]);
+  if (state == kStateComplete) return absl::OkStatus();
+  released_without_value_.fetch_add(1, std::memory_order_relaxed);
+  // The vCPU runs on; the slot is not freed, so its next insert is refused.
+  // Pairs with the acquire loads in ResetVm().
+  v.in_flight.store(false, std::memory_order_release);
+  return absl::DataLossError(absl::StrFormat(
+      "VM %u vCPU %u: woken with its slot %s, not COMPLETE: the guest "
+      "resumes without a value and the slot is not freed (ACRN)",
+      vm.vmid, vcpu, StateName(state)));
+}
+
 absl::Status EmulatedHypervisor::AbandonRequest(uint16_t vmid,
                                                    uint32_t vcpu) {
   absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu);
@@ -241,11 +330,15 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::EmulateAccess(uint16_t vmid,
 }
 
 absl::Status EmulatedHypervisor::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
-  absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu);
+  Vm* vm = nullptr;
+  absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu, &vm);
   if (!v.ok()) return v.status();
   notifications_.fetch_add(1, std::memory_order_relaxed);
-  // The vCPU re-checks the state word after every wake, so a spurious or
-  // early ring is harmless.
+  // [acrn-polling] ACRN signals nothing for a polling VM.
+  if (profile_ == Profile::kAcrn && vm->polling_vm) return absl::OkStatus();
+  // Under `hardened` the vCPU re-checks the state word after every wake, so
+  // a spurious or early ring is harmless; under `acrn` it is not
+  // [acrn-wake].
   (*v)->completion->Ring();
   return absl::OkStatus();
 }
@@ -309,6 +402,11 @@ HypervisorStats EmulatedHypervisor::stats() const {
   s.insert_refused = insert_refused_.load(std::memory_order_relaxed);
   s.rescued_by_rescan = rescued_by_rescan_.load(std::memory_order_relaxed);
   s.abandoned = abandoned_.load(std::memory_order_relaxed);
+  s.handled_in_hypervisor =
+      handled_in_hypervisor_.load(std::memory_order_relaxed);
+  s.gp_injected = gp_injected_.load(std::memory_order_relaxed);
+  s.released_without_value =
+      released_without_value_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -9,6 +9,19 @@
 // copies a read's value back, masked to the access size, and frees the slot.
 // One vCPU has at most one request in flight.
 //
+// Two profiles (core/profile/profile.h). `hardened`, the default, is the
+// model's own hypervisor: every access goes to the HSM, completion polling
+// is chosen per request, and a notified vCPU re-checks its slot after every
+// wake and rescans [rescan]. `acrn` is ACRN's (hypervisor/dm/io_req.c):
+// its vPCI (acrn_vpci.h) completes some 0xCF8/0xCFC accesses before the HSM
+// sees them [acrn-vpci]; the insert leaves kernel_handled and the reserved
+// fields as they were; polling is the VM's, chosen when it is created, and
+// a polling VM's notifications signal nothing [acrn-polling]; an insert
+// into a slot that is not FREE injects #GP [acrn-gp]; and a notified vCPU
+// waits once on its sticky event (the doorbell) and takes the completion
+// only if the slot is COMPLETE, else the guest resumes without a value and
+// the slot stays as it is [acrn-wake]. Each of these is counted in stats().
+//
 // Resolved without a lock: a VM is found by its id in a fixed table
 // (kMaxVms entries; ids are handed out in order, as ACRN's are bounded by
 // its build-time CONFIG_MAX_VM_NUM), so the per-request path takes no mutex.
@@ -39,9 +52,11 @@
 #include "absl/time/time.h"
 #include "core/abi/abi.h"
 #include "core/abi/slot_decode.h"
+#include "core/harness/acrn_vpci.h"
 #include "core/harness/hypervisor.h"
 #include "core/notify/any_doorbell.h"
 #include "core/notify/strategy.h"
+#include "core/profile/profile.h"
 
 namespace ioreq {
 
@@ -54,17 +69,31 @@ class EmulatedHypervisor : public Hypervisor {
   // without a notification looks at its slot anyway, so a lost
   // NotifyRequestFinish() costs one interval instead of a vCPU hung for
   // ever (InfiniteDuration(): never, the kernel's contract).
+  // Under `acrn` there is no rescan: `completion_rescan` is ignored.
   explicit EmulatedHypervisor(
       Strategy strategy = Strategy::kEventfd,
-      absl::Duration completion_rescan = absl::Milliseconds(20));
+      absl::Duration completion_rescan = absl::Milliseconds(20),
+      Profile profile = Profile::kHardened);
   ~EmulatedHypervisor() override;
   EmulatedHypervisor(const EmulatedHypervisor&) = delete;
   EmulatedHypervisor& operator=(const EmulatedHypervisor&) = delete;
 
   Strategy strategy() const { return strategy_; }
+  Profile profile() const { return profile_; }
 
   // Hypervisor. CreateVm() fails with ResourceExhausted past kMaxVms.
   absl::StatusOr<uint16_t> CreateVm(uint32_t vcpu_num) override;
+  // [acrn-polling] Under `acrn`, `polling_vm` decides how every request of
+  // the VM completes (InsertRequest()'s `polling` is ignored); under
+  // `hardened` it is ignored and each request chooses.
+  absl::StatusOr<uint16_t> CreateVm(uint32_t vcpu_num, bool polling_vm);
+  // The VM's vPCI under `acrn` (null under `hardened` or for no such VM).
+  AcrnVpci* vpci(uint16_t vmid) const;
+  // [acrn-vpci] How many of each vCPU's accesses the hypervisor completed
+  // itself (index = vCPU): an oracle subtracts them from the completions a
+  // vCPU took before comparing with what the HSM completed.
+  absl::StatusOr<std::array<uint64_t, kIoRequestMax>> HandledInHypervisor(
+      uint16_t vmid) const;
   SharedPage* shared_page(uint16_t vmid) const override;
   void SetUpcallHandler(
       std::function<void(uint16_t vmid, uint32_t vcpu)> handler) override;
@@ -75,14 +104,18 @@ class EmulatedHypervisor : public Hypervisor {
   uint64_t syscalls() const override;
 
   // [hv-insert]: fill the vCPU's FREE slot, release-store PENDING, upcall.
-  // FailedPrecondition if the slot is not FREE. While the VM is paused, the
-  // call waits for it to resume.
+  // FailedPrecondition if the slot is not FREE (under `acrn`, counted as a
+  // #GP injected into the guest). While the VM is paused, the call waits
+  // for it to resume. Under `acrn` an access the vPCI completes uses no
+  // slot; WaitForCompletion() then returns its value at once.
   absl::Status InsertRequest(uint16_t vmid, uint32_t vcpu,
                              const IoAccess& access, bool polling);
 
   // Waits for COMPLETE (polling or notified), returns a read's value masked
   // to its size (0 for a write), and stores FREE. DeadlineExceeded after
-  // `timeout`, with the request still in flight.
+  // `timeout`, with the request still in flight. Under `acrn` a notified
+  // vCPU woken with its slot not COMPLETE returns DataLoss: the request is
+  // no longer in flight, the slot is left as it is [acrn-wake].
   absl::StatusOr<uint64_t> WaitForCompletion(
       uint16_t vmid, uint32_t vcpu,
       absl::Duration timeout = absl::InfiniteDuration());
@@ -112,10 +145,17 @@ class EmulatedHypervisor : public Hypervisor {
     std::atomic<bool> in_flight{false};       // a request awaits completion
     std::atomic<bool> polling{false};
     IoAccess access;                          // what was issued; vCPU thread only
+    // [acrn-vpci] The request in flight was completed by the vPCI with this
+    // value; vCPU thread only.
+    bool handled_here = false;
+    uint64_t handled_value = 0;
+    std::atomic<uint64_t> handled_count{0};   // read by HandledInHypervisor()
   };
   struct Vm {
     uint16_t vmid;
     uint32_t vcpu_num;
+    bool polling_vm = false;           // [acrn-polling]
+    std::unique_ptr<AcrnVpci> vpci;    // [acrn-vpci]; `acrn` only
     std::unique_ptr<PageFrame> page;  // 4 KiB-aligned
     std::unique_ptr<Vcpu[]> vcpus;
     // Written under pause_mu; read without it on the per-request path.
@@ -129,8 +169,13 @@ class EmulatedHypervisor : public Hypervisor {
                                  Vm** vm = nullptr) const;
   void FireUpcall(uint16_t vmid, uint32_t vcpu);
 
+  // [acrn-wake] waits for the one ring that releases the vCPU.
+  absl::Status WaitNotifiedAcrn(Vm& vm, Vcpu& v, uint32_t vcpu,
+                                absl::Time deadline, absl::Duration timeout);
+
   const Strategy strategy_;
   const absl::Duration completion_rescan_;
+  const Profile profile_;
 
   // Lookups load the table without a lock; CreateVm() publishes an entry
   // with a release store after the VM is built.
@@ -143,7 +188,8 @@ class EmulatedHypervisor : public Hypervisor {
   std::atomic<bool> has_upcall_{false};
 
   std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},
-      insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0};
+      insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0},
+      handled_in_hypervisor_{0}, gp_injected_{0}, released_without_value_{0};
 };
 
 }  // namespace ioreq

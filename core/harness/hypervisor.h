@@ -38,6 +38,11 @@ struct HypervisorStats {
   uint64_t insert_refused = 0;         // slot was not FREE
   uint64_t rescued_by_rescan = 0;      // COMPLETE found with no notification
   uint64_t abandoned = 0;              // AbandonRequest() calls that took one
+  // The `acrn` profile (core/profile/profile.h) only:
+  uint64_t handled_in_hypervisor = 0;  // vPCI completed it; no slot used
+  uint64_t gp_injected = 0;            // insert into a non-FREE slot: #GP
+  uint64_t released_without_value = 0; // woken, slot not COMPLETE: the
+                                       // guest resumed with no value
 };
 
 class Hypervisor : public HypervisorCalls {

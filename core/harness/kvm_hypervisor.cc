@@ -7,7 +7,8 @@ namespace ioreq {
 
 KvmHypervisor::KvmHypervisor(KvmHypervisorOptions options)
     : options_(options),
-      requests_(options.strategy, options.completion_rescan) {}
+      requests_(options.strategy, options.completion_rescan,
+                options.profile) {}
 
 KvmHypervisor::~KvmHypervisor() {
   std::vector<uint16_t> ids;
@@ -35,7 +36,7 @@ absl::StatusOr<uint16_t> KvmHypervisor::CreateVm(uint32_t vcpu_num) {
       return v.status();
     }
   }
-  absl::StatusOr<uint16_t> id = requests_.CreateVm(vcpu_num);
+  absl::StatusOr<uint16_t> id = requests_.CreateVm(vcpu_num, options_.polling);
   if (!id.ok()) return id.status();
   auto vm = std::make_unique<Vm>();
   vm->kvm = std::move(*machine);

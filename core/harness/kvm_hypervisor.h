@@ -52,6 +52,9 @@ struct KvmHypervisorOptions {
   // [rescan] of the completion waits (see EmulatedHypervisor).
   absl::Duration completion_rescan = absl::Milliseconds(20);
   bool polling = false;  // completion_polling of every request
+  // The hypervisor's profile (core/profile/profile.h); under `acrn`
+  // `polling` is the VMs' choice [acrn-polling].
+  Profile profile = Profile::kHardened;
   size_t memory_bytes = size_t{2} << 20;  // guest memory per VM
   uint16_t report_port = 0x510;           // answered by the VMM itself
   std::vector<int> vcpu_cpus;  // where vCPU threads run; empty: anywhere

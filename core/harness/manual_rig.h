@@ -44,8 +44,10 @@ inline std::string TopologyParamName(
 
 // A System with one VM, driven by hand.
 struct ManualRig : System {
-  explicit ManualRig(uint32_t vcpus = 4, HsmOptions options = ManualOptions())
-      : System(Strategy::kEventfd, options), vm(AddVm(vcpus).value()) {}
+  explicit ManualRig(uint32_t vcpus = 4, HsmOptions options = ManualOptions(),
+                     Profile profile = Profile::kHardened)
+      : System(Strategy::kEventfd, options, profile),
+        vm(AddVm(vcpus).value()) {}
 
   IoRequest& Slot(uint32_t vcpu) { return hv.shared_page(vm)->slots[vcpu]; }
   uint32_t State(uint32_t vcpu) { return LoadStateAcquire(Slot(vcpu)); }

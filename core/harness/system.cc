@@ -6,11 +6,14 @@ absl::StatusOr<uint16_t> CreateWiredVm(Hypervisor& hv, Hsm& hsm,
                                        uint32_t vcpu_num) {
   absl::StatusOr<uint16_t> vm = hv.CreateVm(vcpu_num);
   if (!vm.ok()) return vm.status();
-  if (absl::Status s = hsm.CreateVm(*vm, vcpu_num); !s.ok()) return s;
-  if (absl::Status s = hsm.SetIoreqBuffer(*vm, hv.shared_page(*vm)); !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = WireVm(hv, hsm, *vm, vcpu_num); !s.ok()) return s;
   return vm;
+}
+
+absl::Status WireVm(Hypervisor& hv, Hsm& hsm, uint16_t vmid,
+                    uint32_t vcpu_num) {
+  if (absl::Status s = hsm.CreateVm(vmid, vcpu_num); !s.ok()) return s;
+  return hsm.SetIoreqBuffer(vmid, hv.shared_page(vmid));
 }
 
 void ConnectUpcall(Hypervisor& hv, Hsm& hsm) {

@@ -23,6 +23,7 @@
 #include "core/harness/hypervisor.h"
 #include "core/hsm/hsm.h"
 #include "core/notify/strategy.h"
+#include "core/profile/profile.h"
 
 namespace ioreq {
 
@@ -31,14 +32,20 @@ namespace ioreq {
 absl::StatusOr<uint16_t> CreateWiredVm(Hypervisor& hv, Hsm& hsm,
                                        uint32_t vcpu_num);
 
+// VM `vmid`, already created in `hv`, created with the same id in `hsm`,
+// which gets its page.
+absl::Status WireVm(Hypervisor& hv, Hsm& hsm, uint16_t vmid, uint32_t vcpu_num);
+
 // The hypervisor's upcall goes to the HSM, naming the VM and vCPU.
 void ConnectUpcall(Hypervisor& hv, Hsm& hsm);
 
 class System {
  public:
   explicit System(Strategy strategy = Strategy::kEventfd,
-                  HsmOptions options = {})
-      : hv(strategy), hsm(&hv, options, strategy) {
+                  HsmOptions options = {},
+                  Profile profile = Profile::kHardened)
+      : hv(strategy, absl::Milliseconds(20), profile),
+        hsm(&hv, options, strategy) {
     ConnectUpcall(hv, hsm);
   }
 

@@ -180,11 +180,13 @@ void ClientService::HandOverLocked(VmState& vm, ClientState& client) {
     if (page == nullptr) continue;
     IoRequest& slot = page->slots[vcpu];
     if (!client.is_default && vm.default_client) {
-      slot.kernel_handled = 0;
       // Pairs with the acquire load of `pending` by the default client's
       // waiter; the slot stays PROCESSING, already released by the engine.
       vm.default_client->pending.fetch_or(Bit(vcpu),
                                           std::memory_order_release);
+      // [kernel-handled] The device model's now, after its pending bit.
+      // Release pairs with the device model's LoadKernelHandledAcquire().
+      StoreKernelHandledRelease(slot, 0);
       engine_.Ring(*vm.default_client);
       Count(ctx_.counters.handed_over_on_destroy);
     } else {

@@ -167,6 +167,15 @@ ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
     if (SnapshotOwner(vm, snapshot, &claimer) != &claimer) {
       return ClaimOutcome::kNotMine;
     }
+    // [kernel-handled] Before PROCESSING is published the slot is marked
+    // as the kernel's (1): a device model that follows ACRN's contract scans
+    // for PROCESSING && !kernel_handled, and must never see a request an
+    // in-process client is taking, nor one given back PENDING below, with a
+    // stale 0 left by an earlier request. Only claimers write the field of
+    // a PENDING slot, and they hold clients_mu. The compare-exchange's
+    // release publishes it; pairs with LoadKernelHandledAcquire() after the
+    // device model's acquire of PROCESSING.
+    StoreKernelHandledRelaxed(req, 1);
     // Acquire pairs with the hypervisor's release of PENDING; release pairs
     // with the serving side's acquire of PROCESSING.
     if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
@@ -193,10 +202,13 @@ ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
         wakes.push_back(&BellOf<Bell>(*d.client));
         return ClaimOutcome::kGivenBack;
       }
-      req.kernel_handled = claimer.is_default ? 0 : 1;
       // set_bit(). Release pairs with the acquire loads of `pending` in
       // ClientService.
       claimer.pending.fetch_or(Bit(vcpu), std::memory_order_release);
+      // The device model's request only now, after its pending bit, so its
+      // finish ioctl finds the request held. Release pairs with the device
+      // model's LoadKernelHandledAcquire().
+      if (claimer.is_default) StoreKernelHandledRelease(req, 0);
       Count(ctx_.counters.dispatched);
       return ClaimOutcome::kTaken;
     }

@@ -114,7 +114,11 @@ void KernelDispatcher<Bell>::DispatchVm(VmState& vm,
                        ctx_.options.check_range_index);
       if (d.folded) Count(ctx_.counters.cf8cfc_converted);
       if (d.route == Route::kDeliver) {
-        req.kernel_handled = d.client->is_default ? 0 : 1;
+        // [kernel-handled] Written before PROCESSING, whose release below
+        // publishes it to a device model that scans for PROCESSING &&
+        // !kernel_handled (its finish ioctl waits on clients_mu, held here
+        // until the pending bit is set).
+        StoreKernelHandledRelaxed(req, d.client->is_default ? 0 : 1);
         // The kernel's smp_store_release(PROCESSING), as a compare-exchange
         // so that a hypervisor that rewrote the state meanwhile is noticed.
         // Pairs with the serving side's LoadStateAcquire() in
