@@ -56,8 +56,12 @@ inline constexpr uint32_t kRelaxingFaults = FaultBit(Fault::kGarbage) |
 
 // One VM's devices, and what the vCPUs sent to them.
 struct VmRig {
+  // The devices answer as the profile's do [acrn-devices].
+  explicit VmRig(ioreq::Profile profile = ioreq::Profile::kHardened)
+      : uart(kUartBase, profile), pci(profile) {}
+
   uint16_t vmid = 0;
-  ioreq::Uart16550 uart{kUartBase};
+  ioreq::Uart16550 uart;
   std::vector<std::unique_ptr<ioreq::MmioBar>> bars;
   ioreq::PciConfigSpace pci;
   // The default client: the bitmap-serving device model (`hardened`) or

@@ -224,7 +224,7 @@ void StressRun::RunGuests(absl::Time deadline) {
 
 // A VM as the stress command lays it out (stress_workload.h).
 absl::Status StressRun::BuildVm() {
-  auto rig = std::make_unique<VmRig>();
+  auto rig = std::make_unique<VmRig>(config_.profile);
   const bool acrn = config_.profile == ioreq::Profile::kAcrn;
   absl::StatusOr<uint16_t> vmid;
   if (acrn && kvm_ == nullptr) {

@@ -205,5 +205,51 @@ TEST(PciConfigSpace, DefaultDeviceModelAnswersUnclaimedReadsAllOnes) {
   EXPECT_EQ(pci.unclaimed(), 1u);
 }
 
+// [acrn-devices] ACRN's UART: DCD|DSR in MSR, and no 4-byte access; the
+// hardened UART asserts CTS too and takes any size up to 4.
+TEST(Uart16550, AcrnProfileAnswersAsAcrnsUart) {
+  Uart16550 acrn(0x3F8, Profile::kAcrn);
+  EXPECT_EQ(In(acrn, 0x3FE), uint64_t{Uart16550::kMsrAcrn});
+  IoAccess wide = PortRead(0x3F8, 4);
+  EXPECT_FALSE(acrn.Handle(wide).ok());
+  IoAccess two = PortRead(0x3FD, 2);  // LSR and MSR, as two byte reads
+  ASSERT_TRUE(acrn.Handle(two).ok());
+  EXPECT_EQ(two.value, 0x60u | uint64_t{Uart16550::kMsrAcrn} << 8);
+
+  Uart16550 hardened(0x3F8);
+  EXPECT_EQ(In(hardened, 0x3FE), uint64_t{Uart16550::kMsrConnected});
+  IoAccess wide_ok = PortRead(0x3F8, 4);
+  EXPECT_TRUE(hardened.Handle(wide_ok).ok());
+}
+
+// [acrn-devices] ACRN's PCI core: unaligned accesses and registers at or
+// above 0x100 of an emulated device are answered without the space (0 for
+// 0x100..0x104, the absent extended capability header; all-ones above);
+// the hardened space is 4 KiB of registers, read at any alignment.
+TEST(PciConfigSpace, AcrnProfileAnswersAsAcrnsPciCore) {
+  PciConfigSpace acrn(Profile::kAcrn);
+  PciConfigSpace hardened;
+  for (PciConfigSpace* pci : {&acrn, &hardened}) {
+    pci->AddStandardDevices();
+    pci->Write(0, 4, 0, 0x40, 4, 0x11223344);
+    pci->Write(0, 4, 0, 0x200, 4, 0xA5A5A5A5);
+  }
+  // Aligned, below 0x100: the same under both.
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x40, 4), 0x11223344u);
+  EXPECT_EQ(hardened.Read(0, 4, 0, 0x40, 4), 0x11223344u);
+  // Unaligned: 0x41 size 2.
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x41, 2), 0xFFFFFFFFu);
+  EXPECT_EQ(hardened.Read(0, 4, 0, 0x41, 2), 0x2233u);
+  acrn.Write(0, 4, 0, 0x42, 4, 0);  // unaligned write: ignored
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x40, 4), 0x11223344u);
+  // Extended space.
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x100, 4), 0u);
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x200, 4), 0xFFFFFFFFu);
+  EXPECT_EQ(hardened.Read(0, 4, 0, 0x200, 4), 0xA5A5A5A5u);
+  // No device: all-ones under both.
+  EXPECT_EQ(acrn.Read(0, 9, 0, 0, 2), 0xFFFFu);
+  EXPECT_EQ(hardened.Read(0, 9, 0, 0, 2), 0xFFFFu);
+}
+
 }  // namespace
 }  // namespace ioreq

@@ -41,6 +41,10 @@ uint32_t PciConfigSpace::Read(uint32_t bus, uint32_t dev, uint32_t func,
   }
   auto it = functions_.find(Key{bus, dev, func});
   if (it == functions_.end()) return static_cast<uint32_t>(SizeMask(size));
+  if (size == 3 && profile_ == Profile::kAcrn) return ~uint32_t{0};
+  if (AcrnRefuses(reg, size)) {
+    return reg >= 0x100 && reg <= 0x104 ? 0 : ~uint32_t{0};
+  }
   uint32_t value = 0;
   for (uint32_t i = 0; i < size; ++i) {
     value |= uint32_t{it->second[reg + i]} << (8 * i);
@@ -51,6 +55,9 @@ uint32_t PciConfigSpace::Read(uint32_t bus, uint32_t dev, uint32_t func,
 void PciConfigSpace::Write(uint32_t bus, uint32_t dev, uint32_t func,
                            uint32_t reg, uint32_t size, uint32_t value) {
   if (size < 1 || size > 4 || reg >= kConfigSize || size > kConfigSize - reg) {
+    return;
+  }
+  if ((size == 3 && profile_ == Profile::kAcrn) || AcrnRefuses(reg, size)) {
     return;
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -28,12 +28,22 @@
 #include "core/abi/abi.h"
 #include "core/abi/slot_decode.h"
 #include "core/hsm/client.h"
+#include "core/profile/profile.h"
 
 namespace ioreq {
 
 class PciConfigSpace {
  public:
   static constexpr uint32_t kConfigSize = 4096;
+
+  // Under Profile::kAcrn it answers as ACRN's PCI core
+  // (devicemodel/hw/pci/core.c, pci_cfgrw()) [acrn-devices]: an access of a
+  // size other than 1, 2 or 4, or not aligned to its size, reads all-ones
+  // and writes nothing; at or above 0x100 (no extended space on an emulated
+  // device) reads all-ones, except 0x100..0x104, which read 0 (no extended
+  // capability), and writes nothing.
+  explicit PciConfigSpace(Profile profile = Profile::kHardened)
+      : profile_(profile) {}
 
   // Adds the devices every stress VM has: a host bridge (00:00.0),
   // virtio-net (00:03.0), a test device (00:04.0), virtio-blk (01:00.0).
@@ -57,6 +67,13 @@ class PciConfigSpace {
   using Key = std::tuple<uint32_t, uint32_t, uint32_t>;
   using Space = std::array<uint8_t, kConfigSize>;
   static bool Writable(uint32_t reg);
+  // [acrn-devices] What ACRN's PCI core answers itself, without the space.
+  bool AcrnRefuses(uint32_t reg, uint32_t size) const {
+    return profile_ == Profile::kAcrn &&
+           (reg >= 0x100 || (reg & (size - 1)) != 0);
+  }
+
+  const Profile profile_;
 
   mutable std::mutex mu_;
   std::map<Key, Space> functions_;  // guarded by mu_

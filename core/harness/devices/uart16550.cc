@@ -6,7 +6,9 @@
 namespace ioreq {
 
 uint8_t Uart16550::ModemStatus() const {
-  if ((mcr_ & kMcrLoopback) == 0) return kMsrConnected;
+  if ((mcr_ & kMcrLoopback) == 0) {
+    return profile_ == Profile::kAcrn ? kMsrAcrn : kMsrConnected;
+  }
   // Loopback: RTS -> CTS, DTR -> DSR, OUT1 -> RI, OUT2 -> DCD.
   return static_cast<uint8_t>(((mcr_ & 0x02) << 3) | ((mcr_ & 0x01) << 5) |
                               ((mcr_ & 0x04) << 4) | ((mcr_ & 0x08) << 4));
@@ -93,6 +95,11 @@ absl::Status Uart16550::Handle(IoAccess& a) {
       a.address > last() - (a.size - 1)) {  // no overflow
     return absl::InvalidArgumentError(absl::StrFormat(
         "UART at 0x%x: access 0x%x/%u is not its own", base_, a.address,
+        a.size));
+  }
+  if (profile_ == Profile::kAcrn && a.size > 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "UART at 0x%x: a %u-byte access (ACRN's UART takes 1 and 2)", base_,
         a.size));
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -28,6 +28,7 @@
 #include "core/abi/abi.h"
 #include "core/abi/slot_decode.h"
 #include "core/hsm/client.h"
+#include "core/profile/profile.h"
 
 namespace ioreq {
 
@@ -49,9 +50,18 @@ class Uart16550 {
   static constexpr uint8_t kMcrLoopback = 0x10;
   // MSR of a connected line: DCD, DSR and CTS asserted.
   static constexpr uint8_t kMsrConnected = 0xB0;
+  // [acrn-devices] ACRN's UART (devicemodel/hw/uart_core.c) asserts DCD and
+  // DSR only.
+  static constexpr uint8_t kMsrAcrn = 0xA0;
   static constexpr size_t kFifoBytes = 16;
 
-  explicit Uart16550(uint16_t base = 0x3F8) : base_(base) {}
+  // Under Profile::kAcrn it answers as ACRN's LPC UART
+  // (devicemodel/hw/platform/lpc.c): 1- and 2-byte accesses only (a 4-byte
+  // one is refused, and the device model's caller answers it), and MSR
+  // kMsrAcrn [acrn-devices].
+  explicit Uart16550(uint16_t base = 0x3F8,
+                     Profile profile = Profile::kHardened)
+      : base_(base), profile_(profile) {}
 
   uint16_t base() const { return base_; }
   uint16_t last() const { return static_cast<uint16_t>(base_ + 7); }
@@ -72,6 +82,7 @@ class Uart16550 {
   uint8_t ModemStatus() const;
 
   const uint16_t base_;
+  const Profile profile_;
   mutable std::mutex mu_;  // guards everything below
   uint8_t ier_ = 0, lcr_ = 0x03, mcr_ = 0, scr_ = 0, dll_ = 0x0C, dlm_ = 0;
   uint8_t fcr_ = 0;
