@@ -10,6 +10,8 @@
 //   RangeLookup/impl:{index,linear}/ranges:N
 //   SlotCheck/input:{valid,garbage}
 //   HistogramRecord
+//   DoorbellWrite/path:{slot,ioeventfd,posted}/profile:R/topology:T
+//          a doorbell write three ways (bench/internal/doorbell_families.h)
 //   Kvm*   the trapped path: KVM vCPUs as producers, with the raw exit
 //          beside it (bench/internal/kvm_families.h)
 //
@@ -41,6 +43,7 @@
 #include "absl/strings/strip.h"
 #include "bench/internal/benchmark_common.h"
 #include "bench/internal/benchmark_flags.h"
+#include "bench/internal/doorbell_families.h"
 #include "bench/internal/kvm_families.h"
 #include "bench/internal/machine_fingerprint.h"
 #include "bench/internal/pingpong.h"
@@ -379,6 +382,7 @@ void RegisterAll() {
         [=](benchmark::State& s) { SlotCheck(s, garbage); });
   }
   benchmark::RegisterBenchmark("HistogramRecord", HistogramRecord);
+  RegisterDoorbellFamilies();  // bench/internal/doorbell_families.h
   RegisterKvmFamilies();  // the trapped path (bench/internal/kvm_families.h)
 }
 
@@ -449,7 +453,8 @@ int main(int argc, char** argv) {
       "Throughput/strategy:(futex|adaptive)/topology:kernel/vms:1/vcpus:(1|16)/clients:1/|"
       "RangeLookup/impl:(index|linear)/ranges:(16|4096)|SlotCheck|HistogramRecord|"
       "KvmExit|KvmRoundTrip/strategy:(futex|adaptive)/topology:(kernel|direct)/"
-      "completion:notify/exit:mmio|KvmDoorbell";
+      "completion:notify/exit:mmio|KvmDoorbell|"
+      "DoorbellWrite/path:(ioeventfd|posted|slot)/profile:hardened/topology:kernel";
   for (int i = 0; i < argc; ++i) {
     if (std::string(argv[i]) == "--quick") {
       args.push_back(quick_filter.data());

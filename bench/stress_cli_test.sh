@@ -24,8 +24,10 @@ for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --progress_s=-1 --progress_s=99999 --soak=maybe --rescan=2 \
            --watchdog_s=-1 --watchdog_s=99999999 --rate=-1 \
            --hypervisor=qemu --hypervisor= --pin=bogus --pin=0/99999 --pin=0 \
-           --pin= --profile=ACRN --profile= --profile=acrn,hardened; do
-  expect 2 "$stress" "$bad"
+           --pin= --profile=ACRN --profile= --profile=acrn,hardened \
+           --doorbell=eventfd --doorbell= "--hypervisor=kvm --doorbell=posted"; do
+  # shellcheck disable=SC2086  # one case is two flags
+  expect 2 "$stress" $bad
 done
 
 # Faults: each alone, and all of them in a soak, end clean (exit 0).
@@ -43,6 +45,8 @@ esac
 expect 0 "$stress" --profile=acrn --seconds=2 --faults=all --vcpus=3 --vms=2
 expect 0 "$stress" --profile=acrn --requests=2000 --polling --topology=direct
 expect 1 "$stress" --profile=acrn --requests=300 --faults=drop --drop_every=1 --timeout_ms=200
+expect 0 "$stress" --doorbell=posted --seconds=2 --faults=all --vcpus=3 --vms=2
+expect 0 "$stress" --profile=acrn --doorbell=posted --seconds=2 --faults=all --topology=direct
 acrn_json=$("$stress" --profile=acrn --requests=300 --json)
 case "$acrn_json" in
   *'"profile": "acrn"'*'"ok": true}') ;;

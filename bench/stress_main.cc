@@ -24,6 +24,9 @@ ABSL_FLAG(std::string, profile, "hardened",
           "device model) or acrn (ACRN's: vPCI in the hypervisor, per-VM "
           "polling, one wake per request, a device model that scans for "
           "PROCESSING && !kernel_handled); docs/profiles.md");
+ABSL_FLAG(std::string, doorbell, "ioeventfd",
+          "the doorbell's path: ioeventfd (a slot and the HSM's ioeventfd "
+          "client) or posted (the VM's posted-write ring: no slot, no wait)");
 ABSL_FLAG(std::string, strategy, "eventfd",
           "notification strategy: " + ioreq::StrategyNameList());
 ABSL_FLAG(std::string, topology, "kernel",
@@ -88,7 +91,7 @@ int main(int argc, char** argv) {
       argc, argv,
       "stress: drive the ACRN I/O request path with checked requests.\n"
       "usage: bazel run //bench:stress -- [--hypervisor=emulated|kvm] "
-      "[--profile=hardened|acrn] "
+      "[--profile=hardened|acrn] [--doorbell=ioeventfd|posted] "
       "[--strategy=S] [--topology=T] [--pin=P] "
       "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
@@ -112,6 +115,11 @@ int main(int argc, char** argv) {
     tools::FlagError("profile", profile, "acrn or hardened");
   }
   config.profile = *parsed_profile;
+  const std::string doorbell = absl::GetFlag(FLAGS_doorbell);
+  if (doorbell != "ioeventfd" && doorbell != "posted") {
+    tools::FlagError("doorbell", doorbell, "ioeventfd or posted");
+  }
+  config.posted_doorbell = doorbell == "posted";
   const std::string strategy = absl::GetFlag(FLAGS_strategy);
   absl::StatusOr<ioreq::Strategy> parsed_strategy = ioreq::ParseStrategy(strategy);
   if (!parsed_strategy.ok()) {

@@ -90,7 +90,9 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"notifications\": %u, \"completions_rescued_by_rescan\": %u, "
       "\"guest_errors\": %u, \"handled_in_hypervisor\": %u, "
       "\"gp_injected\": %u, \"released_without_value\": %u, "
-      "\"dm_finish_refused\": %u, \"dm_postponed\": %u, %s\"ok\": %s}",
+      "\"dm_finish_refused\": %u, \"dm_postponed\": %u, "
+      "\"doorbell\": \"%s\", \"posted\": %u, \"posted_reads\": %u, "
+      "\"posted_corrupt\": %u, %s\"ok\": %s}",
       ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
       ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
@@ -103,7 +105,9 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       r.hypervisor.rescued_by_rescan, r.guest_errors,
       r.hypervisor.handled_in_hypervisor, r.hypervisor.gp_injected,
       r.hypervisor.released_without_value, r.dm_finish_refused,
-      r.dm_postponed, FaultsJson(c, r),
+      r.dm_postponed, c.posted_doorbell ? "posted" : "ioeventfd",
+      r.hypervisor.posted, r.hypervisor.posted_reads,
+      r.hypervisor.posted_corrupt, FaultsJson(c, r),
       r.clean() ? "true" : "false");
 }
 
@@ -138,6 +142,15 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
       "completed in place\n",
       r.hsm.dispatch_passes, r.hsm.dispatched, r.hsm.cf8cfc_converted,
       r.hsm.cf8cfc_in_place);
+  if (c.posted_doorbell) {
+    absl::StrAppendFormat(
+        &out,
+        "  posted     %u doorbell accesses posted (%u reads), %u signalled "
+        "by the HSM, %u unknown, %u found the ring corrupt\n",
+        r.hypervisor.posted, r.hypervisor.posted_reads,
+        r.hsm.posted_signaled, r.hsm.posted_unknown,
+        r.hypervisor.posted_corrupt);
+  }
   if (c.profile == ioreq::Profile::kAcrn) {
     absl::StrAppendFormat(
         &out,

@@ -85,6 +85,33 @@ TEST_P(StressAcrnTest, StrayNotificationsAreCountedAndFailTheRun) {
   EXPECT_TRUE(r->clean());
 }
 
+// [posted] The doorbell as a posted write, under both profiles and their
+// faults: every write signalled exactly once, no slot used for it. Under
+// `acrn` a doorbell read is posted too: it rings the eventfd and has no
+// value, and the oracle expects exactly that.
+TEST_P(StressAcrnTest, PostedDoorbellUnderBothProfiles) {
+  for (ioreq::Profile profile : ioreq::kAllProfiles) {
+    StressConfig config = Acrn(GetParam(), ioreq::Strategy::kFutex);
+    config.profile = profile;
+    config.posted_doorbell = true;
+    // Garbage (which races on purpose) is in stress_garbage_test, outside
+    // ThreadSanitizer.
+    config.faults.enabled = profile == ioreq::Profile::kAcrn
+                                ? kFaultsAcrnSurvives
+                                : kEveryFault & ~FaultBit(Fault::kGarbage);
+    config.faults.clear_every = absl::Milliseconds(5);
+    config.faults.destroy_every = 300;
+    config.faults.drop_every = 50;
+    absl::StatusOr<StressResult> r = RunStress(config);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const std::string& p : r->problems) ADD_FAILURE() << p;
+    EXPECT_TRUE(r->clean()) << ioreq::ProfileName(profile);
+    EXPECT_GT(r->hypervisor.posted, 0u);
+    EXPECT_EQ(r->hypervisor.posted_reads > 0, profile == ioreq::Profile::kAcrn);
+    EXPECT_EQ(r->hsm.posted_unknown, 0u);
+  }
+}
+
 TEST(StressAcrnOutput, JsonAndTextNameTheProfile) {
   StressConfig config = Acrn(ioreq::Topology::kKernel, ioreq::Strategy::kFutex);
   config.requests = 500;

@@ -67,6 +67,11 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
       return bad("rate", absl::StrCat(c.offered_rate_per_vcpu),
                  "only 0 with --hypervisor=kvm (a guest runs closed loop)");
     }
+    if (c.posted_doorbell) {
+      return bad("doorbell", "posted",
+                 "ioeventfd with --hypervisor=kvm (the guest checks that a "
+                 "doorbell read returns 0, as an ioeventfd answers)");
+    }
     if (absl::Status usable = ioreq::kvm::KvmUsable(); !usable.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--hypervisor=kvm: ", usable.message()));

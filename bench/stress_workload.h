@@ -75,6 +75,9 @@ struct StressConfig {
   // VM's, a vCPU wakes once per request, and the device model scans for
   // PROCESSING && !kernel_handled.
   ioreq::Profile profile = ioreq::Profile::kHardened;
+  // The doorbell's path: an ioeventfd (a slot, the HSM's ioeventfd client)
+  // or a posted write (the VM's posted ring: no slot, no wait) [posted].
+  bool posted_doorbell = false;
   ioreq::Strategy strategy = ioreq::Strategy::kEventfd;
   ioreq::Topology topology = ioreq::Topology::kKernel;
   int vms = 1;

@@ -97,6 +97,24 @@ def trapped_exit():
         write("trapped_exit", name, data)
 
 
+def posted_ring():
+    """Fixed 8-byte records: op (0 put, 1 drain, 2 byte, 3 word, 4 reset),
+    argument, padding, value."""
+    def rec(op, arg=0, value=0):
+        return struct.pack("<BBHI", op, arg, 0, value)
+    seeds = {
+        "put_drain": rec(0) * 3 + rec(1),
+        "fill_and_wrap": rec(0) * 503 + rec(0) + rec(1) + rec(0) * 10 + rec(1),
+        "tail_out_of_range": rec(0) + rec(3, 1, 4096) + rec(1) + rec(0) + rec(4) + rec(0) + rec(1),
+        "misaligned_head": rec(0) * 2 + rec(3, 0, 3) + rec(1) + rec(0),
+        "wrapped_head": rec(0) + rec(3, 0, 0xFFFFFFF8) + rec(1),
+        "bad_geometry": rec(3, 2, 1 << 20) + rec(0) + rec(1) + rec(3, 3, 16) + rec(1),
+        "byte_in_entry": rec(0) * 2 + rec(2, 64, 0xAB) + rec(1),
+    }
+    for name, data in seeds.items():
+        write("posted_ring", name, data)
+
+
 def random_seeds(target, count, sizes, seed):
     rng = random.Random(seed)
     for i in range(count):
@@ -107,6 +125,7 @@ def random_seeds(target, count, sizes, seed):
 if __name__ == "__main__":
     slot_decode()
     trapped_exit()
+    posted_ring()
     random_seeds("range_map", 12, [16, 64, 256, 1024], 1)
     random_seeds("cf8cfc", 12, [8, 32, 128, 512], 2)
     random_seeds("ioeventfd", 12, [16, 64, 256, 1024], 3)

@@ -23,6 +23,7 @@ FIXTURE_9 = os.path.join(HERE, "testdata", "roundtrip_9reps.json")
 FIXTURE_KVM = os.path.join(HERE, "testdata", "kvm_1rep.json")
 # Primitive and RoundTrip unpinned and under /pin:same-core and /pin:cross-core.
 FIXTURE_PIN = os.path.join(HERE, "testdata", "placement_1rep.json")
+FIXTURE_DOORBELL = os.path.join(HERE, "testdata", "doorbell_1rep.json")
 # RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
 FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
 
@@ -278,6 +279,21 @@ class RenderTest(unittest.TestCase):
                     and b["name"].startswith("KvmExit/exit:mmio")]
         raw = [s[1] for s in trapped if s[0] == "raw exit (no HSM)"][0]
         self.assertEqual(raw.count, sum(b["iterations"] for b in runs))
+
+    def test_doorbell_paths_have_their_chart_table_and_verdict(self):
+        self.assertEqual(report.main([FIXTURE_DOORBELL, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("(doorbell.png)", md)
+        self.assertIn("A doorbell write three ways", md)
+        with open(FIXTURE_DOORBELL) as f:
+            runs = {b["name"].split("/min_time")[0]: b for b in json.load(f)["benchmarks"]}
+        posted = runs["DoorbellWrite/path:posted/profile:acrn/topology:direct"]["p50_ns"]
+        ioeventfd = runs["DoorbellWrite/path:ioeventfd/profile:acrn/topology:direct"]["p50_ns"]
+        self.assertIn("Doorbell write (acrn profile, direct topology): a posted write holds "
+                      "the vCPU %.2f µs at p50, %.0f× less than through the HSM's "
+                      "ioeventfd (%.2f µs)." % (posted / 1e3, ioeventfd / posted,
+                                               ioeventfd / 1e3), md)
 
     def test_a_run_without_kvm_has_no_trapped_section(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

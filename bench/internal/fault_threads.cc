@@ -23,6 +23,18 @@ void GarbageThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
       const size_t first = h.rigs.size() > 1 ? 1 : 0;
       VmRig& rig = *h.rigs[first + rng() % (h.rigs.size() - first)];
       const size_t slot = rng() % h.config.vcpus;
+      if (h.config.posted_doorbell && rng() % 8 == 0) {
+        // The posted ring is shared memory too [posted].
+        auto* ring = reinterpret_cast<uint8_t*>(h.hv.posted_ring(rig.vmid));
+        const size_t offset = rng() % 128;  // the header and first entries
+        hb.Beat("writing garbage into the posted ring");
+        std::lock_guard<std::mutex> lock(rig.reset_mu);
+        rig.ring_garbage.fetch_add(1, std::memory_order_seq_cst);
+        __atomic_store_n(&ring[offset], static_cast<uint8_t>(rng()),
+                         __ATOMIC_RELAXED);
+        h.Injected(Fault::kGarbage);
+        continue;
+      }
       // One write in four goes to the state word, the rest anywhere.
       const size_t offset = rng() % 4 == 0 ? kStateOffset + rng() % 4
                                            : rng() % sizeof(ioreq::IoRequest);

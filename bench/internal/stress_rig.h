@@ -89,6 +89,7 @@ struct VmRig {
   // Held by a reset and by each garbage write: no garbage lands during a
   // reset, so a reset that succeeds leaves every slot clean.
   std::mutex reset_mu;
+  std::atomic<uint64_t> ring_garbage{0};  // garbage writes into the posted ring
   std::vector<ioreq::ClientId> bar_ids;  // the destroy thread's, after setup
 
   ~VmRig() {
@@ -196,6 +197,13 @@ class LossyHypervisorCalls : public ioreq::HypervisorCalls {
   absl::Status PauseVm(uint16_t vmid) override { return h_->hv.PauseVm(vmid); }
   absl::Status ResetVm(uint16_t vmid) override { return h_->hv.ResetVm(vmid); }
   absl::Status ResumeVm(uint16_t vmid) override { return h_->hv.ResumeVm(vmid); }
+  absl::Status AssignPosted(uint16_t vmid,
+                            const ioreq::PostedDescriptor& d) override {
+    return h_->hv.AssignPosted(vmid, d);
+  }
+  absl::Status DeassignPosted(uint16_t vmid, uint64_t cookie) override {
+    return h_->hv.DeassignPosted(vmid, cookie);
+  }
 
  private:
   RunState* const h_;

@@ -265,12 +265,21 @@ absl::Status StressRun::BuildVm() {
   }
   rig->doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (rig->doorbell_fd < 0) return absl::InternalError("eventfd() failed");
-  ioreq::IoeventfdArgs doorbell{};
-  doorbell.fd = static_cast<uint32_t>(rig->doorbell_fd);
-  doorbell.addr = kDoorbell;
-  doorbell.len = 4;
-  s = hsm_.Ioeventfd(rig->vmid, doorbell);
-  if (!s.ok()) return s;
+  if (config_.posted_doorbell) {
+    ioreq::PostedArgs doorbell;  // [posted]
+    doorbell.type = ioreq::kTypeMmio;
+    doorbell.address = kDoorbell;
+    doorbell.fd = static_cast<uint32_t>(rig->doorbell_fd);
+    absl::StatusOr<uint64_t> cookie = hsm_.AssignPosted(rig->vmid, doorbell);
+    if (!cookie.ok()) return cookie.status();
+  } else {
+    ioreq::IoeventfdArgs doorbell{};
+    doorbell.fd = static_cast<uint32_t>(rig->doorbell_fd);
+    doorbell.addr = kDoorbell;
+    doorbell.len = 4;
+    s = hsm_.Ioeventfd(rig->vmid, doorbell);
+    if (!s.ok()) return s;
+  }
   rig->pci.AddStandardDevices();
   if (acrn) {
     rig->acrn_device_model = std::make_unique<ioreq::AcrnDeviceModelThread>(
@@ -456,6 +465,8 @@ absl::Status StressRun::Check(StressResult& result) {
             dm.finish_refused));
       }
     }
+    // What a lost upcall left in the posted ring goes out first.
+    hsm_.DrainPosted(rig->vmid).IgnoreError();
     uint64_t signals = 0;
     if (read(rig->doorbell_fd, &signals, sizeof(signals)) != sizeof(signals)) {
       signals = 0;

@@ -303,7 +303,20 @@ bool VcpuLoad::DoorbellWrite() {
 bool VcpuLoad::DoorbellRead() {
   const Completion c = Issue(ioreq::MmioRead(kDoorbell, 4));
   if (c.end == Completion::kStop) return false;
-  SettleRead("ioeventfd", c, 0, 4);
+  if (!config_.posted_doorbell) {
+    SettleRead("ioeventfd", c, 0, 4);  // an ioeventfd answers reads 0
+  } else if (config_.profile == ioreq::Profile::kAcrn) {
+    // ACRN posts a read too (no direction test): no value, and the
+    // doorbell's eventfd is signalled as for a write.
+    SettleRead("posted doorbell", c, std::nullopt, 4);
+    if (c.verifiable()) {
+      vm_->doorbell_writes.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      vm_->uncertain_kicks.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else {
+    SettleRead("posted doorbell", c, 0xFFFFFFFFu, 4);  // the device model's
+  }
   return true;
 }
 

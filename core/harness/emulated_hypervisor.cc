@@ -60,6 +60,8 @@ absl::StatusOr<uint16_t> EmulatedHypervisor::CreateVm(uint32_t vcpu_num,
   vm->vcpu_num = vcpu_num;
   vm->polling_vm = polling_vm;
   if (profile_ == Profile::kAcrn) vm->vpci = std::make_unique<AcrnVpci>();
+  vm->posted_ring = std::make_unique<PostedRing>();
+  InitPostedRing(*vm->posted_ring);
   vm->page = std::make_unique<PageFrame>();
   std::memset(static_cast<void*>(vm->page.get()), 0, sizeof(PageFrame));
   for (IoRequest& slot : vm->page->buffer.slots) {
@@ -116,6 +118,76 @@ AcrnVpci* EmulatedHypervisor::vpci(uint16_t vmid) const {
   return vm.ok() ? (*vm)->vpci.get() : nullptr;
 }
 
+PostedRing* EmulatedHypervisor::posted_ring(uint16_t vmid) const {
+  auto vm = FindVm(vmid);
+  return vm.ok() ? (*vm)->posted_ring.get() : nullptr;
+}
+
+absl::Status EmulatedHypervisor::AssignPosted(
+    uint16_t vmid, const PostedDescriptor& descriptor) {
+  absl::StatusOr<Vm*> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  std::lock_guard<std::mutex> lock((*vm)->posted_mu);
+  (*vm)->posted.push_back(descriptor);
+  // Release pairs with the acquire load in InsertRequest().
+  (*vm)->posted_count.store(static_cast<uint32_t>((*vm)->posted.size()),
+                            std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status EmulatedHypervisor::DeassignPosted(uint16_t vmid,
+                                                uint64_t cookie) {
+  absl::StatusOr<Vm*> vm = FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  std::lock_guard<std::mutex> lock((*vm)->posted_mu);
+  auto& list = (*vm)->posted;
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->cookie == cookie) {
+      list.erase(it);
+      (*vm)->posted_count.store(static_cast<uint32_t>(list.size()),
+                                std::memory_order_release);
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrFormat("VM %u has no posted descriptor %u", vmid, cookie));
+}
+
+uint64_t EmulatedHypervisor::MatchPosted(Vm& vm, const IoAccess& access) {
+  // Pairs with the release stores in AssignPosted()/DeassignPosted().
+  if (vm.posted_count.load(std::memory_order_acquire) == 0) return 0;
+  if (access.type != kTypePortIo && access.type != kTypeMmio) return 0;
+  // ACRN's get_asyncio_desc() does not look at the direction; the hardened
+  // hypervisor posts writes only (a read must have a value).
+  if (profile_ != Profile::kAcrn && access.direction != kDirWrite) return 0;
+  std::lock_guard<std::mutex> lock(vm.posted_mu);
+  for (const PostedDescriptor& d : vm.posted) {
+    if (d.type == access.type && d.address == access.address &&
+        (!d.match_data || d.data == access.value)) {
+      return d.cookie;
+    }
+  }
+  return 0;
+}
+
+bool EmulatedHypervisor::PutPostedWaiting(Vm& vm, uint64_t cookie) {
+  for (int spins = 0;; ++spins) {
+    PutResult r;
+    {
+      std::lock_guard<std::mutex> lock(vm.posted_mu);  // one producer
+      r = PutPosted(*vm.posted_ring, cookie);
+    }
+    if (r == PutResult::kPut) return true;
+    if (r == PutResult::kCorrupt) return false;
+    // Full: the HSM is behind. ACRN's vCPU pauses and reschedules.
+    if (spins < kPollSpinsBeforeYield) {
+      CpuRelax();
+    } else {
+      sched_yield();
+    }
+  }
+}
+
 absl::StatusOr<std::array<uint64_t, kIoRequestMax>>
 EmulatedHypervisor::HandledInHypervisor(uint16_t vmid) const {
   absl::StatusOr<Vm*> vm = FindVm(vmid);
@@ -160,6 +232,21 @@ absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
       return absl::OkStatus();
     }
     polling = vm->polling_vm;  // [acrn-polling]
+  }
+  // [posted] No slot and no wait for a write a descriptor matches.
+  if (const uint64_t cookie = MatchPosted(*vm, access); cookie != 0) {
+    if (PutPostedWaiting(*vm, cookie)) {
+      (*v)->access = access;
+      (*v)->handled_here = true;
+      (*v)->handled_value = 0;
+      posted_.fetch_add(1, std::memory_order_relaxed);
+      if (access.direction == kDirRead) {
+        posted_reads_.fetch_add(1, std::memory_order_relaxed);
+      }
+      FireUpcall(vmid, vcpu);
+      return absl::OkStatus();
+    }
+    posted_corrupt_.fetch_add(1, std::memory_order_relaxed);
   }
   IoRequest& slot = vm->page->buffer.slots[vcpu];
   // Pairs with the HSM's release of COMPLETE, or with our own store of FREE:
@@ -407,6 +494,9 @@ HypervisorStats EmulatedHypervisor::stats() const {
   s.gp_injected = gp_injected_.load(std::memory_order_relaxed);
   s.released_without_value =
       released_without_value_.load(std::memory_order_relaxed);
+  s.posted = posted_.load(std::memory_order_relaxed);
+  s.posted_reads = posted_reads_.load(std::memory_order_relaxed);
+  s.posted_corrupt = posted_corrupt_.load(std::memory_order_relaxed);
   return s;
 }
 

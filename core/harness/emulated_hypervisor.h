@@ -89,9 +89,21 @@ class EmulatedHypervisor : public Hypervisor {
   absl::StatusOr<uint16_t> CreateVm(uint32_t vcpu_num, bool polling_vm);
   // The VM's vPCI under `acrn` (null under `hardened` or for no such VM).
   AcrnVpci* vpci(uint16_t vmid) const;
-  // [acrn-vpci] How many of each vCPU's accesses the hypervisor completed
-  // itself (index = vCPU): an oracle subtracts them from the completions a
-  // vCPU took before comparing with what the HSM completed.
+  // [posted] The VM's posted ring, set up empty at CreateVm().
+  PostedRing* posted_ring(uint16_t vmid) const override;
+  // [posted] A write matching a descriptor (under `acrn` any access: ACRN
+  // does not look at the direction) is put into the ring as the
+  // descriptor's cookie, the upcall fires, and the vCPU goes on:
+  // WaitForCompletion() returns at once (0 for a read). While the ring is
+  // full the vCPU waits, as ACRN's spins. A ring whose header is not sane is
+  // counted and the access takes a slot instead.
+  absl::Status AssignPosted(uint16_t vmid,
+                            const PostedDescriptor& descriptor) override;
+  absl::Status DeassignPosted(uint16_t vmid, uint64_t cookie) override;
+  // How many of each vCPU's accesses took no slot (index = vCPU): completed
+  // by the `acrn` vPCI [acrn-vpci] or posted [posted]. An oracle subtracts
+  // them from the completions a vCPU took before comparing with what the
+  // HSM completed.
   absl::StatusOr<std::array<uint64_t, kIoRequestMax>> HandledInHypervisor(
       uint16_t vmid) const;
   SharedPage* shared_page(uint16_t vmid) const override;
@@ -156,6 +168,12 @@ class EmulatedHypervisor : public Hypervisor {
     uint32_t vcpu_num;
     bool polling_vm = false;           // [acrn-polling]
     std::unique_ptr<AcrnVpci> vpci;    // [acrn-vpci]; `acrn` only
+    std::unique_ptr<PostedRing> posted_ring;  // [posted]
+    // ACRN's asyncio_lock: the descriptors, and the ring's one producer.
+    std::mutex posted_mu;
+    std::vector<PostedDescriptor> posted;  // guarded by posted_mu
+    // posted.size(), read without the lock on every insert.
+    std::atomic<uint32_t> posted_count{0};
     std::unique_ptr<PageFrame> page;  // 4 KiB-aligned
     std::unique_ptr<Vcpu[]> vcpus;
     // Written under pause_mu; read without it on the per-request path.
@@ -168,6 +186,12 @@ class EmulatedHypervisor : public Hypervisor {
   absl::StatusOr<Vcpu*> FindVcpu(uint16_t vmid, uint32_t vcpu,
                                  Vm** vm = nullptr) const;
   void FireUpcall(uint16_t vmid, uint32_t vcpu);
+
+  // [posted] The cookie of the descriptor `access` matches, or 0.
+  uint64_t MatchPosted(Vm& vm, const IoAccess& access);
+  // Puts `cookie` into the VM's ring, waiting while it is full; false if
+  // the ring is not sane.
+  bool PutPostedWaiting(Vm& vm, uint64_t cookie);
 
   // [acrn-wake] waits for the one ring that releases the vCPU.
   absl::Status WaitNotifiedAcrn(Vm& vm, Vcpu& v, uint32_t vcpu,
@@ -189,7 +213,8 @@ class EmulatedHypervisor : public Hypervisor {
 
   std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},
       insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0},
-      handled_in_hypervisor_{0}, gp_injected_{0}, released_without_value_{0};
+      handled_in_hypervisor_{0}, gp_injected_{0}, released_without_value_{0},
+      posted_{0}, posted_reads_{0}, posted_corrupt_{0};
 };
 
 }  // namespace ioreq

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/abi/abi.h"
+#include "core/abi/posted_ring.h"
 #include "core/hsm/hypercalls.h"
 
 namespace ioreq {
@@ -43,6 +44,11 @@ struct HypervisorStats {
   uint64_t gp_injected = 0;            // insert into a non-FREE slot: #GP
   uint64_t released_without_value = 0; // woken, slot not COMPLETE: the
                                        // guest resumed with no value
+  // Posted writes [posted], both profiles:
+  uint64_t posted = 0;          // accesses put into the posted ring
+  uint64_t posted_reads = 0;    // `acrn`: reads a descriptor matched; the
+                                // guest got no value
+  uint64_t posted_corrupt = 0;  // the ring was not sane: given a slot instead
 };
 
 class Hypervisor : public HypervisorCalls {
@@ -52,6 +58,11 @@ class Hypervisor : public HypervisorCalls {
   virtual absl::StatusOr<uint16_t> CreateVm(uint32_t vcpu_num) = 0;
   // The VM's shared page; null for an unknown VM.
   virtual SharedPage* shared_page(uint16_t vmid) const = 0;
+  // The VM's posted-write ring [posted]; null where there is none.
+  virtual PostedRing* posted_ring(uint16_t vmid) const {
+    (void)vmid;
+    return nullptr;
+  }
   // acrn_setup_intr_handler(): the upcall target, called by every insert
   // with the VM and vCPU that trapped (the real upcall carries neither; the
   // kernel topology ignores them). Set it before any vCPU runs.

@@ -84,6 +84,16 @@ class KvmHypervisor : public Hypervisor {
   uint64_t syscalls() const override { return requests_.syscalls(); }
 
   // HypervisorCalls, as the emulated hypervisor answers them.
+  PostedRing* posted_ring(uint16_t vmid) const override {
+    return requests_.posted_ring(vmid);
+  }
+  absl::Status AssignPosted(uint16_t vmid,
+                            const PostedDescriptor& descriptor) override {
+    return requests_.AssignPosted(vmid, descriptor);
+  }
+  absl::Status DeassignPosted(uint16_t vmid, uint64_t cookie) override {
+    return requests_.DeassignPosted(vmid, cookie);
+  }
   absl::Status NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) override {
     return requests_.NotifyRequestFinish(vmid, vcpu);
   }

@@ -13,7 +13,13 @@ absl::StatusOr<uint16_t> CreateWiredVm(Hypervisor& hv, Hsm& hsm,
 absl::Status WireVm(Hypervisor& hv, Hsm& hsm, uint16_t vmid,
                     uint32_t vcpu_num) {
   if (absl::Status s = hsm.CreateVm(vmid, vcpu_num); !s.ok()) return s;
-  return hsm.SetIoreqBuffer(vmid, hv.shared_page(vmid));
+  if (absl::Status s = hsm.SetIoreqBuffer(vmid, hv.shared_page(vmid)); !s.ok()) {
+    return s;
+  }
+  if (PostedRing* ring = hv.posted_ring(vmid); ring != nullptr) {
+    return hsm.SetPostedRing(vmid, ring);  // [posted]
+  }
+  return absl::OkStatus();
 }
 
 void ConnectUpcall(Hypervisor& hv, Hsm& hsm) {

@@ -394,6 +394,63 @@ absl::Status Hsm::ServeClient(ClientId id) {
 }
 
 // ---------------------------------------------------------------------------
+// Posted writes [posted]
+
+absl::Status Hsm::SetPostedRing(uint16_t vmid, PostedRing* ring) {
+  absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  if (ring != nullptr &&
+      reinterpret_cast<uintptr_t>(ring) % kPageSize != 0) {
+    return absl::InvalidArgumentError(
+        "the posted ring must be a 4 KiB-aligned page");
+  }
+  (*vm)->posted.SetRing(ring);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Hsm::AssignPosted(uint16_t vmid,
+                                           const PostedArgs& args) {
+  absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  if (!(*vm)->posted.has_ring()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("VM %u has no posted ring", vmid));
+  }
+  absl::StatusOr<uint64_t> cookie = (*vm)->posted.Assign(args);
+  if (!cookie.ok()) return cookie.status();
+  PostedDescriptor d;
+  d.type = args.type;
+  d.address = args.address;
+  d.match_data = args.match_data;
+  d.data = args.data;
+  d.cookie = *cookie;
+  if (absl::Status s = ctx_->hypervisor->AssignPosted(vmid, d); !s.ok()) {
+    (*vm)->posted.Deassign(*cookie).IgnoreError();
+    return s;
+  }
+  return cookie;
+}
+
+absl::Status Hsm::DeassignPosted(uint16_t vmid, uint64_t cookie) {
+  absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  // The hypervisor first: once it returns, no new entry names the cookie.
+  if (absl::Status s = ctx_->hypervisor->DeassignPosted(vmid, cookie);
+      !s.ok()) {
+    return s;
+  }
+  ctx_->completer.DrainPosted(**vm);  // what it posted before goes out
+  return (*vm)->posted.Deassign(cookie);
+}
+
+absl::Status Hsm::DrainPosted(uint16_t vmid) {
+  absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
+  if (!vm.ok()) return vm.status();
+  ctx_->completer.DrainPosted(**vm);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
 // ioeventfd [ioeventfd]
 
 absl::Status Hsm::Ioeventfd(uint16_t vmid, const IoeventfdArgs& args) {

@@ -29,6 +29,7 @@
 //   Pause(), Resume()             [pause]
 //   DestroyClient()               [destroy]
 //   Ioeventfd()                   [ioeventfd]
+//   AssignPosted(), DrainPosted() [posted]
 //   ResetVm()                     [hv-reset]
 // Where the kernel has a hazard the model does better; each fix is described
 // at the function that makes it and in docs/fidelity.md. One more is not in
@@ -71,6 +72,7 @@
 #include "core/hsm/hsm_stats.h"
 #include "core/hsm/hypercalls.h"
 #include "core/hsm/ioeventfd.h"
+#include "core/hsm/posted_writes.h"
 #include "core/notify/strategy.h"
 
 namespace ioreq {
@@ -197,6 +199,19 @@ class Hsm {
   absl::Status Ioeventfd(uint16_t vmid, const IoeventfdArgs& args);
   // The VM's ioeventfd table (for statistics); null for an unknown VM.
   const IoeventfdTable* ioeventfds(uint16_t vmid) const;
+
+  // --- Posted writes [posted] ------------------------------------------------
+  // The VM's posted ring (core/abi/posted_ring.h), as the hypervisor set it
+  // up; null detaches it.
+  absl::Status SetPostedRing(uint16_t vmid, PostedRing* ring);
+  // ACRN's asyncio assign: records the descriptor (PostedWrites::Assign())
+  // and has the hypervisor post matching writes from now on. Returns the
+  // descriptor's cookie.
+  absl::StatusOr<uint64_t> AssignPosted(uint16_t vmid, const PostedArgs& args);
+  absl::Status DeassignPosted(uint16_t vmid, uint64_t cookie);
+  // Drains the VM's ring now. The kernel topology's dispatcher drains before
+  // each pass, the direct topology's upcall and every claim scan do.
+  absl::Status DrainPosted(uint16_t vmid);
 
   // --- Inspection -------------------------------------------------------------
   HsmStats stats() const;

@@ -37,7 +37,10 @@ namespace ioreq {
   X(hypercall_errors, "hypercalls that failed")                               \
   X(rescans, "scans after rescan_interval without a ring")                    \
   X(rescued_by_rescan, "requests such a scan found PENDING")                  \
-  X(rerouted, "direct: a claimed slot held another request; given back")
+  X(rerouted, "direct: a claimed slot held another request; given back")   \
+  X(posted_signaled, "posted writes drained and signalled to an eventfd")    \
+  X(posted_unknown, "posted ring entries with no descriptor, dropped")       \
+  X(posted_corrupt, "drains that found the ring's header not sane")
 
 // Counters of what the HSM did; every one is a relaxed snapshot.
 struct HsmStats {

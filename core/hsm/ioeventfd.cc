@@ -11,7 +11,6 @@
 #include "core/abi/slot_decode.h"
 
 namespace ioreq {
-namespace {
 
 bool IsEventfd(uint32_t fd) {
   if (fd > static_cast<uint32_t>(INT_MAX)) return false;
@@ -21,8 +20,6 @@ bool IsEventfd(uint32_t fd) {
   if (n < 0) return false;
   return std::string(link, static_cast<size_t>(n)) == "anon_inode:[eventfd]";
 }
-
-}  // namespace
 
 IoeventfdTable::~IoeventfdTable() {
   for (const Entry& e : entries_) close(e.signal_fd);

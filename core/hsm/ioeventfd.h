@@ -34,6 +34,10 @@
 
 namespace ioreq {
 
+// True when `fd` is an open eventfd of this process: what an ioeventfd and a
+// posted write (posted_writes.h) may signal.
+bool IsEventfd(uint32_t fd);
+
 class IoeventfdTable {
  public:
   IoeventfdTable() = default;

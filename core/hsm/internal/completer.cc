@@ -82,5 +82,16 @@ void Completer::AnswerUndelivered(VmState& vm, uint32_t vcpu,
   }
 }
 
+void Completer::DrainPosted(VmState& vm) {
+  const PostedWrites::Drained d = vm.posted.Drain();
+  if (d.signaled) {
+    counters_.posted_signaled.fetch_add(d.signaled, std::memory_order_relaxed);
+  }
+  if (d.unknown) {
+    counters_.posted_unknown.fetch_add(d.unknown, std::memory_order_relaxed);
+  }
+  if (d.corrupt) Count(counters_.posted_corrupt);
+}
+
 }  // namespace hsm_internal
 }  // namespace ioreq

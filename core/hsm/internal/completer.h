@@ -48,6 +48,10 @@ class Completer {
   void AnswerUndelivered(VmState& vm, uint32_t vcpu, uint32_t expected,
                          const RouteDecision& decision);
 
+  // [posted] Drains the VM's posted ring, signalling each write's eventfd,
+  // and counts what it found. Cheap when the ring is empty.
+  void DrainPosted(VmState& vm);
+
  private:
   HypervisorCalls* const hypervisor_;
   HsmCounters& counters_;

@@ -15,11 +15,15 @@ void DirectClaimer<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
   absl::StatusOr<std::shared_ptr<VmState>> found = ctx_.registry.FindVm(vmid);
   if (!found.ok()) return;
   VmState& vm = **found;
+  // [posted] No dispatcher here: the upcall drains the posted ring itself.
+  ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr || vcpu >= vm.vcpu_num) {
     RingClients(vm);
     return;
   }
+  // An upcall for a posted write leaves its slot as it was: nothing to ring.
+  if (LoadStateRelaxed(page->slots[vcpu]) != kStatePending) return;
   // Ring only the owner. Routing changes ring every client, so a request
   // whose owner changed after this look is still rescanned by its new owner.
   IoRequest snapshot = RouteSnapshot(page->slots[vcpu]);
@@ -138,6 +142,9 @@ ClientState* DirectClaimer<Bell>::SnapshotOwner(VmState& vm,
 template <typename Bell>
 int DirectClaimer<Bell>::ClaimVm(VmState& vm, ClientState& claimer,
                                  std::vector<Bell*>& wakes) {
+  // [posted] Every claim scan (a client's rescan among them) drains too, so
+  // a lost upcall strands no posted write.
+  ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return 0;
   int claimed = 0;

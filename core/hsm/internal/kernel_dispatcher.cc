@@ -98,6 +98,8 @@ void KernelDispatcher<Bell>::RouteVmNow(VmState& vm) {
 template <typename Bell>
 void KernelDispatcher<Bell>::DispatchVm(VmState& vm,
                                         std::vector<Bell*>& wakes) {
+  // [posted] ACRN's dispatcher drains the posted ring before the slots.
+  ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return;
   for (uint32_t i = 0; i < vm.vcpu_num; ++i) {

@@ -34,6 +34,7 @@
 #include "core/abi/abi.h"
 #include "core/hsm/client.h"
 #include "core/hsm/ioeventfd.h"
+#include "core/hsm/posted_writes.h"
 #include "core/hsm/range_index.h"
 
 namespace ioreq {
@@ -104,6 +105,7 @@ struct VmState {
   RangeIndex range_index;            // what lookups use
 
   IoeventfdTable ioeventfds;  // has its own lock (ioeventfds_lock)
+  PostedWrites posted;        // [posted]; has its own locks
   ClientId ioeventfd_client = 0;
 
   // COMPLETE published per slot (SlotCompletions()); one line each, as the
