@@ -92,6 +92,7 @@ def throughput_rows(fam):
         rows.append({"strategy": p.get("strategy"), "topology": p.get("topology"),
                      "vms": int(p.get("vms", 1)), "vcpus": int(p.get("vcpus", 1)),
                      "clients": int(p.get("clients", 1)), "rate": p.get("rate"),
+                     "profile": p.get("profile", "hardened"),
                      "rps": median_counter(b, "requests_per_s"),
                      "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
                      "cpu": median_counter(b, "cpu_ns_per_request"),
@@ -207,6 +208,7 @@ def chart_latency(rt):
 
 
 def chart_scaling(tp):
+    tp = [r for r in tp if r.get("profile", "hardened") == "hardened"]
     fig, ax = plt.subplots(figsize=(7, 4))
     series = {}
     for r in tp:
@@ -443,10 +445,10 @@ def tables(rt, tp, prim, rg):
                 [[r["strategy"], r["topology"], r["completion"], r["pin"], fmt(r["p50"], 1e3, 2),
                   fmt(r["p99"], 1e3, 2), fmt(r["p999"], 1e3, 2), fmt(r["ratio"], 1, 2),
                   fmt(r["cpu"], 1e3, 2), fmt(r["syscalls"], 1, 2)] for r in rt]))
-    out.append(("Throughput (checked stress load)",
-                ["strategy", "topology", "VMs", "vCPUs", "clients", "offered/s",
+    out.append(("Throughput (checked stress load; profile: docs/profiles.md)",
+                ["strategy", "topology", "profile", "VMs", "vCPUs", "clients", "offered/s",
                  "requests/s", "p50 µs", "p99 µs", "CPU µs/req", "syscalls/req"],
-                [[r["strategy"], r["topology"], str(r["vms"]), str(r["vcpus"]),
+                [[r["strategy"], r["topology"], r["profile"], str(r["vms"]), str(r["vcpus"]),
                   str(r["clients"]), r["rate"] or "closed", fmt(r["rps"], 1, 0),
                   fmt(r["p50"], 1e3, 1), fmt(r["p99"], 1e3, 1), fmt(r["cpu"], 1e3, 1),
                   fmt(r["syscalls"], 1, 2)] for r in tp]))
@@ -464,6 +466,7 @@ def verdicts(rt, tp):
                      % (best["strategy"], best["topology"], best["completion"],
                         "unpinned" if best["pin"] == "none" else "pinned " + best["pin"],
                         best["p50"] / 1e3))
+    tp = [r for r in tp if r["profile"] == "hardened"]
     busy = [r for r in tp if r["vcpus"] == max((x["vcpus"] for x in tp), default=0)
             and r["vms"] == 1 and not r["rate"] and r["rps"]]
     if busy:
