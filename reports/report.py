@@ -562,8 +562,18 @@ def html_page(ctx, tabs, verdict, pngs, source, charts=CHARTS):
     return "\n".join(parts)
 
 
-def build(source):
-    """Returns {filename: bytes} for the report of `source`."""
+def noise_table(noise):
+    if not noise:
+        return []
+    return [("Noise floor of this machine (A/A: the same binary run twice; the largest "
+             "|change of the median| per family; a comparison calls no change below it)",
+             ["family", "noise floor"],
+             [[f, "%.1f%%" % (100 * v)] for f, v in sorted(noise.items())])]
+
+
+def build(source, noise=None):
+    """Returns {filename: bytes} for the report of `source`; `noise` is the
+    A/A noise floor per family (compare.py --aa), stated when given."""
     ctx, runs = gbench.load(source)
     ctx = dict(ctx)
     ctx.setdefault("date", datetime.datetime.now().isoformat(timespec="seconds"))
@@ -571,8 +581,13 @@ def build(source):
     rt, tp, prim, rg = round_trip_rows(fam), throughput_rows(fam), primitive_rows(fam), range_rows(fam)
     pngs = {"latency": chart_latency(rt), "scaling": chart_scaling(tp),
             "tradeoff": chart_tradeoff(rt), "ranges": chart_ranges(rg)}
-    tabs = tables(rt, tp, prim, rg)
+    tabs = noise_table(noise) + tables(rt, tp, prim, rg)
     verdict = verdicts(rt, tp)
+    if noise:
+        worst = max(noise.items(), key=lambda kv: kv[1])
+        verdict.append("Noise floor (A/A): up to %.1f%% (%s); a difference smaller than its "
+                       "family's floor is not a difference on this machine."
+                       % (100 * worst[1], worst[0]))
     charts = list(CHARTS)
     kexit, krt = kvm_exit_rows(fam), kvm_round_trip_rows(fam)
     kdb, ktp = kvm_doorbell_rows(fam), kvm_throughput_rows(fam)
@@ -624,11 +639,23 @@ def write_all(out_dir, files):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("report: usage: report.py INPUT.json OUT_DIR", file=sys.stderr)
+    noise_path = None
+    args = []
+    for a in argv:
+        if a.startswith("--noise="):
+            noise_path = a[len("--noise="):]
+        else:
+            args.append(a)
+    if len(args) != 2:
+        print("report: usage: report.py INPUT.json OUT_DIR [--noise=AA.json]", file=sys.stderr)
         return 2
+    argv = args
     try:
-        files = build(argv[0])
+        noise = None
+        if noise_path is not None:
+            import compare  # noqa: E402 (the A/A file's reader)
+            noise = compare.load_noise(noise_path)
+        files = build(argv[0], noise)
     except gbench.InputError as e:
         print("report: %s" % e, file=sys.stderr)
         return 2

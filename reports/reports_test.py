@@ -2,6 +2,7 @@
 import html
 import json
 import math
+import random
 import os
 import shutil
 import subprocess
@@ -65,6 +66,44 @@ class StatsTest(unittest.TestCase):
     def test_relative_change(self):
         self.assertAlmostEqual(stats.relative_change(100, 110), 0.10)
         self.assertAlmostEqual(stats.relative_change(-100, -110), -0.10)
+
+    def test_bootstrap_interval_of_a_known_sample(self):
+        # 401 draws of N(1000, 50): the median's standard error is about
+        # 1.2533 * 50 / sqrt(401) = 3.13, so a 95% interval is about
+        # +-6.1 around the sample median and holds the true median 1000.
+        rng = random.Random(7)
+        sample = [rng.gauss(1000, 50) for _ in range(401)]
+        lo, hi = stats.bootstrap_median_ci(sample)
+        self.assertLess(lo, 1000)
+        self.assertGreater(hi, 1000)
+        self.assertAlmostEqual(hi - lo, 2 * 1.96 * 1.2533 * 50 / math.sqrt(401), delta=4)
+        # Deterministic for its seed.
+        self.assertEqual((lo, hi), stats.bootstrap_median_ci(sample))
+
+    def test_bootstrap_change_interval_holds_a_planted_change(self):
+        rng = random.Random(8)
+        old = [rng.gauss(1000, 20) for _ in range(30)]
+        new = [x * 1.10 for x in old]
+        lo, hi = stats.bootstrap_change_ci(old, new)
+        self.assertLess(lo, 0.10)
+        self.assertGreater(hi, 0.10)
+        self.assertGreater(lo, 0.0)
+
+    def test_planted_outliers_are_classified(self):
+        sample = list(range(100, 120)) + [60, 160, 300, -100]
+        # q1 = 104.75, q3 = 116.25 (sorted with the plants), IQR 11.5:
+        # mild beyond 87.5 / 133.5, severe beyond 70.25 / 150.75.
+        c = stats.classify_outliers(sample)
+        self.assertEqual(c, {"low_severe": 2, "low_mild": 0, "high_mild": 0,
+                             "high_severe": 2})
+        c = stats.classify_outliers(list(range(100, 120)) + [80, 140])
+        self.assertEqual(c, {"low_severe": 0, "low_mild": 1, "high_mild": 1,
+                             "high_severe": 0})
+        self.assertEqual(sum(stats.classify_outliers(list(range(10))).values()), 0)
+
+    def test_noise_floor_is_the_largest_change(self):
+        self.assertAlmostEqual(stats.noise_floor([0.01, -0.04, 0.02, None]), 0.04)
+        self.assertEqual(stats.noise_floor([]), 0.0)
 
 
 class ParseTest(unittest.TestCase):
@@ -295,6 +334,18 @@ class RenderTest(unittest.TestCase):
                       "ioeventfd (%.2f µs)." % (posted / 1e3, ioeventfd / posted,
                                                ioeventfd / 1e3), md)
 
+    def test_the_noise_floor_is_stated_when_given(self):
+        noise = os.path.join(self.out, "noise.json")
+        with open(noise, "w") as f:
+            json.dump({"noise_floor": {"RoundTrip": 0.042, "Throughput": 0.11}}, f)
+        self.assertEqual(report.main([FIXTURE, self.out, "--noise=" + noise]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("Noise floor of this machine", md)
+        self.assertIn("| RoundTrip | 4.2% |", md)
+        self.assertIn("Noise floor (A/A): up to 11.0% (Throughput)", md)
+        self.assertEqual(report.main([FIXTURE, self.out, "--noise=/nonexistent"]), 2)
+
     def test_a_run_without_kvm_has_no_trapped_section(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)
         with open(os.path.join(self.out, "report.md")) as f:
@@ -314,6 +365,12 @@ class RenderTest(unittest.TestCase):
 
 
 class CompareTest(unittest.TestCase):
+    def setUp(self):
+        self.out = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.out)
+
     def run_compare(self, *args):
         return subprocess.run([sys.executable, os.path.join(HERE, "compare.py")] + list(args),
                               capture_output=True, text=True)
@@ -335,6 +392,57 @@ class CompareTest(unittest.TestCase):
             self.assertTrue(r["significant"], r)
             self.assertEqual(r["verdict"], "regression")
             self.assertAlmostEqual(r["change"], 0.5)
+
+    def test_changes_carry_intervals_and_outlier_counts(self):
+        _, runs = gbench.load(FIXTURE_9)
+        _, slower = gbench.load(FIXTURE_9)
+        for b in slower.values():
+            b.samples = [s * 1.5 for s in b.samples]
+        rows, _ = compare.compare(runs, slower)
+        for r in rows:
+            self.assertLessEqual(r["change_ci_low"], 0.5 + 1e-9)
+            self.assertGreaterEqual(r["change_ci_high"], 0.5 - 1e-9)
+            self.assertIn("high_mild", r["old_outliers"])
+
+    def test_aa_noise_floor_turns_a_small_change_into_no_change(self):
+        _, runs = gbench.load(FIXTURE_9)
+        _, slower = gbench.load(FIXTURE_9)
+        for b in slower.values():
+            b.samples = [s * 1.5 for s in b.samples]
+        families = {compare.family_of(n) for n in runs}
+        # Complete separation of 9 repetitions: significant without a floor.
+        rows, _ = compare.compare(runs, slower)
+        self.assertTrue(all(r["significant"] for r in rows))
+        # A floor above the change: no change, whatever the p-value.
+        rows, _ = compare.compare(runs, slower, {f: 0.6 for f in families})
+        for r in rows:
+            self.assertFalse(r["significant"], r)
+            self.assertIn("within the noise floor", r["verdict"])
+        # A floor below it: still a regression.
+        rows, _ = compare.compare(runs, slower, {f: 0.1 for f in families})
+        self.assertTrue(all(r["verdict"] == "regression" for r in rows))
+
+    def test_aa_mode_writes_the_noise_file_compare_reads(self):
+        _, runs = gbench.load(FIXTURE_9)
+        noise = os.path.join(self.out, "noise.json")
+        proc = self.run_compare("--aa", FIXTURE_9, FIXTURE_9, "--json", noise)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("noise floor", proc.stdout)
+        with open(noise) as f:
+            floors = json.load(f)["noise_floor"]
+        self.assertEqual(set(floors), {compare.family_of(n) for n in runs})
+        self.assertTrue(all(v == 0.0 for v in floors.values()))
+        proc = self.run_compare(FIXTURE_9, FIXTURE_9, "--noise", noise)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("95% interval", proc.stdout)
+        bad = os.path.join(self.out, "bad_noise.json")
+        with open(bad, "w") as f:
+            f.write('{"noise_floor": {"RoundTrip": -1}}')
+        proc = self.run_compare(FIXTURE_9, FIXTURE_9, "--noise", bad)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1)
+        proc = self.run_compare("--aa", FIXTURE_9, FIXTURE_9, "--noise", noise)
+        self.assertEqual(proc.returncode, 2)
 
     def test_few_repetitions_are_said_plainly(self):
         _, runs = gbench.load(FIXTURE)
