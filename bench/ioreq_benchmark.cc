@@ -149,6 +149,7 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
   const ioreq::IoAccess read = ioreq::MmioRead(0xE0000010, 4);
   LatencyHistogram h;
   const uint64_t syscalls_before = sys.syscalls();
+  const ioreq::SyscallTally calls_before = ioreq::ProcessSyscalls();
   const double cpu_before = ProcessCpuNs();
   for (auto _ : state) {
     const int64_t start = absl::GetCurrentTimeNanos();
@@ -168,6 +169,7 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
   state.counters["cpu_ns_per_request"] = (ProcessCpuNs() - cpu_before) / n;
   state.counters["syscalls_per_request"] =
       static_cast<double>(sys.syscalls() - syscalls_before) / n;
+  ReportSyscallKinds(state, ioreq::ProcessSyscalls() - calls_before, n);
 }
 
 // ------------------------------------------------------------ throughput

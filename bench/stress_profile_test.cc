@@ -62,7 +62,10 @@ TEST_P(StressAcrnTest, PollingVmCompletesWithoutNotifications) {
 
 // [acrn-wake] Stray notifications (rung for nothing) release ACRN's vCPUs
 // without a value; the run counts it and fails, naming the request. The
-// hardened vCPU shrugs them off.
+// request such a vCPU left in its slot is still emulated later, out of
+// order, so other harm may follow and be reported too (seen: a PCI
+// configuration cycle of another vCPU folded with the latch that the
+// stale 0xCF8 write moved). The hardened vCPU shrugs them off.
 TEST_P(StressAcrnTest, StrayNotificationsAreCountedAndFailTheRun) {
   StressConfig config = Acrn(GetParam(), ioreq::Strategy::kFutex);
   config.vms = 1;
@@ -74,9 +77,11 @@ TEST_P(StressAcrnTest, StrayNotificationsAreCountedAndFailTheRun) {
   EXPECT_FALSE(r->clean());
   EXPECT_GT(r->hypervisor.released_without_value, 0u);
   ASSERT_FALSE(r->problems.empty());
-  EXPECT_TRUE(absl::StrContains(r->problems[0], "without a value") ||
-              absl::StrContains(r->problems[0], "#GP"))
-      << r->problems[0];
+  // Each problem names the VM and vCPU it happened to (the kept ones may
+  // all be the consequences).
+  for (const std::string& p : r->problems) {
+    EXPECT_TRUE(absl::StrContains(p, "vCPU")) << p;
+  }
 
   config.profile = ioreq::Profile::kHardened;
   r = RunStress(config);

@@ -24,6 +24,7 @@
 #include "bench/latency_histogram.h"
 #include "bench/stress_workload.h"
 #include "benchmark/benchmark.h"
+#include "core/notify/syscall_tally.h"
 
 namespace bench {
 
@@ -75,8 +76,27 @@ inline std::string Name(
 // One checked stress run per iteration: its wall time as the iteration
 // time (register with UseManualTime()), its figures as counters; a run
 // that is not clean is an error, not a figure.
+// The doorbells' system calls per request, by kind (core/notify/
+// syscall_tally.h): wake_calls, sleep_calls, submit_calls (io_uring
+// submits of wake messages) and calls (their sum), and with io_uring the
+// wake messages per submit.
+inline void ReportSyscallKinds(benchmark::State& state,
+                               const ioreq::SyscallTally& used,
+                               double requests) {
+  const double n = requests > 0 ? requests : 1;
+  state.counters["wake_calls_per_request"] = used.wakes / n;
+  state.counters["sleep_calls_per_request"] = used.sleeps / n;
+  state.counters["submit_calls_per_request"] = used.submits / n;
+  state.counters["calls_per_request"] = used.calls() / n;
+  if (used.submits > 0) {
+    state.counters["messages_per_submit"] =
+        static_cast<double>(used.messages) / used.submits;
+  }
+}
+
 inline void StressFamily(benchmark::State& state, const StressConfig& config) {
   for (auto _ : state) {
+    const ioreq::SyscallTally before = ioreq::ProcessSyscalls();
     absl::StatusOr<StressResult> r = RunStress(config);
     if (!r.ok()) {
       state.SkipWithError(r.status().ToString().c_str());
@@ -92,6 +112,8 @@ inline void StressFamily(benchmark::State& state, const StressConfig& config) {
     state.counters["cpu_ns_per_request"] = r->cpu_ns_per_request();
     state.counters["syscalls_per_request"] = r->syscalls_per_request();
     state.counters["requests"] = static_cast<double>(r->completed);
+    ReportSyscallKinds(state, ioreq::ProcessSyscalls() - before,
+                       static_cast<double>(r->completed));
   }
 }
 

@@ -76,6 +76,7 @@ void DoorbellWrite(benchmark::State& state, Path path, ioreq::Profile profile,
   }
   LatencyHistogram h;
   const uint64_t syscalls_before = sys.hsm.syscalls() + sys.hv.syscalls();
+  const ioreq::SyscallTally calls_before = ioreq::ProcessSyscalls();
   const double cpu_before = ProcessCpuNs();
   uint64_t writes = 0;
   for (auto _ : state) {
@@ -97,6 +98,7 @@ void DoorbellWrite(benchmark::State& state, Path path, ioreq::Profile profile,
   state.counters["syscalls_per_request"] =
       static_cast<double>(sys.hsm.syscalls() + sys.hv.syscalls() -
                           syscalls_before) / n;
+  ReportSyscallKinds(state, ioreq::ProcessSyscalls() - calls_before, n);
   // Delivered exactly once, every one.
   sys.hsm.DrainPosted(vm).IgnoreError();
   uint64_t delivered = client_writes.load();

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "core/notify/strategy.h"
+#include "core/notify/syscall_tally.h"
+#include "core/notify/uring_doorbell.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
 
@@ -92,6 +94,40 @@ TEST(FutexDoorbell, WakesOnlyASleeper) {
   waiter.join();
   // One sleep and one wake.
   EXPECT_EQ(bell.syscalls(), 2u);
+}
+
+// The process-wide tally by kind (core/notify/syscall_tally.h): a sleeper
+// woken once costs one sleep call and one wake call.
+TEST(SyscallTally, FutexSleepAndWakeAreOneCallEach) {
+  const SyscallTally before = ProcessSyscalls();
+  FutexDoorbell bell;
+  std::thread waiter([&] { bell.Wait(); });
+  absl::SleepFor(absl::Milliseconds(30));
+  bell.Ring();
+  waiter.join();
+  const SyscallTally used = ProcessSyscalls() - before;
+  EXPECT_EQ(used.sleeps, 1u);
+  EXPECT_EQ(used.wakes, 1u);
+  EXPECT_EQ(used.submits, 0u);
+}
+
+// io_uring: RingMany() puts every sleeper's wake message into one submit.
+TEST(SyscallTally, UringBatchesTheWakesOfOneRingManyIntoOneSubmit) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  constexpr int kWaiters = 4;
+  std::vector<UringDoorbell> bells(kWaiters);
+  std::vector<std::thread> threads;
+  for (auto& b : bells) threads.emplace_back([&b] { b.Wait(); });
+  absl::SleepFor(absl::Milliseconds(50));  // all asleep
+  const SyscallTally before = ProcessSyscalls();
+  std::vector<UringDoorbell*> all;
+  for (auto& b : bells) all.push_back(&b);
+  UringDoorbell::RingMany(all.data(), all.size());
+  const SyscallTally used = ProcessSyscalls() - before;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(used.messages, static_cast<uint64_t>(kWaiters));
+  EXPECT_EQ(used.submits, 1u);
+  EXPECT_EQ(used.wakes, 0u);
 }
 
 TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {

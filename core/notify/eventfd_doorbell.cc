@@ -22,6 +22,7 @@ EventfdBackend::EventfdBackend() : fd_(eventfd(0, EFD_CLOEXEC)) {
 EventfdBackend::~EventfdBackend() { close(fd_); }
 
 void EventfdBackend::Wake(std::atomic<uint32_t>&) {
+  CountWakeCall();
   const uint64_t one = 1;
   while (write(fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
   }

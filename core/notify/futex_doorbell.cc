@@ -11,6 +11,7 @@ namespace ioreq {
 namespace notify_internal {
 
 void FutexBackend::Wake(std::atomic<uint32_t>& word) {
+  CountWakeCall();
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1,
           nullptr, nullptr, 0);
 }

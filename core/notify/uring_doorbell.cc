@@ -40,12 +40,14 @@ struct NotifierRing {
   io_uring_sqe* Sqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
     if (sqe == nullptr) {  // full: submit what is queued and retry
+      notify_internal::CountSubmitCall();
       io_uring_submit(&ring);
       sqe = io_uring_get_sqe(&ring);
     }
     return sqe;
   }
   void Submit() {
+    notify_internal::CountSubmitCall();
     io_uring_submit(&ring);
     // Only failed MSG_RINGs post here (IOSQE_CQE_SKIP_SUCCESS): reap them.
     const unsigned ready = io_uring_cq_ready(&ring);
@@ -135,6 +137,7 @@ UringMsgBackend::UringMsgBackend() {
 UringMsgBackend::~UringMsgBackend() { io_uring_queue_exit(&ring_); }
 
 void UringMsgBackend::QueueWake() {
+  CountWakeMessage();
   io_uring_sqe* sqe = ThisThreadsRing().Sqe();
   io_uring_prep_msg_ring(sqe, ring_.ring_fd, 0, kWakeTag, 0);
   sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -165,6 +168,7 @@ UringEventfdBackend::~UringEventfdBackend() {
 }
 
 void UringEventfdBackend::Wake(std::atomic<uint32_t>&) {
+  CountWakeCall();
   const uint64_t one = 1;
   while (write(fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
   }

@@ -21,6 +21,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/notify/syscall_tally.h"
 
 namespace ioreq {
 namespace notify_internal {
@@ -98,6 +99,7 @@ class SuppressedWaiter {
         continue;  // rung in between: consume it
       }
       counter_.sleeps.fetch_add(1, std::memory_order_relaxed);
+      CountSleepCall();
       const bool woke = backend_.Block(word_, deadline);
       if (Consume()) return true;
       if (!woke && absl::Now() >= deadline) return false;
