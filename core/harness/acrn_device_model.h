@@ -18,7 +18,7 @@
 //
 // Example:
 //   ioreq::AcrnDeviceModelThread dm(&hsm, vm, hv.shared_page(vm),
-//                                   pci.DefaultDeviceModel());
+//                                   /*vcpu_num=*/4, pci.DefaultDeviceModel());
 //   if (!dm.Start().ok()) ...;
 //   dm.ResetVm([&] { return hsm.ResetVm(vm); });  // as ACRN's reset does
 //   dm.Stop();
