@@ -22,22 +22,19 @@ temporary name and renamed: an error leaves nothing half-written.
 
 Exit codes: 0 written; 2 bad input (one line naming the file and problem).
 """
-import base64
 import datetime
-import html
-import io
 import os
+import statistics
 import sys
 import tempfile
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gbench  # noqa: E402
 import histogram  # noqa: E402
+import page  # noqa: E402
+import stats  # noqa: E402
+from page import chart_distribution, figure_png  # noqa: E402,F401
+import matplotlib.pyplot as plt  # noqa: E402 (page chose the Agg backend)
 
 CHARTS = [
     ("latency", "Round-trip latency per strategy and topology (1 vCPU)"),
@@ -57,9 +54,27 @@ TRAPPED_CHART = ("trapped", "The trapped path: round trip under a real KVM exit 
                  "against the emulated producer and the raw exit (1 vCPU, notified)")
 
 
+class Estimate(float):
+    """A median over a run's repetitions that carries its 95% interval
+    (stats.bootstrap_median_ci); low and high are None with one
+    repetition. Arithmetic on it gives plain floats."""
+
+    def __new__(cls, value, low=None, high=None):
+        self = super().__new__(cls, value)
+        self.low, self.high = low, high
+        return self
+
+
 def median_counter(b, key):
-    v = b.median(key)
-    return float(v) if v is not None else None
+    """The median of `key` over the repetitions, with its interval."""
+    values = b.values(key)
+    if not values:
+        v = b.median(key)  # a file with aggregates only
+        return Estimate(v) if v is not None else None
+    if len(values) == 1:
+        return Estimate(values[0])
+    low, high = stats.bootstrap_median_ci(values)
+    return Estimate(statistics.median(values), low, high)
 
 
 def collect(runs):
@@ -178,18 +193,11 @@ def range_rows(fam):
     for b in fam.get("RangeLookup", []):
         p = b.params()
         rows.append({"impl": p.get("impl"), "ranges": int(p.get("ranges", 0)),
-                     "ns": b.median()})
+                     "ns": median_counter(b, "real_time")})
     return sorted(rows, key=lambda r: (r["impl"], r["ranges"]))
 
 
 # ----------------------------------------------------------------- charts
-
-def figure_png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
 
 def chart_latency(rt):
     rows = [r for r in rt if r["completion"] == "notify" and r["p50"] and r["pin"] == "none"]
@@ -260,31 +268,6 @@ def chart_placement(rt):
     ax.set_ylabel("p50 round trip (µs, log)")
     ax.legend(fontsize=7)
     ax.grid(axis="y", alpha=0.3)
-    return figure_png(fig)
-
-
-PERCENTILE_TICKS = [50, 90, 99, 99.9, 99.99, 99.999]
-
-
-def chart_distribution(series):
-    """HdrHistogram's picture: latency against percentile on a 1/(1 - p)
-    axis, one line per (label, Histogram, style)."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    top = 0
-    for label, h, style in series:
-        pts = [(p, v) for p, v in h.distribution() if p < 100]
-        xs = [1 / (1 - p / 100) for p, _ in pts] + [1 / (1 - 99.9999 / 100)]
-        ys = [v / 1e3 for _, v in pts] + [h.max / 1e3]
-        top = max(top, xs[-1])
-        ax.plot(xs, ys, style, label=label, linewidth=1.2, drawstyle="steps-post")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks([1 / (1 - p / 100) for p in PERCENTILE_TICKS] + [top])
-    ax.set_xticklabels(["%g%%" % p for p in PERCENTILE_TICKS] + ["max"], fontsize=7)
-    ax.set_xlabel("percentile")
-    ax.set_ylabel("latency (µs, log)")
-    ax.legend(fontsize=6, ncol=2)
-    ax.grid(alpha=0.3)
     return figure_png(fig)
 
 
@@ -375,7 +358,14 @@ def chart_trapped(krt, kexit, rt):
 # ----------------------------------------------------------------- tables
 
 def fmt(v, scale=1.0, digits=1):
-    return "-" if v is None else ("%.*f" % (digits, v / scale))
+    """A value scaled; a median with an interval as "value [low, high]"."""
+    if v is None:
+        return "-"
+    text = "%.*f" % (digits, v / scale)
+    low, high = getattr(v, "low", None), getattr(v, "high", None)
+    if low is not None and high is not None:
+        text += " [%.*f, %.*f]" % (digits, low / scale, digits, high / scale)
+    return text
 
 
 def trapped_tables(kexit, krt, kdb, ktp):
@@ -516,9 +506,18 @@ def context_rows(ctx):
     return [[label, str(ctx.get(key, "-"))] for key, label in CONTEXT_KEYS]
 
 
-def markdown(ctx, tabs, verdict, source, charts=CHARTS):
+def intervals_note(runs):
+    reps = max((len(b.samples) for b in runs.values()), default=0)
+    if reps < 2:
+        return "One repetition: no interval."
+    return ("Each median carries its 95%% interval in brackets (%s over the %d "
+            "repetitions)." % (stats.BOOTSTRAP_METHOD, reps))
+
+
+def markdown(ctx, tabs, verdict, source, charts=CHARTS, note=""):
     out = ["# ioreq-harness performance report", "",
-           "From `%s`. Medians over the repetitions of one run." % os.path.basename(source), "",
+           "From `%s`. Medians over the repetitions of one run. %s"
+           % (os.path.basename(source), note), "",
            "## Verdict", ""]
     out += ["- " + v for v in verdict]
     out += ["", "## Context", "", "| | |", "|---|---|"]
@@ -532,34 +531,18 @@ def markdown(ctx, tabs, verdict, source, charts=CHARTS):
     return "\n".join(out) + "\n"
 
 
-def html_page(ctx, tabs, verdict, pngs, source, charts=CHARTS):
-    e = html.escape
-
-    def table(head, rows):
-        return ("<table><tr>" + "".join("<th>%s</th>" % e(h) for h in head) + "</tr>" +
-                "".join("<tr>" + "".join("<td>%s</td>" % e(c) for c in r) + "</tr>"
-                        for r in rows) + "</table>")
-
-    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
-             "<title>ioreq-harness performance report</title><style>",
-             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}",
-             "table{border-collapse:collapse;margin:1em 0;font-size:13px}",
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}",
-             "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}",
-             "img{max-width:100%}.verdict li{margin:.3em 0}</style></head><body>",
-             "<h1>ioreq-harness performance report</h1>",
-             "<p>From <code>%s</code>. Medians over the repetitions of one run.</p>"
-             % e(os.path.basename(source)),
+def html_page(ctx, tabs, verdict, pngs, source, charts=CHARTS, note=""):
+    e = page.escape
+    parts = ["<p>From <code>%s</code>. Medians over the repetitions of one run. %s</p>"
+             % (e(os.path.basename(source)), e(note)),
              "<h2>Verdict</h2><ul class='verdict'>"]
     parts += ["<li>%s</li>" % e(v).replace("**", "") for v in verdict]
-    parts += ["</ul><h2>Context</h2>", table(["", ""], context_rows(ctx))]
+    parts += ["</ul><h2>Context</h2>", page.table(["", ""], context_rows(ctx))]
     for key, title in charts:
-        parts.append("<h2>%s</h2><img alt='%s' src='data:image/png;base64,%s'>"
-                     % (e(title), e(title), base64.b64encode(pngs[key]).decode()))
+        parts.append("<h2>%s</h2>%s" % (e(title), page.img(title, pngs[key])))
     for title, head, rows in tabs:
-        parts += ["<h2>%s</h2>" % e(title), table(head, rows)]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        parts += ["<h2>%s</h2>" % e(title), page.table(head, rows)]
+    return page.html("ioreq-harness performance report", parts)
 
 
 def noise_table(noise):
@@ -613,8 +596,10 @@ def build(source, noise=None):
     verdict += doorbell_verdict(db)
     tabs += trapped_tables(kexit, krt, kdb, ktp)
     verdict += trapped_verdict(krt, kexit, [r for r in rt if r["pin"] == "none"])
-    files = {"report.md": markdown(ctx, tabs, verdict, source, charts).encode(),
-             "report.html": html_page(ctx, tabs, verdict, pngs, source, charts).encode()}
+    note = intervals_note(runs)
+    files = {"report.md": markdown(ctx, tabs, verdict, source, charts, note).encode(),
+             "report.html": html_page(ctx, tabs, verdict, pngs, source, charts,
+                                      note).encode()}
     for key, data in pngs.items():
         files[key + ".png"] = data
     return files

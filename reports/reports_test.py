@@ -27,6 +27,13 @@ FIXTURE_PIN = os.path.join(HERE, "testdata", "placement_1rep.json")
 FIXTURE_DOORBELL = os.path.join(HERE, "testdata", "doorbell_1rep.json")
 # RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
 FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
+# What Google Benchmark writes beyond repetitions (testdata/gbench_shapes.cc):
+# a complexity fit, an error, user counters; the slower build does twice the
+# work; the aggregates files were written with --benchmark_report_aggregates_only.
+SHAPES = os.path.join(HERE, "testdata", "gbench_shapes.json")
+SHAPES_SLOWER = os.path.join(HERE, "testdata", "gbench_shapes_slower.json")
+AGGREGATES = os.path.join(HERE, "testdata", "gbench_aggregates.json")
+AGGREGATES_SLOWER = os.path.join(HERE, "testdata", "gbench_aggregates_slower.json")
 
 
 class StatsTest(unittest.TestCase):
@@ -100,6 +107,17 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(c, {"low_severe": 0, "low_mild": 1, "high_mild": 1,
                              "high_severe": 0})
         self.assertEqual(sum(stats.classify_outliers(list(range(10))).values()), 0)
+
+    def test_welch_against_a_hand_computed_case(self):
+        # Means 100 and 110, both sd 5, n = 10: se = sqrt(2.5 + 2.5),
+        # t = 10 / se = 4.4721 with df = 18; p = 2 * P(T18 > 4.4721) = 0.000294;
+        # the interval is 10 +- 2.1009 * se, relative to 100.
+        p, (lo, hi) = stats.welch_change(100, 5, 10, 110, 5, 10)
+        self.assertAlmostEqual(p, 0.000294, delta=2e-6)
+        self.assertAlmostEqual(lo, (10 - 2.100922 * math.sqrt(5)) / 100, places=5)
+        self.assertAlmostEqual(hi, (10 + 2.100922 * math.sqrt(5)) / 100, places=5)
+        self.assertIsNone(stats.welch_change(100, 5, 1, 110, 5, 10))
+        self.assertIsNone(stats.welch_change(100, 0, 5, 110, 0, 5))
 
     def test_noise_floor_is_the_largest_change(self):
         self.assertAlmostEqual(stats.noise_floor([0.01, -0.04, 0.02, None]), 0.04)
@@ -237,6 +255,35 @@ class RenderTest(unittest.TestCase):
             self.assertIn(title, page)
         self.assertNotIn("src='http", page)  # self-contained
 
+    def test_every_median_carries_its_interval(self):
+        _, runs = gbench.load(FIXTURE)  # 3 repetitions
+        b = [b for b in runs.values() if b.family == "RoundTrip"][0]
+        est = report.median_counter(b, "p50_ns")
+        values = sorted(b.values("p50_ns"))
+        self.assertEqual(float(est), values[1])
+        # A bootstrap interval of a median of 3 lies within the sample.
+        self.assertLessEqual(values[0], est.low)
+        self.assertLessEqual(est.low, est)
+        self.assertLessEqual(est, est.high)
+        self.assertLessEqual(est.high, values[2])
+        self.assertEqual(report.fmt(report.Estimate(1500, 1400, 1700), 1e3, 2),
+                         "1.50 [1.40, 1.70]")
+        self.assertEqual(report.fmt(report.Estimate(1500), 1e3, 2), "1.50")
+        self.assertEqual(report.main([FIXTURE, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("95% interval", md)
+        row = [line for line in md.splitlines() if line.startswith("| futex | kernel")][0]
+        self.assertRegex(row, r"\d+\.\d+ \[\d+\.\d+, \d+\.\d+\]")
+        with open(os.path.join(self.out, "report.html")) as f:
+            self.assertIn("<br><small>[", f.read())
+        # One repetition: values without intervals, and the report says so.
+        self.assertEqual(report.main([FIXTURE_DOORBELL, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("One repetition: no interval.", md)
+        self.assertNotRegex(md, r"\d \[\d")
+
     def test_markdown_holds_every_table_and_chart_file(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)
         with open(os.path.join(self.out, "report.md")) as f:
@@ -364,7 +411,9 @@ class RenderTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.out, "r")))
 
 
-class CompareTest(unittest.TestCase):
+class CompareCase(unittest.TestCase):
+    """A scratch folder and compare.py run as a command."""
+
     def setUp(self):
         self.out = tempfile.mkdtemp()
 
@@ -373,8 +422,11 @@ class CompareTest(unittest.TestCase):
 
     def run_compare(self, *args):
         return subprocess.run([sys.executable, os.path.join(HERE, "compare.py")] + list(args),
-                              capture_output=True, text=True)
+                              capture_output=True, text=True,
+                              env=dict(os.environ, MPLCONFIGDIR=self.out))
 
+
+class CompareTest(CompareCase):
     def test_same_run_has_no_change(self):
         _, runs = gbench.load(FIXTURE_9)
         rows, geo = compare.compare(runs, runs)
@@ -512,6 +564,110 @@ class CompareTest(unittest.TestCase):
             self.assertEqual(self.run_compare(FIXTURE_9).returncode, 2)
         finally:
             shutil.rmtree(d)
+
+
+class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
+    """compare reads every shape of Google Benchmark output and has
+    compare.py's three modes."""
+
+    def test_complexity_fits_are_compared(self):
+        _, base = gbench.load(SHAPES)
+        _, new = gbench.load(SHAPES_SLOWER)
+        self.assertEqual(base["Sort"].complexity["big_o"], "NlgN")
+        self.assertIn("rms", base["Sort"].complexity)
+        fits = compare.compare_fits(base, new)
+        self.assertEqual(len(fits), 1)
+        # Twice the work: the coefficient roughly doubles; the order holds.
+        self.assertGreater(fits[0]["change"], 0.5)
+        self.assertEqual(fits[0]["verdict"], "same order")
+        new["Sort"].complexity["big_o"] = "N^2"
+        self.assertIn("complexity changed: O(NlgN) -> O(N^2)",
+                      compare.compare_fits(base, new)[0]["verdict"])
+
+    def test_errors_are_listed_not_counted(self):
+        _, base = gbench.load(SHAPES)
+        self.assertEqual(base["Broken"].errors, ["the device went away"] * 3)
+        self.assertEqual(base["Broken"].samples, [])
+        rows, geo = compare.compare(base, base)
+        broken = [r for r in rows if r["name"] == "Broken"][0]
+        self.assertIsNone(broken["change"])
+        self.assertIn("error in base: the device went away", broken["verdict"])
+        self.assertAlmostEqual(geo, 1.0)  # the error is not in the mean
+        # One failed repetition beside good ones is said, not hidden.
+        _, new = gbench.load(SHAPES)
+        new["Sum"].errors.append("flaky")
+        row = [r for r in compare.compare(base, new)[0] if r["name"] == "Sum"][0]
+        self.assertIn("1 repetition(s) reported an error", row["verdict"])
+
+    def test_cpu_time_and_user_counters(self):
+        _, base = gbench.load(SHAPES)
+        _, new = gbench.load(SHAPES_SLOWER)
+        rows, _ = compare.compare(base, new)
+        row = [r for r in rows if r["name"] == "Sum"][0]
+        self.assertGreater(row["cpu_change"], 0.5)
+        self.assertAlmostEqual(row["counters"]["p99_ns"]["change"], 1.0)
+        self.assertTrue(row["counters"]["items_per_s"]["higher_is_better"])
+        self.assertLess(row["counters"]["items_per_s"]["change"], -0.3)
+        proc = self.run_compare(SHAPES, SHAPES_SLOWER, "--counters=items_per_s")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("items_per_s", proc.stdout)
+        self.assertIn("(higher is better)", proc.stdout)
+        self.assertIn("complexity fits", proc.stdout)
+        self.assertEqual(self.run_compare(SHAPES, SHAPES, "--counters=a b").returncode, 2)
+
+    def test_aggregates_only_runs_get_welch(self):
+        _, base = gbench.load(AGGREGATES)
+        _, new = gbench.load(AGGREGATES_SLOWER)
+        self.assertTrue(base["Sum"].aggregates_only)
+        self.assertEqual(base["Sum"].aggregates["mean"]["repetitions"], 10)
+        self.assertLess(base["Sum"].aggregates["cv"]["real_time"], 1.0)  # a fraction
+        rows, _ = compare.compare(base, new)
+        row = [r for r in rows if r["name"] == "Sum"][0]
+        self.assertEqual(row["test"], "Welch t")
+        a, b = base["Sum"].aggregates, new["Sum"].aggregates
+        p, (lo, hi) = stats.welch_change(a["mean"]["real_time"], a["stddev"]["real_time"], 10,
+                                         b["mean"]["real_time"], b["stddev"]["real_time"], 10)
+        self.assertEqual((row["p_value"], row["change_ci_low"]), (p, lo))
+        self.assertEqual(row["verdict"], "regression")
+        self.assertEqual(self.run_compare(AGGREGATES, AGGREGATES_SLOWER).returncode, 0)
+
+    def test_two_filters_of_one_run(self):
+        proc = self.run_compare(FIXTURE_PIN, FIXTURE_PIN,
+                                "--filter-base=strategy:futex", "--filter-new=strategy:adaptive",
+                                "--json", os.path.join(self.out, "d.json"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(self.out, "d.json")) as f:
+            names = [r["name"] for r in json.load(f)["benchmarks"]]
+        self.assertTrue(names)
+        self.assertTrue(all("/*/" in n and "futex" not in n for n in names), names)
+        _, runs = gbench.load(FIXTURE_PIN)
+        futex = compare.select(runs, "strategy:futex", "--filter-base")
+        adaptive = compare.select(runs, "strategy:adaptive", "--filter-new")
+        self.assertEqual(sorted(names), sorted(set(futex) & set(adaptive)))
+        self.assertEqual(len(names), 5)  # RoundTrip x 3 placements, KvmRoundTrip x 2 exits
+        for bad in (["--filter-base=("], ["--filter-new=nothing-matches-this"],
+                    ["--filter-base=."]):  # '.' maps two names onto one
+            with self.subTest(bad):
+                proc = self.run_compare(FIXTURE_PIN, FIXTURE_PIN, *bad)
+                self.assertEqual(proc.returncode, 2)
+                self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+
+    def test_the_page_holds_table_changes_distributions_and_contexts(self):
+        page = os.path.join(self.out, "diff.html")
+        proc = self.run_compare(FIXTURE_HIST, FIXTURE_HIST, "--html", page)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(page) as f:
+            text = f.read()
+        for part in ("Changes and their intervals", "Every benchmark",
+                     "both runs overlaid", "Contexts", "data:image/png;base64,"):
+            self.assertIn(part, text)
+        self.assertNotIn("src='http", text)  # self-contained
+        proc = self.run_compare(SHAPES, SHAPES_SLOWER, "--html", page)
+        with open(page) as f:
+            text = f.read()
+        self.assertIn("Complexity fits", text)
+        self.assertEqual(self.run_compare(SHAPES, SHAPES, "--html",
+                                          "/nonexistent/d.html").returncode, 2)
 
 
 class CommandLineTest(unittest.TestCase):

@@ -1,8 +1,10 @@
 """The statistics of a comparison: Mann-Whitney U, the geometric mean,
-percentile-bootstrap intervals of medians and of changes, Tukey's outlier
-classification, and the noise floor of an A/A comparison."""
+percentile-bootstrap intervals of medians and of changes, Welch's t for
+runs that kept only aggregates, Tukey's outlier classification, and the
+noise floor of an A/A comparison."""
 import math
 
+import numpy as np
 from scipy import stats as _scipy_stats
 
 MIN_REPETITIONS_FOR_U_TEST = 9
@@ -34,32 +36,28 @@ BOOTSTRAP_METHOD = ("percentile bootstrap of the median, %d resamples, %d%% leve
                     % (BOOTSTRAP_RESAMPLES, round(100 * BOOTSTRAP_LEVEL)))
 
 
-def _median(values):
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
-
-
 def _percentile(sorted_values, q):
     """Linear interpolation between closest ranks, q in [0, 1]."""
-    if not sorted_values:
+    if len(sorted_values) == 0:
         raise ValueError("no values")
     pos = q * (len(sorted_values) - 1)
     lo = int(math.floor(pos))
     hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo))
+
+
+def _resampled_medians(samples, resamples, rng):
+    """The median of each of `resamples` resamples (with replacement)."""
+    a = np.asarray(samples, dtype=float)
+    return np.median(a[rng.integers(0, len(a), size=(resamples, len(a)))], axis=1)
 
 
 def bootstrap_median_ci(samples, resamples=BOOTSTRAP_RESAMPLES, level=BOOTSTRAP_LEVEL, seed=1):
     """(low, high) of the median of `samples` (deterministic for a seed)."""
-    import random
     samples = list(samples)
     if not samples:
         raise ValueError("no samples")
-    rng = random.Random(seed)
-    n = len(samples)
-    meds = sorted(_median([samples[rng.randrange(n)] for _ in range(n)])
-                  for _ in range(resamples))
+    meds = np.sort(_resampled_medians(samples, resamples, np.random.default_rng(seed)))
     alpha = (1 - level) / 2
     return _percentile(meds, alpha), _percentile(meds, 1 - alpha)
 
@@ -67,19 +65,37 @@ def bootstrap_median_ci(samples, resamples=BOOTSTRAP_RESAMPLES, level=BOOTSTRAP_
 def bootstrap_change_ci(old, new, resamples=BOOTSTRAP_RESAMPLES, level=BOOTSTRAP_LEVEL, seed=1):
     """(low, high) of (median(new) - median(old)) / median(old), each side
     resampled independently."""
-    import random
     old, new = list(old), list(new)
     if not old or not new:
         raise ValueError("no samples")
-    rng = random.Random(seed)
-    changes = []
-    for _ in range(resamples):
-        o = _median([old[rng.randrange(len(old))] for _ in old])
-        n = _median([new[rng.randrange(len(new))] for _ in new])
-        changes.append(relative_change(o, n))
-    changes.sort()
+    rng = np.random.default_rng(seed)
+    o = _resampled_medians(old, resamples, rng)
+    n = _resampled_medians(new, resamples, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        changes = np.sort(np.where(o != 0, (n - o) / np.abs(o), np.inf))
     alpha = (1 - level) / 2
     return _percentile(changes, alpha), _percentile(changes, 1 - alpha)
+
+
+WELCH_METHOD = "Welch's t-test and interval on the aggregates' means (no repetitions in the file)"
+
+
+def welch_change(old_mean, old_sd, old_n, new_mean, new_sd, new_n, level=BOOTSTRAP_LEVEL):
+    """For runs that kept only aggregates (mean, stddev, repetitions): the
+    two-sided p-value of Welch's t-test and the interval of the relative
+    change of the mean, (low, high), at `level`. None where it cannot be
+    computed (fewer than 2 repetitions, a zero mean, both spreads 0)."""
+    if old_n < 2 or new_n < 2 or not old_mean:
+        return None
+    va, vb = old_sd ** 2 / old_n, new_sd ** 2 / new_n
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return None
+    df = (va + vb) ** 2 / (va ** 2 / (old_n - 1) + vb ** 2 / (new_n - 1))
+    diff = new_mean - old_mean
+    p = float(2 * _scipy_stats.t.sf(abs(diff) / se, df))
+    t = float(_scipy_stats.t.ppf(1 - (1 - level) / 2, df))
+    return p, ((diff - t * se) / abs(old_mean), (diff + t * se) / abs(old_mean))
 
 
 def classify_outliers(samples):
