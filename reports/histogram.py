@@ -88,6 +88,19 @@ class Histogram:
         return points
 
 
+def encode(h):
+    """The lh1 text of a Histogram (what LatencyHistogram::Encode() writes);
+    decode(encode(h)) gives h back."""
+    pairs = []
+    previous = 0
+    for i in sorted(h.counts):
+        pairs.append("%d.%d" % (i - previous, h.counts[i]))
+        previous = i
+    if not h.count:
+        return PREFIX + "0:0:0:"
+    return PREFIX + "%d:%d:%d:%s" % (h.count, h.min, h.max, ",".join(pairs))
+
+
 def decode(text):
     """A Histogram, or None for text that is not an lh1 encoding (or is
     malformed: the report then draws no distribution for that run)."""

@@ -3,6 +3,9 @@
 # Runs the benchmark suite with repetitions (3; --quick: a representative
 # subset) and writes the report under reports/out/ (ignored by git).
 # --aa runs it twice and states the machine's noise floor per family.
+# Each run is stored in the results history (reports/history.py; SQLite at
+# reports/out/history.sqlite, or --history=PATH) and the trend page
+# reports/out/trend.html is drawn from it.
 # Exit codes: 0 report written; 1 the suite or the report failed; 2 bad
 # arguments.
 set -uo pipefail
@@ -12,12 +15,14 @@ bench="$(pwd)/bench/ioreq_benchmark"
 quick=()
 reps=3
 aa=0
+history=""
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
     --repetitions=*) reps="${arg#*=}" ;;
     --aa) aa=1 ;;
-    *) echo "main: unknown argument '$arg' (accepts --quick, --repetitions=N, --aa)" >&2; exit 2 ;;
+    --history=?*) history="${arg#*=}" ;;
+    *) echo "main: unknown argument '$arg' (accepts --quick, --repetitions=N, --aa, --history=PATH)" >&2; exit 2 ;;
   esac
 done
 case "$reps" in
@@ -27,6 +32,14 @@ if [ "$reps" -lt 1 ] || [ "$reps" -gt 100 ]; then
   echo "main: --repetitions=$reps: accepts a count of 1 to 100" >&2; exit 2
 fi
 out="$ws/reports/out"
+history="${history:-$out/history.sqlite}"
+case "$history" in /*) ;; *) history="${BUILD_WORKING_DIRECTORY:-$PWD}/$history" ;; esac
+if [ -e "$history" ] && [ ! -f "$history" ]; then
+  echo "main: --history=$history: not a file" >&2; exit 2
+fi
+if [ ! -d "$(dirname "$history")" ] && [ "$history" != "$out/history.sqlite" ]; then
+  echo "main: --history=$history: its folder does not exist" >&2; exit 2
+fi
 mkdir -p "$out"
 stamp="$(date +%Y%m%d-%H%M%S)"
 json="$out/bench-$stamp.json"
@@ -56,3 +69,7 @@ if [ "$aa" = 1 ]; then
 fi
 /usr/bin/python3 "$ws/reports/report.py" "$json" "$out" "${noise[@]}" || exit 1
 echo "main: report written: $out/report.html (and report.md); raw results $json"
+/usr/bin/python3 "$ws/reports/history.py" store "$json" --db="$history" || exit 1
+# The trend of the unpinned round trips; a run with none of them has no trend.
+/usr/bin/python3 "$ws/reports/history.py" trend --db="$history" --out="$out" ||
+  echo "main: no trend page drawn (see above)" >&2

@@ -688,7 +688,8 @@ class CommandLineTest(unittest.TestCase):
     def test_main_rejects_bad_arguments_before_running_anything(self):
         for bad in (["--repetitions=abc"], ["--repetitions=0"], ["--repetitions=101"],
                     ["--repetitions=99999999999999999999"], ["--repetitions="],
-                    ["--quick=yes"], ["--nope"], ["stray"]):
+                    ["--quick=yes"], ["--nope"], ["stray"], ["--history="],
+                    ["--history=/nonexistent/dir/history.sqlite"]):
             with self.subTest(bad):
                 self.expect_usage_error(["bash", os.path.join(HERE, "main.sh")] + bad)
         # Nothing was run: no report folder appeared.
