@@ -20,6 +20,7 @@ packages=(
   python3-numpy
   llvm                 # llvm-cov / llvm-profdata for fuzz/coverage.sh
   binutils             # ld, objcopy, nm: the KVM guests (guests/BUILD)
+  chromium             # headless, renders the report pages (reports:browser_test)
 )
 
 missing=()

@@ -249,8 +249,11 @@ def chart(name, machines, verdict_rows, metric):
     import page
     scale, unit = (1e3, "µs") if metric == "real_time" or metric.endswith("_ns") else (1, "")
     fig, ax = plt.subplots(figsize=(6, 3.2))
+    # One x axis for every machine: the runs in time order.
+    order = sorted({(p[0], p[1]) for pts in machines.values() for p in pts})
+    x_of = {run: i for i, run in enumerate(order)}
     for machine, pts in sorted(machines.items()):
-        xs = list(range(len(pts)))
+        xs = [x_of[(p[0], p[1])] for p in pts]
         ys = [p[2] / scale for p in pts]
         lows = [(p[2] - p[3]) / scale if p[3] is not None else 0 for p in pts]
         highs = [(p[4] - p[2]) / scale if p[4] is not None else 0 for p in pts]
@@ -259,12 +262,13 @@ def chart(name, machines, verdict_rows, metric):
         row = [r for r in verdict_rows if r["name"] == name and r["machine"] == machine][0]
         if row["band"]:
             _, lo, hi = row["band"]
-            ax.axhspan(lo / scale, hi / scale, color="#cccccc", alpha=0.4, zorder=0)
+            ax.fill_between([xs[0], xs[-1]], lo / scale, hi / scale, color="#cccccc",
+                            alpha=0.4, zorder=0)
             if row["verdict"] in ("regression", "improvement"):
                 ax.plot([xs[-1]], [ys[-1]], "o", markersize=9, fillstyle="none",
                         color="#c0392b" if row["verdict"] == "regression" else "#27ae60")
-        ax.set_xticks(xs)
-        ax.set_xticklabels([p[1][:7] for p in pts], fontsize=6, rotation=45)
+    ax.set_xticks(list(range(len(order))))
+    ax.set_xticklabels([commit[:7] for _, commit in order], fontsize=6, rotation=45)
     ax.set_ylabel("%s%s" % ("median " if metric == "real_time" else metric + " ",
                             "(%s)" % unit if unit else ""))
     ax.set_xlabel("run (commit), oldest first")
