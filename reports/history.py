@@ -19,8 +19,8 @@ line per machine, each point with its interval) into OUT/trend.html (one
 self-contained page) and OUT/trend.md, and judges the newest run of each
 machine against that machine's earlier runs: the history's band is the
 earlier medians' median ± max(3 × 1.4826 × MAD, the earlier runs' mean
-interval half-width) (a robust ±3σ, never narrower than one run's own
-uncertainty); a newest median above the band is a regression (below it
+interval half-width), taken on the logarithms (a robust ±3σ in ratio,
+never narrower than one run's own uncertainty, never below zero); a newest median above the band is a regression (below it
 for a rate, a counter named *_per_s), and fewer than MIN_HISTORY earlier
 runs is said plainly, never judged.
 
@@ -40,6 +40,7 @@ import argparse
 import datetime
 import hashlib
 import json
+import math
 import os
 import re
 import sqlite3
@@ -188,15 +189,20 @@ def store(con, path):
 
 def band(earlier):
     """The history's band from earlier points [(median, low, high)]:
-    (center, lower, upper), or None with fewer than MIN_HISTORY points."""
+    (center, lower, upper), or None with fewer than MIN_HISTORY points.
+    Latencies and rates vary by factors, so the band is taken on their
+    logarithms (always positive, as wide below as above in ratio); a
+    history holding a value <= 0 is taken as it is."""
     if len(earlier) < MIN_HISTORY:
         return None
-    medians = [m for m, _, _ in earlier]
+    positive = all(m > 0 and (lo is None or lo > 0) for m, lo, _ in earlier)
+    f, inverse = (math.log, math.exp) if positive else (float, float)
+    medians = [f(m) for m, _, _ in earlier]
     center = statistics.median(medians)
     mad = statistics.median(abs(m - center) for m in medians)
-    halves = [(h - lo) / 2 for _, lo, h in earlier if lo is not None and h is not None]
+    halves = [(f(h) - f(lo)) / 2 for _, lo, h in earlier if lo is not None and h is not None]
     width = max(3 * 1.4826 * mad, statistics.mean(halves) if halves else 0.0)
-    return center, center - width, center + width
+    return inverse(center), inverse(center - width), inverse(center + width)
 
 
 def judge(points, higher_is_better):
@@ -289,7 +295,8 @@ def write_trend(con, pattern, metric, out_dir):
                                                 "regression" for r in rows), n))[:MAX_CHARTS]
     runs, machines = con.execute("SELECT COUNT(*), COUNT(DISTINCT machine) FROM runs").fetchone()
     method = ("band: the earlier runs' median ± max(3 × 1.4826 × MAD, their mean interval "
-              "half-width); judged from %d earlier runs on the same machine" % MIN_HISTORY)
+              "half-width), on the logarithms; judged from %d earlier runs on the same "
+              "machine" % MIN_HISTORY)
     table_rows = [[r["name"], r["machine"][:16], str(r["runs"]), r["commit"][:10],
                    "%.4g" % r["newest"],
                    "[%.4g, %.4g]" % r["band"][1:] if r["band"] else "-", r["verdict"]]

@@ -1,5 +1,6 @@
 """Tests of reports/history.py: the SQLite results history and its trend."""
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -161,16 +162,24 @@ class StoreTest(HistoryCase):
 
 class TrendTest(HistoryCase):
     def test_band_of_known_values(self):
-        # Medians 100, 102, 98, 101, 99: center 100, MAD 1, so the band is
-        # 100 +- 3 * 1.4826 = [95.55, 104.45] (the intervals are narrower).
+        # Medians 100, 102, 98, 101, 99, on the logarithms: center log 100;
+        # |log(m / 100)| = 0, .0198, .0202, .00995, .01005, so the MAD is
+        # .01005 and the band 100 * exp(+-3 * 1.4826 * .01005) (the
+        # intervals, +-.005 in log, are narrower).
         pts = [(m, m - 0.5, m + 0.5) for m in (100, 102, 98, 101, 99)]
         center, low, high = history.band(pts)
-        self.assertEqual(center, 100)
-        self.assertAlmostEqual(low, 100 - 3 * 1.4826)
-        self.assertAlmostEqual(high, 100 + 3 * 1.4826)
+        mad = math.log(100 / 99)
+        self.assertAlmostEqual(center, 100)
+        self.assertAlmostEqual(low, 100 * math.exp(-3 * 1.4826 * mad))
+        self.assertAlmostEqual(high, 100 * math.exp(3 * 1.4826 * mad))
+        self.assertAlmostEqual(low, 95.63, places=2)
+        # A history spread over factors never gives a band below zero.
+        _, low, _ = history.band([(m, None, None) for m in (1000, 9000, 2000, 30000)])
+        self.assertGreater(low, 0)
         # Identical medians: the runs' own interval keeps the band open.
         center, low, high = history.band([(100, 90, 110)] * 3)
-        self.assertEqual((low, high), (90, 110))
+        self.assertAlmostEqual(low, 100 * math.sqrt(90 / 110))
+        self.assertAlmostEqual(high, 100 * math.sqrt(110 / 90))
         self.assertIsNone(history.band(pts[:history.MIN_HISTORY - 1]))
         self.assertEqual(history.judge(pts + [(110, 109, 111)], False)[0], "regression")
         self.assertEqual(history.judge(pts + [(103, 102, 104)], False)[0], "within the band")
