@@ -15,7 +15,8 @@ stored (the same file content) is not stored twice. `//reports:main`
 stores each of its runs.
 
 `trend` draws, per chosen benchmark, its median over the stored runs (one
-line per machine, each point with its interval) into OUT/trend.html (one
+line per machine, each point with its interval) and the stored latency
+distributions of the newest runs overlaid, into OUT/trend.html (one
 self-contained page) and OUT/trend.md, and judges the newest run of each
 machine against that machine's earlier runs: the history's band is the
 earlier medians' median ± max(3 × 1.4826 × MAD, the earlier runs' mean
@@ -218,14 +219,16 @@ def judge(points, higher_is_better):
 
 
 def series(con, pattern, metric):
-    """{benchmark: {machine: [(time, commit, median, low, high)]}} in time
-    order, for the benchmarks `pattern` matches."""
+    """{benchmark: {machine: [(time, commit, median, low, high,
+    histogram text or None)]}} in time order, for the benchmarks `pattern`
+    matches."""
     rx = re.compile(pattern)
     out = {}
     query = ("SELECT e.name, r.machine, r.time, r.commit_id, e.median_ns, e.ci_low_ns, "
-             "e.ci_high_ns, e.counters FROM estimates e JOIN runs r ON r.id = e.run_id "
+             "e.ci_high_ns, e.counters, e.histogram FROM estimates e "
+             "JOIN runs r ON r.id = e.run_id "
              "ORDER BY r.time, r.id")
-    for name, machine, when, commit, median, low, high, counters in con.execute(query):
+    for name, machine, when, commit, median, low, high, counters, hist in con.execute(query):
         if not rx.search(name):
             continue
         if metric != "real_time":
@@ -234,7 +237,7 @@ def series(con, pattern, metric):
                 continue
             median, low, high = value
         out.setdefault(name, {}).setdefault(machine, []).append(
-            (when, commit, median, low, high))
+            (when, commit, median, low, high, hist))
     return out
 
 
@@ -243,7 +246,7 @@ def verdicts(data, metric):
     rows = []
     for name in sorted(data):
         for machine, pts in sorted(data[name].items()):
-            verdict, b = judge([p[2:] for p in pts], higher)
+            verdict, b = judge([p[2:5] for p in pts], higher)
             rows.append({"name": name, "machine": machine, "runs": len(pts),
                          "newest": pts[-1][2], "commit": pts[-1][1], "band": b,
                          "verdict": verdict})
@@ -281,6 +284,27 @@ def chart(name, machines, verdict_rows, metric):
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3)
     return page.figure_png(fig)
+
+
+DISTRIBUTION_RUNS = 4
+
+
+def chart_distributions(machines):
+    """The stored latency histograms of the newest DISTRIBUTION_RUNS runs
+    of the machine with the newest run, overlaid (newest solid); None when
+    fewer than one run kept a histogram."""
+    import page
+    newest = max(machines.items(), key=lambda kv: kv[1][-1][0])[1]
+    series = []
+    for when, commit, _, _, _, text in newest[-DISTRIBUTION_RUNS:]:
+        h = histogram.decode(text) if text else None
+        if h and h.count:
+            series.append((h, "%s %s" % (commit[:7], when[:16])))
+    if not series:
+        return None
+    styles = [":", "-.", "--", "-"][-len(series):]
+    return page.chart_distribution([(label, h, style) for (h, label), style
+                                    in zip(series, styles)], size=(6, 3.2))
 
 
 def write_trend(con, pattern, metric, out_dir):
@@ -325,19 +349,27 @@ def write_trend(con, pattern, metric, out_dir):
         pngs["trend-%02d.png" % i] = chart(name, data[name], rows, metric)
         figures.append("<figure>%s<figcaption>%s</figcaption></figure>"
                        % (page.img(name, pngs["trend-%02d.png" % i]), page.escape(name)))
+        dist = chart_distributions(data[name])
+        if dist:
+            pngs["trend-%02d-distribution.png" % i] = dist
+            figures.append("<figure>%s<figcaption>%s: latency distribution of the newest "
+                           "runs</figcaption></figure>"
+                           % (page.img(name + " distribution", dist), page.escape(name)))
     parts.append("<div class='grid'>%s</div>" % "".join(figures))
     md = ["# ioreq-harness results over time", "",
           "%d runs on %d machine(s), metric %s; %s." % (runs, machines, metric, method), "",
           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(r) + " |" for r in table_rows]
-    md += [""] + ["![%s](%s)" % (name, "trend-%02d.png" % i) for i, name in enumerate(names)]
+    md += [""] + ["![%s](%s)" % (name, png_name) for i, name in enumerate(names)
+                  for png_name in ("trend-%02d.png" % i, "trend-%02d-distribution.png" % i)
+                  if png_name in pngs]
     files = {"trend.html": page.html("ioreq-harness results over time", parts).encode(),
              "trend.md": ("\n".join(md) + "\n").encode()}
     files.update(pngs)
     import report
     report.write_all(out_dir, files)
     for stale in os.listdir(out_dir):  # charts of an earlier, wider trend
-        if re.fullmatch(r"trend-\d+\.png", stale) and stale not in files:
+        if re.fullmatch(r"trend-\d+(-distribution)?\.png", stale) and stale not in files:
             os.unlink(os.path.join(out_dir, stale))
     return rows
 

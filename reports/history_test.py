@@ -221,6 +221,18 @@ class TrendTest(HistoryCase):
         self.assertIn("1 earlier run(s); 3 needed to judge", md)
         self.assertIn("within the band", md)
 
+    def test_stored_histograms_are_drawn_as_distributions(self):
+        paths = [self.write_run("h%d.json" % i, "c%d" % i, "2026-11-2%dT10:00:00+00:00" % i,
+                                1 + 0.01 * i, source=FIXTURE_HIST) for i in range(2)]
+        self.assertEqual(self.run_history("store", *paths, "--db=%s" % self.db).returncode, 0)
+        out = os.path.join(self.tmp, "page")
+        proc = self.run_history("trend", "--db=%s" % self.db, "--out=%s" % out,
+                                "--filter=RoundTrip/strategy:futex")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "trend.html")) as f:
+            self.assertIn("latency distribution of the newest runs", f.read())
+        self.assertTrue(any(n.endswith("-distribution.png") for n in os.listdir(out)))
+
     def test_a_counter_is_a_metric_and_a_rate_is_judged_upside_down(self):
         self.store_history([1.0, 1.0, 1.0, 1.0])
         proc = self.run_history("trend", "--db=%s" % self.db, "--filter=%s" % FILTER,
