@@ -29,7 +29,7 @@ absl::StatusOr<uint16_t> KvmHypervisor::CreateVm(uint32_t vcpu_num) {
         kvm::KvmVm::kMaxVcpus));
   }
   absl::StatusOr<std::unique_ptr<kvm::KvmVm>> machine =
-      kvm::KvmVm::Create(options_.memory_bytes);
+      kvm::KvmVm::Create(options_.memory_bytes, options_.pc_platform);
   if (!machine.ok()) return machine.status();
   for (uint32_t i = 0; i < vcpu_num; ++i) {
     if (absl::StatusOr<kvm::KvmVcpu*> v = (*machine)->AddVcpu(); !v.ok()) {
@@ -87,7 +87,9 @@ absl::Status KvmHypervisor::Start(uint16_t vmid, kvm::TrapHandler handler) {
         PinCurrentThread(options_.vcpu_cpus).IgnoreError();  // best effort
       }
       VcpuResult& result = vm->results[i];
-      result.status = kvm::RunVcpu(vm->kvm->vcpu(i), {options_.report_port},
+      result.status = kvm::RunVcpu(vm->kvm->vcpu(i),
+                                   {.report_port = options_.report_port,
+                                    .shutdown_is_done = options_.pc_platform},
                                    handler, &result.stats);
     });
   }

@@ -58,6 +58,11 @@ struct KvmHypervisorOptions {
   size_t memory_bytes = size_t{2} << 20;  // guest memory per VM
   uint16_t report_port = 0x510;           // answered by the VMM itself
   std::vector<int> vcpu_cpus;  // where vCPU threads run; empty: anywhere
+  // VMs an unmodified operating system can boot in (kvm::KvmVm's
+  // pc_platform: in-kernel interrupt controllers and timer, KVM's CPUID);
+  // a vCPU's reset (KVM_EXIT_SHUTDOWN) then ends its run OK
+  // (guests/linux/).
+  bool pc_platform = false;
 };
 
 class KvmHypervisor : public Hypervisor {

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 
@@ -96,7 +98,8 @@ absl::Status KvmUsable() {
 
 bool IsPvmHost() { return access("/sys/module/kvm_pvm", F_OK) == 0; }
 
-absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
+absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes,
+                                                     bool pc_platform) {
   if (memory_bytes == 0 || memory_bytes % kPage != 0 ||
       memory_bytes > kMaxMemory) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -129,7 +132,8 @@ absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
   // From here the VM owns the descriptors and the mapping.
   std::unique_ptr<KvmVm> owned(new KvmVm(kvm, vm, static_cast<uint8_t*>(memory),
                                          memory_bytes,
-                                         static_cast<size_t>(run_size)));
+                                         static_cast<size_t>(run_size),
+                                         pc_platform));
   // Intel hosts need both before protected-mode code runs; elsewhere they
   // are accepted and unused.
   if (Ioctl(vm, KVM_SET_TSS_ADDR, kTssAddress) < 0) {
@@ -147,6 +151,13 @@ absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(size_t memory_bytes) {
   region.userspace_addr = reinterpret_cast<uint64_t>(memory);
   if (Ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     return Errno("KVM_SET_USER_MEMORY_REGION");
+  }
+  if (pc_platform) {
+    // Before any vCPU exists, as KVM requires: the PIC, IOAPIC and each
+    // vCPU's local APIC, and the PIT, all in the kernel (no exits for them).
+    if (Ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) return Errno("KVM_CREATE_IRQCHIP");
+    kvm_pit_config pit{};
+    if (Ioctl(vm, KVM_CREATE_PIT2, &pit) < 0) return Errno("KVM_CREATE_PIT2");
   }
   return owned;
 }
@@ -209,7 +220,33 @@ absl::StatusOr<KvmVcpu*> KvmVm::AddVcpu() {
   }
   vcpus_.push_back(std::unique_ptr<KvmVcpu>(
       new KvmVcpu(fd, index, static_cast<kvm_run*>(run), run_size_)));
+  if (pc_platform_) {
+    if (absl::Status s = SetSupportedCpuid(fd); !s.ok()) return s;
+  }
   return vcpus_.back().get();
+}
+
+// struct kvm_cpuid2 as C lays it out and the kernel reads it: nent, 4
+// bytes of padding, then the entries at byte 8. Under g++ the header's
+// flexible array puts the entries at byte 12 and sizeof at 12, so neither
+// the struct nor the header's ioctl numbers (which encode that size) are
+// used: the buffer is written by hand and the numbers built with C's 8.
+constexpr size_t kCpuid2Header = 8;
+constexpr unsigned long kGetSupportedCpuid =
+    _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, kCpuid2Header);
+constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, kCpuid2Header);
+
+absl::Status KvmVm::SetSupportedCpuid(int vcpu_fd) const {
+  constexpr uint32_t kEntries = 256;  // KVM_MAX_CPUID_ENTRIES
+  std::vector<uint8_t> buffer(kCpuid2Header +
+                              kEntries * sizeof(kvm_cpuid_entry2));
+  std::memcpy(buffer.data(), &kEntries, sizeof(kEntries));  // nent
+  uint8_t* cpuid = buffer.data();
+  if (Ioctl(kvm_fd_, kGetSupportedCpuid, cpuid) < 0) {
+    return Errno("KVM_GET_SUPPORTED_CPUID");
+  }
+  if (Ioctl(vcpu_fd, kSetCpuid2, cpuid) < 0) return Errno("KVM_SET_CPUID2");
+  return absl::OkStatus();
 }
 
 absl::Status KvmVm::AddIoeventfd(uint64_t address, uint32_t len, int fd,
@@ -276,27 +313,39 @@ KvmVcpu::~KvmVcpu() {
   close(fd_);
 }
 
-absl::Status KvmVcpu::EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
-                                  uint64_t page_tables) {
-  kvm_sregs sregs{};
-  if (Ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
+namespace {
+
+// Flat 4 GiB segments, 32-bit: code (execute/read) in CS, data
+// (read/write) in every other segment register.
+void SetFlatSegments(kvm_sregs& sregs, uint16_t code_selector,
+                     uint16_t data_selector, uint8_t dpl) {
   kvm_segment data{};
   data.base = 0;
   data.limit = 0xFFFFFFFF;
-  data.selector = 0x23;  // a user data selector (RPL 3); no GDT is read
-  data.type = 3;         // read/write, accessed
+  data.selector = data_selector;
+  data.type = 3;  // read/write, accessed
   data.present = 1;
-  data.dpl = 3;
+  data.dpl = dpl;
   data.db = 1;
   data.s = 1;
   data.g = 1;
   sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-  kvm_segment code = data;
-  code.selector = 0x1B;  // a user code selector (RPL 3)
-  code.type = 11;        // execute/read, accessed
-  code.db = 0;
-  code.l = 1;            // 64-bit
-  sregs.cs = code;
+  sregs.cs = data;
+  sregs.cs.selector = code_selector;
+  sregs.cs.type = 11;  // execute/read, accessed
+}
+
+}  // namespace
+
+absl::Status KvmVcpu::EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
+                                  uint64_t page_tables) {
+  kvm_sregs sregs{};
+  if (Ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
+  // A user data selector and a user code selector (RPL 3); no GDT is read.
+  SetFlatSegments(sregs, /*code_selector=*/0x1B, /*data_selector=*/0x23,
+                  /*dpl=*/3);
+  sregs.cs.db = 0;
+  sregs.cs.l = 1;  // 64-bit
   constexpr uint64_t kCr0Pe = 1, kCr0Et = 1u << 4, kCr0Pg = 1ull << 31;
   constexpr uint64_t kCr4Pae = 1u << 5;
   constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10;
@@ -310,6 +359,26 @@ absl::Status KvmVcpu::EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
   regs.rsp = rsp;
   regs.rbx = rbx;
   regs.rflags = 0x2 | (3u << 12);  // the reserved bit, IOPL 3; IF clear
+  if (Ioctl(fd_, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
+  return absl::OkStatus();
+}
+
+absl::Status KvmVcpu::EnterProtected32(uint32_t eip, uint32_t esi) {
+  kvm_sregs sregs{};
+  if (Ioctl(fd_, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
+  // __BOOT_CS and __BOOT_DS of the boot protocol.
+  SetFlatSegments(sregs, /*code_selector=*/0x10, /*data_selector=*/0x18,
+                  /*dpl=*/0);
+  constexpr uint64_t kCr0Pe = 1, kCr0Et = 1u << 4;
+  sregs.cr0 = kCr0Pe | kCr0Et;
+  sregs.cr3 = 0;
+  sregs.cr4 = 0;
+  sregs.efer = 0;
+  if (Ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) return Errno("KVM_SET_SREGS");
+  kvm_regs regs{};
+  regs.rip = eip;
+  regs.rsi = esi;
+  regs.rflags = 0x2;  // the reserved bit; IF clear
   if (Ioctl(fd_, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
   return absl::OkStatus();
 }

@@ -15,6 +15,12 @@
 // core/kvm/trapped_exit.h). There is no IDT: a guest that faults or halts
 // ends in KVM_EXIT_SHUTDOWN.
 //
+// Create(bytes, /*pc_platform=*/true) makes the VM an unmodified operating
+// system expects instead (guests/linux/): the interrupt controllers and the
+// timer in the kernel (KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2), every vCPU
+// given the CPUID KVM supports, and vCPUs entered in 32-bit protected mode
+// as the x86 boot protocol asks (EnterProtected32()).
+//
 // Every ioctl's result is checked; a failure names the ioctl and errno.
 // KvmUsable() says, once per process, whether this machine can run a VM at
 // all, and if not why, so a test skips and a command exits 2 with that line.
@@ -73,6 +79,12 @@ class KvmVcpu {
   absl::Status EnterUser64(uint64_t rip, uint64_t rsp, uint64_t rbx,
                            uint64_t page_tables);
 
+  // 32-bit protected mode, paging off, interrupts off, flat 4 GiB code
+  // (selector 0x10) and data (0x18) segments, as the x86 boot protocol's
+  // 32-bit entry asks: execution starts at `eip` with `esi` (the zero
+  // page's address, for Linux) and every other register 0.
+  absl::Status EnterProtected32(uint32_t eip, uint32_t esi);
+
   // One KVM_RUN. Unavailable (the run was interrupted) after Kick(); the
   // exit is then in run()->exit_reason only if KVM got to it.
   absl::Status Run();
@@ -113,7 +125,9 @@ class KvmVm {
 
   // A VM whose `memory_bytes` (a multiple of 4 KiB, at most 1 GiB) of
   // guest memory start at guest physical address 0.
-  static absl::StatusOr<std::unique_ptr<KvmVm>> Create(size_t memory_bytes);
+  static absl::StatusOr<std::unique_ptr<KvmVm>> Create(size_t memory_bytes,
+                                                       bool pc_platform = false);
+  bool pc_platform() const { return pc_platform_; }
   ~KvmVm();
   KvmVm(const KvmVm&) = delete;
   KvmVm& operator=(const KvmVm&) = delete;
@@ -155,15 +169,19 @@ class KvmVm {
 
  private:
   KvmVm(int kvm_fd, int vm_fd, uint8_t* memory, size_t memory_size,
-        size_t run_size)
+        size_t run_size, bool pc_platform)
       : kvm_fd_(kvm_fd), vm_fd_(vm_fd), memory_(memory),
-        memory_size_(memory_size), run_size_(run_size) {}
+        memory_size_(memory_size), run_size_(run_size),
+        pc_platform_(pc_platform) {}
+  // KVM_SET_CPUID2 of what KVM_GET_SUPPORTED_CPUID offers.
+  absl::Status SetSupportedCpuid(int vcpu_fd) const;
 
   const int kvm_fd_;
   const int vm_fd_;
   uint8_t* const memory_;
   const size_t memory_size_;
   const size_t run_size_;
+  const bool pc_platform_;
   std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
   kvm_coalesced_mmio_ring* coalesced_ = nullptr;  // in vCPU 0's mapping
   uint32_t coalesced_max_ = 0;                     // entries in the ring

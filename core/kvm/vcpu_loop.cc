@@ -32,6 +32,10 @@ absl::StatusOr<VcpuStep> StepVcpu(KvmVcpu& vcpu, const VcpuLoopOptions& options,
     stats->halted = true;
     return VcpuStep::kDone;
   }
+  if (run.exit_reason == KVM_EXIT_SHUTDOWN && options.shutdown_is_done) {
+    stats->shutdown = true;
+    return VcpuStep::kDone;
+  }
   if (run.exit_reason == KVM_EXIT_IO && run.io.port == options.report_port &&
       run.io.direction == KVM_EXIT_IO_OUT) {
     stats->reported = true;

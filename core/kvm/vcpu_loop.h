@@ -40,6 +40,9 @@ using TrapHandler = std::function<absl::Status(uint32_t vcpu, IoAccess& access)>
 
 struct VcpuLoopOptions {
   uint16_t report_port = 0;  // the guest's "done" port, answered here
+  // KVM_EXIT_SHUTDOWN (a triple fault: how a PC resets, and how Linux
+  // booted with reboot=t restarts) ends the run OK instead of as an error.
+  bool shutdown_is_done = false;
 };
 
 // What one run did. Written by the vCPU's thread only; read it after.
@@ -48,6 +51,7 @@ struct VcpuLoopStats {
   uint64_t accesses = 0;  // elements handed to the handler
   bool reported = false;  // the guest wrote report_port
   bool halted = false;    // the guest halted without reporting
+  bool shutdown = false;  // it reset (with shutdown_is_done)
 };
 
 // Runs until the guest reports or halts (OK), the vCPU is kicked

@@ -152,18 +152,24 @@ TEST(VcpuLoop, AHandlerErrorEndsTheRunWithIt) {
   EXPECT_EQ(stats.accesses, 5u);
 }
 
-TEST(VcpuLoop, KickStopsAGuestThatNeverExits) {
-  SKIP_WITHOUT_KVM();
+// A VM of one vCPU about to run `code` at the guests' entry, in user mode.
+std::unique_ptr<KvmVm> TinyGuest(absl::Span<const uint8_t> code) {
   auto vm = *KvmVm::Create(GUEST_MEMORY_BYTES);
-  ASSERT_TRUE(vm->AddVcpu().ok());
-  // jmp . at the entry point: a guest spinning without a single exit.
-  const uint8_t spin[] = {0xEB, 0xFE};
-  ASSERT_TRUE(vm->Load(GUEST_IMAGE_BASE, spin).ok());
-  ASSERT_TRUE(vm->WriteIdentityMap(GUEST_PAGE_TABLES).ok());
-  ASSERT_TRUE(vm->vcpu(0)
+  EXPECT_TRUE(vm->AddVcpu().ok());
+  EXPECT_TRUE(vm->Load(GUEST_IMAGE_BASE, code).ok());
+  EXPECT_TRUE(vm->WriteIdentityMap(GUEST_PAGE_TABLES).ok());
+  EXPECT_TRUE(vm->vcpu(0)
                   .EnterUser64(GUEST_IMAGE_BASE, GUEST_STACK_TOP(0), 0,
                                GUEST_PAGE_TABLES)
                   .ok());
+  return vm;
+}
+
+TEST(VcpuLoop, KickStopsAGuestThatNeverExits) {
+  SKIP_WITHOUT_KVM();
+  // jmp . at the entry point: a guest spinning without a single exit.
+  const uint8_t spin[] = {0xEB, 0xFE};
+  std::unique_ptr<KvmVm> vm = TinyGuest(spin);
   VcpuLoopStats stats;
   absl::Status s;
   std::thread runner([&] {
@@ -175,6 +181,30 @@ TEST(VcpuLoop, KickStopsAGuestThatNeverExits) {
   runner.join();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_EQ(stats.exits, 0u);
+}
+
+// ud2 with no IDT: the fault cannot be delivered, the vCPU triple-faults,
+// and KVM reports KVM_EXIT_SHUTDOWN: an error by default, the run's OK end
+// where a reset is how the guest stops (shutdown_is_done: Linux, reboot=t).
+TEST(VcpuLoop, AResetEndsTheRunOnlyWhereItIsTheEnd) {
+  SKIP_WITHOUT_KVM();
+  for (bool shutdown_is_done : {false, true}) {
+    const uint8_t ud2[] = {0x0F, 0x0B};
+    std::unique_ptr<KvmVm> vm = TinyGuest(ud2);
+    VcpuLoopStats stats;
+    const absl::Status s = RunVcpu(
+        vm->vcpu(0),
+        {.report_port = GUEST_REPORT_PORT, .shutdown_is_done = shutdown_is_done},
+        [](uint32_t, IoAccess&) { return absl::OkStatus(); }, &stats);
+    if (shutdown_is_done) {
+      EXPECT_TRUE(s.ok()) << s;
+      EXPECT_TRUE(stats.shutdown);
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+      EXPECT_NE(s.message().find("KVM_EXIT_SHUTDOWN"), absl::string_view::npos) << s;
+      EXPECT_FALSE(stats.shutdown);
+    }
+  }
 }
 
 TEST(VcpuLoop, MultipleVcpusRunTheirOwnLoops) {

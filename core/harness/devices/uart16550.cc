@@ -1,5 +1,7 @@
 #include "core/harness/devices/uart16550.h"
 
+#include <utility>
+
 #include "absl/strings/str_format.h"
 #include "core/abi/slot_decode.h"
 
@@ -65,6 +67,7 @@ void Uart16550::WriteRegister(unsigned reg, uint8_t value) {
       } else {
         ++tx_bytes_;
         tx_sum_ += value;
+        if (sink_) sink_(value);
         thr_empty_pending_ = true;  // sent at once: THR is empty again
       }
       break;
@@ -126,6 +129,11 @@ uint64_t Uart16550::tx_bytes() const {
 uint64_t Uart16550::tx_sum() const {
   std::lock_guard<std::mutex> lock(mu_);
   return tx_sum_;
+}
+
+void Uart16550::SetTransmitSink(std::function<void(uint8_t)> sink) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sink_ = std::move(sink);
 }
 
 }  // namespace ioreq

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "absl/status/status.h"
@@ -75,6 +76,10 @@ class Uart16550 {
   uint64_t tx_bytes() const;
   uint64_t tx_sum() const;  // sum of every byte written to THR
 
+  // Every transmitted byte also goes to `sink` (a console), called with
+  // the UART's lock held, in order; set it before the guest runs.
+  void SetTransmitSink(std::function<void(uint8_t)> sink);
+
  private:
   uint8_t ReadRegister(unsigned reg);
   void WriteRegister(unsigned reg, uint8_t value);
@@ -90,6 +95,7 @@ class Uart16550 {
   bool overrun_ = false;            // a loopback byte found the FIFO full
   std::deque<uint8_t> rx_;          // received (loopback) bytes
   uint64_t tx_bytes_ = 0, tx_sum_ = 0;
+  std::function<void(uint8_t)> sink_;
 };
 
 }  // namespace ioreq
