@@ -21,6 +21,8 @@ packages=(
   llvm                 # llvm-cov / llvm-profdata for fuzz/coverage.sh
   binutils             # ld, objcopy, nm: the KVM guests (guests/BUILD)
   chromium             # headless, renders the report pages (reports:browser_test)
+  afl++                # AFL++ 4.04c: fuzz/afl.sh, a second fuzzing engine
+  python3-yaml         # fuzz:workflows_test parses the ClusterFuzzLite workflows
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # standard variables $CC, $CXX, $CFLAGS, $CXXFLAGS and $LIB_FUZZING_ENGINE
 # into $OUT, with <target>_seed_corpus.zip and <target>.dict beside each.
 # Bazel is not needed here: the sources are compiled directly, and the
-# system's Abseil and liburing are linked.
+# system's Abseil and liburing are linked. Any libFuzzer-compatible engine
+# works: fuzz/afl.sh runs it with AFL++'s compiler and driver.
 set -euo pipefail
 src="${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 cd "$src"
@@ -14,6 +15,8 @@ obj="$(mktemp -d)"
 trap 'rm -rf "$obj"' EXIT
 
 mapfile -t targets < fuzz/targets.txt  # the one list of fuzz targets
+# TARGETS="a b" builds only those (fuzz/afl.sh builds the one it runs).
+if [ -n "${TARGETS:-}" ]; then read -r -a targets <<<"$TARGETS"; fi
 core=($(find core -name "*.cc" ! -name "*_test.cc" | sort))
 source fuzz/link_libs.sh
 

@@ -115,6 +115,28 @@ def posted_ring():
         write("posted_ring", name, data)
 
 
+def acrn_vpci():
+    """Fixed 8-byte records: op (bit 0: write), port (0xCF4 + n), size
+    (bit 7: plus 2^32), padding, value. The hypervisor owns 00:03.0."""
+    def rec(write, port, size, value=0):
+        return struct.pack("<BBBBI", write, port - 0xCF4, size, 0, value)
+    cf8 = lambda value: rec(1, 0xCF8, 4, value)  # noqa: E731
+    seeds = {
+        "owned_read": cf8(0x80001800) + rec(0, 0xCFC, 4) + rec(0, 0xCF8, 4),
+        "owned_write": cf8(0x80001804) + rec(1, 0xCFE, 2, 0x1234),
+        "forwarded": cf8(0x80002000) + rec(0, 0xCFC, 4) + cf8(0x80002010) + rec(1, 0xCFC, 4, 7),
+        "disabled": cf8(0x00001800) + rec(0, 0xCFC, 4),
+        "unaligned": cf8(0x80000000) + rec(0, 0xCFD, 2) + cf8(0x80000000) + rec(0, 0xCFE, 4),
+        "huge_size": cf8(0x80000000) + rec(0, 0xCFC, 0x81) + cf8(0x80000000) + rec(1, 0xCFC, 0x84, 1),
+        "cf8_sizes": cf8(0x8000FFFF) + rec(0, 0xCF8, 2) + rec(1, 0xCF8, 1, 0xFF) + rec(0, 0xCF8, 4),
+        "reserved_bits": cf8(0xFF001803) + rec(0, 0xCF8, 4) + rec(0, 0xCFC, 4),
+        "other_ports": rec(0, 0xCF4, 4) + rec(1, 0xD00, 1, 1) + rec(0, 0xCF9, 1),
+        "latch_cleared": cf8(0x80001800) + rec(0, 0xCFC, 4) + rec(0, 0xCFC, 4),
+    }
+    for name, data in seeds.items():
+        write("acrn_vpci", name, data)
+
+
 def random_seeds(target, count, sizes, seed):
     rng = random.Random(seed)
     for i in range(count):
@@ -126,6 +148,7 @@ if __name__ == "__main__":
     slot_decode()
     trapped_exit()
     posted_ring()
+    acrn_vpci()
     random_seeds("range_map", 12, [16, 64, 256, 1024], 1)
     random_seeds("cf8cfc", 12, [8, 32, 128, 512], 2)
     random_seeds("ioeventfd", 12, [16, 64, 256, 1024], 3)

@@ -49,7 +49,9 @@ VpciOutcome AcrnVpci::Filter(const IoAccess& access) {
   const uint32_t address = latch_.exchange(0, std::memory_order_relaxed);
   const uint32_t offset = static_cast<uint32_t>(access.address - kPciConfigDataPort);
   const uint32_t reg = (address & 0xFC) + offset;
-  const uint32_t size = access.size;
+  // All 64 bits of the size: a decoded request may carry any (a size of
+  // 2^32 + 1 is not 1).
+  const uint64_t size = access.size;
   const bool valid_size = size == 1 || size == 2 || size == 4;
   if ((address & kPciConfigEnable) == 0 || !valid_size ||
       (reg & (size - 1)) != 0) {
@@ -58,7 +60,8 @@ VpciOutcome AcrnVpci::Filter(const IoAccess& access) {
   if (!Owned(address)) return {};
   const uint16_t bdf = static_cast<uint16_t>(address >> 8);
   const uint32_t value =
-      access_ ? access_(bdf, reg, size, !read, static_cast<uint32_t>(access.value))
+      access_ ? access_(bdf, reg, static_cast<uint32_t>(size), !read,
+                        static_cast<uint32_t>(access.value))
               : ~0u;
   return Handled(access, value);
 }

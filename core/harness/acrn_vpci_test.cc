@@ -104,6 +104,18 @@ TEST(AcrnVpciTest, UnalignedDataAccessIsAnsweredAllOnes) {
   }
 }
 
+// Found by fuzz/acrn_vpci: the size was cut to 32 bits, so a request whose
+// 64-bit size is 2^32 + 1 passed as a 1-byte access.
+TEST(AcrnVpciTest, ASizeIsJudgedWithAllItsBits) {
+  AcrnVpci vpci;
+  vpci.Filter(PortWrite(kPciConfigAddressPort, 4, Address(0, 0, 0, 0)));
+  IoAccess huge = PortRead(0xCFC, 1);
+  huge.size = (uint64_t{1} << 32) + 1;
+  const VpciOutcome o = vpci.Filter(huge);
+  EXPECT_EQ(o.verdict, VpciVerdict::kHandled);
+  EXPECT_EQ(o.value, ~uint64_t{0});
+}
+
 TEST(AcrnVpciTest, OwnedDevicesAreServedInTheHypervisor) {
   const uint16_t owned = 0 << 8 | 2 << 3 | 0;  // 00:02.0
   std::vector<uint32_t> regs;
