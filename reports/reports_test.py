@@ -25,6 +25,8 @@ FIXTURE_KVM = os.path.join(HERE, "testdata", "kvm_1rep.json")
 # Primitive and RoundTrip unpinned and under /pin:same-core and /pin:cross-core.
 FIXTURE_PIN = os.path.join(HERE, "testdata", "placement_1rep.json")
 FIXTURE_DOORBELL = os.path.join(HERE, "testdata", "doorbell_1rep.json")
+# RoundTrip of four strategies idle and beside a busy process (load:busy).
+FIXTURE_BUSY = os.path.join(HERE, "testdata", "busy_3reps.json")
 # RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
 FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
 # What Google Benchmark writes beyond repetitions (testdata/gbench_shapes.cc):
@@ -283,6 +285,25 @@ class RenderTest(unittest.TestCase):
             md = f.read()
         self.assertIn("One repetition: no interval.", md)
         self.assertNotRegex(md, r"\d \[\d")
+
+    def test_the_busy_machine_has_its_own_table_and_verdict(self):
+        self.assertEqual(report.main([FIXTURE_BUSY, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        busy = md.split("## Beside one busy process")[1].split("\n## ")[0]
+        idle = md.split("## Round trip at 1 vCPU")[1].split("\n## ")[0]
+        rows = [line for line in busy.splitlines() if line.startswith("| ")][1:]
+        self.assertEqual(len(rows), 8)  # 4 strategies x 2 topologies
+        # Each topology's best blocking strategy reads 1.00.
+        for topology in ("kernel", "direct"):
+            ratios = [float(r.split("|")[5]) for r in rows
+                      if r.split("|")[2].strip() == topology
+                      and r.split("|")[1].strip() != "adaptive"]
+            self.assertEqual(min(ratios), 1.0, topology)
+        # The idle table has only the idle runs: 8 rows as well, not 16.
+        self.assertEqual(len([line for line in idle.splitlines()
+                              if line.startswith("| ")][1:]), 8)
+        self.assertIn("Beside a busy process (direct topology): adaptive's p50 is", md)
 
     def test_markdown_holds_every_table_and_chart_file(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

@@ -1,8 +1,10 @@
 #include "core/notify/adaptive_doorbell.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace ioreq {
 namespace {
@@ -27,7 +29,39 @@ void RegisterThisThread() {
   thread_local Registration registration;
 }
 
+// The tasks runnable on the whole machine now (the 4th field of
+// /proc/loadavg, "running/total": every process's, this thread included),
+// read at most once per kRunnableRefreshNs by whichever waiter finds the
+// reading stale; 0 where /proc is unreadable (then only this process's
+// waiters count).
+constexpr int64_t kRunnableRefreshNs = 1'000'000;
+std::atomic<int64_t> g_runnable_read_at{0};
+std::atomic<int> g_runnable{0};
+
+int ReadRunnable() {
+  static const int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  const ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  // "0.52 0.58 0.59 3/812 12345": the field after the third space.
+  const char* p = buf;
+  for (int spaces = 0; *p != '\0' && spaces < 3; ++p) spaces += *p == ' ';
+  return std::atoi(p);
+}
+
 }  // namespace
+
+int AdaptiveDoorbell::SystemRunnable() {
+  const int64_t now = NowNs();
+  // Relaxed: a hint; a stale or doubly-read value only moves a decision.
+  if (now - g_runnable_read_at.load(std::memory_order_relaxed) > kRunnableRefreshNs) {
+    g_runnable_read_at.store(now, std::memory_order_relaxed);
+    g_runnable.store(ReadRunnable(), std::memory_order_relaxed);
+  }
+  return g_runnable.load(std::memory_order_relaxed);
+}
 
 int AdaptiveDoorbell::WaiterThreads() {
   return g_waiter_threads.load(std::memory_order_relaxed);
@@ -42,6 +76,14 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   const int runnable = g_waiter_threads.load(std::memory_order_relaxed) -
                        g_sleeping.load(std::memory_order_relaxed);
   if (runnable > Cores()) return false;
+  // Collapse: more tasks of any process runnable than cores, so one waits
+  // for a CPU, and spinning would keep it waiting (the blindness the count
+  // above has to other processes; KVM's halt-polling asks the kernel the
+  // same: single_task_running()).
+  if (SystemRunnable() > Cores()) {
+    ++busy_skips_;
+    return false;
+  }
   // Collapse: the notifier last ran on this CPU; spinning here would keep
   // it from running.
   if (last_ring_cpu_.load(std::memory_order_relaxed) == sched_getcpu()) {

@@ -13,6 +13,10 @@
 //     no more than the cores. With more runnable waiters than cores a
 //     spinner would burn the time slice its notifier needs, so everyone
 //     blocks at once;
+//   - a waiter does not spin while the machine has more runnable tasks
+//     than cores, counting every process (/proc/loadavg's running field,
+//     read at most once a millisecond): another process waits for a CPU,
+//     and a spinner would take it;
 //   - a waiter does not spin on the CPU its doorbell was last rung from:
 //     its notifier last ran there, and while the waiter spins on that CPU
 //     the notifier cannot run to ring it (KVM's halt-polling asks the same
@@ -66,6 +70,12 @@ class AdaptiveDoorbell {
   // Waits that went to sleep without spinning because the doorbell was last
   // rung from the waiter's own CPU (waiter thread only; for tests).
   uint64_t same_cpu_skips() const { return same_cpu_skips_; }
+  // Waits that went to sleep without spinning because the machine had more
+  // runnable tasks than cores (waiter thread only; for tests).
+  uint64_t busy_skips() const { return busy_skips_; }
+  // Tasks runnable on the whole machine, every process's (cached for a
+  // millisecond; 0 where /proc/loadavg cannot be read).
+  static int SystemRunnable();
   // Threads that have waited on an adaptive doorbell and have not exited,
   // and how many of them are asleep in the kernel now.
   static int WaiterThreads();
@@ -78,6 +88,7 @@ class AdaptiveDoorbell {
   std::atomic<int> last_ring_cpu_{-1};  // the CPU of the last Ring()
   int64_t window_ns_ = kGrowStartNs;    // waiter thread only
   uint64_t same_cpu_skips_ = 0;         // waiter thread only
+  uint64_t busy_skips_ = 0;             // waiter thread only
 };
 
 }  // namespace ioreq

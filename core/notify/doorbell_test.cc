@@ -1,4 +1,6 @@
 // Every doorbell strategy against the same contract (core/notify/strategy.h).
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -6,6 +8,7 @@
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
 #include "core/notify/uring_doorbell.h"
+#include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
 
@@ -189,6 +192,30 @@ TEST(AdaptiveDoorbell, NeverSpinsOnTheCpuItsNotifierRunsOn) {
     }
   });
   t.join();
+}
+
+// Other processes spinning on every core (and one more): the machine has
+// more runnable tasks than cores, so a waiter sleeps at once instead of
+// spinning, though none of the spinners is of this process.
+TEST(AdaptiveDoorbell, DoesNotSpinWhileOtherProcessesWaitForACpu) {
+  const int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  BusyLoad busy(cores + 1);
+  ASSERT_EQ(busy.running(), cores + 1);
+  absl::SleepFor(absl::Milliseconds(20));  // the children are running
+  EXPECT_GT(AdaptiveDoorbell::SystemRunnable(), cores);
+  AdaptiveDoorbell ping, pong;
+  std::thread other([&] {
+    for (int i = 0; i < 50; ++i) {
+      ping.Wait();
+      pong.Ring();
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    ping.Ring();
+    pong.Wait();
+  }
+  other.join();
+  EXPECT_GT(pong.busy_skips(), 0u);
 }
 
 TEST(Strategy, NamesRoundTripAndUnknownIsAnError) {
