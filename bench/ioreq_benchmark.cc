@@ -400,6 +400,20 @@ void RegisterAll() {
     c.offered_rate_per_vcpu = 2000;
     throughput(c, "8000");
   }
+  // Scale in VMs: 1 to 64 VMs of 16 vCPUs (up to 1,024 vCPU threads on a
+  // few cores), futex, both topologies: CPU per request as VMs are added,
+  // and the kernel dispatcher's scan (slots_scanned_per_request).
+  for (Topology topology : ioreq::kAllTopologies) {
+    for (int vms : {1, 4, 16, 64}) {
+      StressConfig c;
+      c.strategy = Strategy::kFutex;
+      c.topology = topology;
+      c.vms = vms;
+      c.vcpus = 16;
+      c.clients = 1;
+      throughput(c, nullptr);
+    }
+  }
   // The acrn profile where the load differs from hardened (docs/profiles.md:
   // the vPCI answers some accesses, the device model scans, a vCPU wakes
   // once), beside the same configurations under hardened above.

@@ -112,7 +112,8 @@ def throughput_rows(fam):
                      "rps": median_counter(b, "requests_per_s"),
                      "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
                      "cpu": median_counter(b, "cpu_ns_per_request"),
-                     "syscalls": median_counter(b, "syscalls_per_request")})
+                     "syscalls": median_counter(b, "syscalls_per_request"),
+                     "scanned": median_counter(b, "slots_scanned_per_request")})
     return rows
 
 
@@ -474,11 +475,12 @@ def tables(rt, tp, prim, rg):
                   fmt(r["cpu"], 1e3, 2), fmt(r["syscalls"], 1, 2)] for r in rt]))
     out.append(("Throughput (checked stress load; profile: docs/profiles.md)",
                 ["strategy", "topology", "profile", "VMs", "vCPUs", "clients", "offered/s",
-                 "requests/s", "p50 µs", "p99 µs", "CPU µs/req", "syscalls/req"],
+                 "requests/s", "p50 µs", "p99 µs", "CPU µs/req", "syscalls/req",
+                 "slots scanned/req"],
                 [[r["strategy"], r["topology"], r["profile"], str(r["vms"]), str(r["vcpus"]),
                   str(r["clients"]), r["rate"] or "closed", fmt(r["rps"], 1, 0),
                   fmt(r["p50"], 1e3, 1), fmt(r["p99"], 1e3, 1), fmt(r["cpu"], 1e3, 1),
-                  fmt(r["syscalls"], 1, 2)] for r in tp]))
+                  fmt(r["syscalls"], 1, 2), fmt(r.get("scanned"), 1, 1)] for r in tp]))
     out.append(("Range lookup", ["impl", "ranges", "ns/lookup"],
                 [[r["impl"], str(r["ranges"]), fmt(r["ns"], 1, 1)] for r in rg]))
     return out

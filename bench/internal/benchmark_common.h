@@ -112,6 +112,14 @@ inline void StressFamily(benchmark::State& state, const StressConfig& config) {
     state.counters["cpu_ns_per_request"] = r->cpu_ns_per_request();
     state.counters["syscalls_per_request"] = r->syscalls_per_request();
     state.counters["requests"] = static_cast<double>(r->completed);
+    // The kernel dispatcher scans every slot of every VM per pass: how
+    // that grows with the VMs (the direct topology has no pass).
+    if (config.topology == ioreq::Topology::kKernel && r->completed > 0) {
+      const double passes = static_cast<double>(r->hsm.dispatch_passes);
+      state.counters["passes_per_request"] = passes / r->completed;
+      state.counters["slots_scanned_per_request"] =
+          passes * config.vms * config.vcpus / r->completed;
+    }
     ReportSyscallKinds(state, ioreq::ProcessSyscalls() - before,
                        static_cast<double>(r->completed));
   }
