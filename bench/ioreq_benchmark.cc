@@ -119,27 +119,56 @@ void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
 
 // ------------------------------------------------------------ round trip
 
-// One vCPU and one MMIO BAR client.
+// When the request of the one vCPU reached each hop (ns, the realtime
+// clock): the kernel dispatcher's hand-over and the client's handler.
+struct HopStamps {
+  std::atomic<int64_t> dispatched{0};
+  std::atomic<int64_t> handled{0};
+};
+
+// One vCPU and one MMIO BAR client, with each hop of its requests stamped.
 struct OneVcpuSystem : ioreq::System {
   OneVcpuSystem(ioreq::Strategy strategy, ioreq::Topology topology,
                 const ioreq::Placement& placement = {})
-      : System(strategy, Options(topology, placement)),
+      : OneVcpuSystem(std::make_shared<HopStamps>(), strategy, topology, placement) {}
+  uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
+
+  const std::shared_ptr<HopStamps> stamps;
+  ioreq::MmioBar bar;
+  const uint16_t vm;
+
+ private:
+  OneVcpuSystem(std::shared_ptr<HopStamps> hop_stamps, ioreq::Strategy strategy,
+                ioreq::Topology topology, const ioreq::Placement& placement)
+      : System(strategy, Options(topology, placement, hop_stamps)),
+        stamps(std::move(hop_stamps)),
         bar(0xE0000000, 0x1000),
         vm(AddVm(1).value()) {
-    const ioreq::ClientId c = hsm.CreateClient(vm, "bar", bar.Handler(), false).value();
+    // Relaxed stamps: the vCPU reads them after its completion, which the
+    // slot's release/acquire already orders after the handler's and the
+    // dispatcher's stores.
+    const ioreq::ClientId c =
+        hsm.CreateClient(vm, "bar",
+                         [this](ioreq::IoAccess& a) {
+                           stamps->handled.store(absl::GetCurrentTimeNanos(),
+                                                 std::memory_order_relaxed);
+                           return bar.Handle(a);
+                         },
+                         false)
+            .value();
     if (!hsm.AddRange(c, ioreq::kTypeMmio, bar.base(), bar.last()).ok()) std::abort();
   }
   static ioreq::HsmOptions Options(ioreq::Topology topology,
-                                  const ioreq::Placement& placement) {
+                                  const ioreq::Placement& placement,
+                                  const std::shared_ptr<HopStamps>& stamps) {
     ioreq::HsmOptions o;
     o.topology = topology;
     o.thread_cpus = placement.hsm_cpus;
+    o.on_dispatched = [stamps](uint16_t, uint32_t) {
+      stamps->dispatched.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+    };
     return o;
   }
-  uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
-
-  ioreq::MmioBar bar;
-  const uint16_t vm;
 };
 
 // `busy_processes` other processes spin on the machine meanwhile (the
@@ -155,18 +184,32 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
   const uint64_t syscalls_before = sys.syscalls();
   const ioreq::SyscallTally calls_before = ioreq::ProcessSyscalls();
   const double cpu_before = ProcessCpuNs();
+  // Each hop: vCPU -> dispatcher (kernel topology), -> the client's
+  // handler, -> back to the vCPU (completion and its wake).
+  LatencyHistogram to_dispatcher, to_client, back;
+  const bool kernel = topology == ioreq::Topology::kKernel;
   for (auto _ : state) {
     const int64_t start = absl::GetCurrentTimeNanos();
     absl::StatusOr<uint64_t> v =
         sys.hv.EmulateAccess(sys.vm, 0, read, polling, absl::Seconds(30));
-    h.Record(absl::GetCurrentTimeNanos() - start);
+    const int64_t done = absl::GetCurrentTimeNanos();
+    h.Record(done - start);
     if (!v.ok()) {
       state.SkipWithError(v.status().ToString().c_str());
       break;
     }
+    const int64_t handled = sys.stamps->handled.load(std::memory_order_relaxed);
+    const int64_t reached = kernel ? sys.stamps->dispatched.load(std::memory_order_relaxed)
+                                   : start;
+    if (kernel) to_dispatcher.Record(std::max<int64_t>(0, reached - start));
+    to_client.Record(std::max<int64_t>(0, handled - reached));
+    back.Record(std::max<int64_t>(0, done - handled));
   }
   const double n = std::max<double>(1, state.iterations());
   ReportTail(state, h);
+  if (kernel) state.counters["hop_to_dispatcher_p50_ns"] = to_dispatcher.Percentile(50);
+  state.counters["hop_to_client_p50_ns"] = to_client.Percentile(50);
+  state.counters["hop_back_p50_ns"] = back.Percentile(50);
   if (busy_processes == 0) {  // the raw baseline ran on an idle machine
     state.counters["ratio_to_raw"] =
         h.Percentile(50) /

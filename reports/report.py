@@ -96,7 +96,10 @@ def round_trip_rows(fam):
                      "p999": median_counter(b, "p999_ns"),
                      "ratio": median_counter(b, "ratio_to_raw"),
                      "cpu": median_counter(b, "cpu_ns_per_request"),
-                     "syscalls": median_counter(b, "syscalls_per_request")})
+                     "syscalls": median_counter(b, "syscalls_per_request"),
+                     "hop_dispatcher": median_counter(b, "hop_to_dispatcher_p50_ns"),
+                     "hop_client": median_counter(b, "hop_to_client_p50_ns"),
+                     "hop_back": median_counter(b, "hop_back_p50_ns")})
     return sorted(rows, key=lambda r: (r["pin"], r["completion"] or "", r["topology"] or "",
                                        r["p50"] or 0))
 
@@ -409,6 +412,30 @@ def doorbell_tables(db):
                fmt(r["syscalls"], 1, 3)] for r in db])]
 
 
+def hop_tables(rt, prim):
+    """Where a round trip's time goes, hop by hop, against one hop of the
+    raw ping-pong of the same primitive and placement (half its round
+    trip)."""
+    rows = [r for r in rt if r["completion"] == "notify" and r.get("hop_client")]
+    if not rows:
+        return []
+    raw = {(p["primitive"], p["pin"]): p["p50"] for p in prim if p["impl"] == "raw"}
+
+    def one_hop(r):
+        base = {"uring": "uring_msg", "uring_eventfd": "uring_read"}.get(r["strategy"],
+                                                                        r["strategy"])
+        v = raw.get((base, r["pin"]))
+        return v / 2 if v else None
+
+    return [("Where the round trip goes, hop by hop (p50 of each hop; 1 vCPU, notified; a raw "
+             "hop is half the raw ping-pong of the same primitive and placement)",
+             ["strategy", "topology", "pin", "vCPU → dispatcher µs", "→ client µs",
+              "client → vCPU µs", "round trip µs", "raw hop µs"],
+             [[r["strategy"], r["topology"], r["pin"], fmt(r.get("hop_dispatcher"), 1e3, 2),
+               fmt(r["hop_client"], 1e3, 2), fmt(r["hop_back"], 1e3, 2), fmt(r["p50"], 1e3, 2),
+               fmt(one_hop(r), 1e3, 2)] for r in rows])]
+
+
 def busy_tables(busy):
     if not busy:
         return []
@@ -637,6 +664,7 @@ def build(source, noise=None):
         charts.append(DOORBELL_CHART)
     tabs += doorbell_tables(db)
     verdict += doorbell_verdict(db)
+    tabs += hop_tables(rt, prim)
     tabs += busy_tables(busy)
     verdict += busy_verdict(busy)
     tabs += trapped_tables(kexit, krt, kdb, ktp)

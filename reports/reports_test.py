@@ -27,6 +27,8 @@ FIXTURE_PIN = os.path.join(HERE, "testdata", "placement_1rep.json")
 FIXTURE_DOORBELL = os.path.join(HERE, "testdata", "doorbell_1rep.json")
 # RoundTrip of four strategies idle and beside a busy process (load:busy).
 FIXTURE_BUSY = os.path.join(HERE, "testdata", "busy_3reps.json")
+# RoundTrip with its per-hop counters, beside the raw primitives.
+FIXTURE_HOPS = os.path.join(HERE, "testdata", "hops_1rep.json")
 # RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
 FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
 # What Google Benchmark writes beyond repetitions (testdata/gbench_shapes.cc):
@@ -304,6 +306,24 @@ class RenderTest(unittest.TestCase):
         self.assertEqual(len([line for line in idle.splitlines()
                               if line.startswith("| ")][1:]), 8)
         self.assertIn("Beside a busy process (direct topology): adaptive's p50 is", md)
+
+    def test_each_hop_of_a_round_trip_has_its_row(self):
+        self.assertEqual(report.main([FIXTURE_HOPS, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        table = md.split("## Where the round trip goes, hop by hop")[1].split("\n## ")[0]
+        rows = [line.split("|")[1:-1] for line in table.splitlines()
+                if line.startswith("| ")][1:]
+        self.assertEqual(len(rows), 8)  # 2 strategies x 2 topologies x 2 placements
+        for r in rows:
+            cells = [c.strip() for c in r]
+            hops = [float(c) for c in cells[3:6] if c != "-"]
+            # The direct topology has no dispatcher hop; the kernel one has.
+            self.assertEqual(cells[3] == "-", cells[1] == "direct", cells)
+            # The hops are parts of one round trip (each at its own p50,
+            # so their sum is near the round trip's p50, not equal).
+            self.assertLess(max(hops), float(cells[6]) * 1.5, cells)
+            self.assertNotEqual(cells[7], "-", cells)  # the raw hop is known
 
     def test_markdown_holds_every_table_and_chart_file(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

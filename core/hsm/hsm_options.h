@@ -7,10 +7,11 @@
 #ifndef IOREQ_CORE_HSM_HSM_OPTIONS_H_
 #define IOREQ_CORE_HSM_HSM_OPTIONS_H_
 
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include <functional>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ioreq {
@@ -52,6 +53,12 @@ struct HsmOptions {
   // The CPUs the HSM's own threads (the dispatcher, in-process clients)
   // run on; empty: wherever the scheduler puts them (core/placement/).
   std::vector<int> thread_cpus;
+  // Not in the kernel: called on the dispatcher's thread the moment it has
+  // handed a request to a client (PROCESSING and the client's pending bit
+  // set), so a benchmark can time each hop (upcall -> dispatcher ->
+  // client -> vCPU). Kernel topology only; empty: no call (one predictable
+  // branch per dispatched request).
+  std::function<void(uint16_t vmid, uint32_t vcpu)> on_dispatched;
 };
 
 }  // namespace ioreq

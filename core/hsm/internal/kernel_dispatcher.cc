@@ -134,6 +134,7 @@ void KernelDispatcher<Bell>::DispatchVm(VmState& vm,
         // ClientService.
         d.client->pending.fetch_or(Bit(i), std::memory_order_release);
         Count(ctx_.counters.dispatched);
+        if (ctx_.options.on_dispatched) ctx_.options.on_dispatched(vm.vmid, i);
         // wake_up_interruptible(): deferred to the end of the pass, once
         // per client.
         Bell* bell = &BellOf<Bell>(*d.client);
