@@ -76,18 +76,18 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   const int runnable = g_waiter_threads.load(std::memory_order_relaxed) -
                        g_sleeping.load(std::memory_order_relaxed);
   if (runnable > Cores()) return false;
-  // Collapse: more tasks of any process runnable than cores, so one waits
-  // for a CPU, and spinning would keep it waiting (the blindness the count
-  // above has to other processes; KVM's halt-polling asks the kernel the
-  // same: single_task_running()).
-  if (SystemRunnable() > Cores()) {
-    ++busy_skips_;
-    return false;
-  }
   // Collapse: the notifier last ran on this CPU; spinning here would keep
   // it from running.
   if (last_ring_cpu_.load(std::memory_order_relaxed) == sched_getcpu()) {
     ++same_cpu_skips_;
+    return false;
+  }
+  // Collapse: more tasks of any process runnable than cores, so one waits
+  // for a CPU, and spinning would keep it waiting (the blindness the first
+  // count has to other processes; KVM's halt-polling asks the kernel the
+  // same: single_task_running()).
+  if (SystemRunnable() > Cores()) {
+    ++busy_skips_;
     return false;
   }
   const int64_t end = NowNs() + window_ns;
