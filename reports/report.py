@@ -575,9 +575,20 @@ def context_rows(ctx):
 def intervals_note(runs):
     reps = max((len(b.samples) for b in runs.values()), default=0)
     if reps < 2:
-        return "One repetition: no interval."
-    return ("Each median carries its 95%% interval in brackets (%s over the %d "
+        return "One repetition: no interval, no outlier classification."
+    note = ("Each median carries its 95%% interval in brackets (%s over the %d "
             "repetitions)." % (stats.BOOTSTRAP_METHOD, reps))
+    if reps < 4:
+        return note + (" Outliers: Tukey's fences need 4 repetitions; %d are too few to "
+                       "classify any." % reps)
+    counts = {}
+    for b in runs.values():
+        for k, v in stats.classify_outliers(b.samples).items():
+            counts[k] = counts.get(k, 0) + v
+    return note + (" Outliers among the repetitions (Tukey's fences, real time), counted "
+                   "and kept: %d mild and %d severe high, %d mild and %d severe low."
+                   % (counts["high_mild"], counts["high_severe"], counts["low_mild"],
+                      counts["low_severe"]))
 
 
 def markdown(ctx, tabs, verdict, source, charts=CHARTS, note=""):

@@ -285,7 +285,14 @@ class RenderTest(unittest.TestCase):
         self.assertEqual(report.main([FIXTURE_DOORBELL, self.out]), 0)
         with open(os.path.join(self.out, "report.md")) as f:
             md = f.read()
-        self.assertIn("One repetition: no interval.", md)
+        self.assertIn("One repetition: no interval", md)
+        # Nine repetitions: the outliers are counted in the header.
+        self.assertEqual(report.main([FIXTURE_9, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        _, runs = gbench.load(FIXTURE_9)
+        high = sum(stats.classify_outliers(b.samples)["high_mild"] for b in runs.values())
+        self.assertIn("counted and kept: %d mild" % high, md)
         self.assertNotRegex(md, r"\d \[\d")
 
     def test_the_busy_machine_has_its_own_table_and_verdict(self):
