@@ -76,10 +76,6 @@ def _distributions(rows, base_runs, new_runs, titles):
     return out
 
 
-def _pct(v):
-    return "-" if v is None else "%+.1f%%" % (100 * v)
-
-
 def build(rows, geo, fits, base_ctx, new_ctx, base_runs, new_runs, titles, noise=None):
     """The page's text."""
     e = page.escape
@@ -113,10 +109,10 @@ def build(rows, geo, fits, base_ctx, new_ctx, base_runs, new_runs, titles, noise
         ["benchmark", "old ns", "new ns", "change", "95% interval", "CPU change", "p",
          "outliers", "verdict"],
         [[r["name"], compare._ns(r["old_median_ns"]), compare._ns(r["new_median_ns"]),
-          _pct(r["change"]),
-          ("[%s, %s]" % (_pct(r["change_ci_low"]), _pct(r["change_ci_high"]))
+          compare._pct(r["change"]),
+          ("[%s, %s]" % (compare._pct(r["change_ci_low"]), compare._pct(r["change_ci_high"]))
            if r.get("change_ci_low") is not None else "-"),
-          _pct(r.get("cpu_change")),
+          compare._pct(r.get("cpu_change")),
           "%.4f" % r["p_value"] if r["p_value"] is not None else "-",
           str(sum(r.get("old_outliers", {}).values()) + sum(r.get("new_outliers", {}).values())),
           r["verdict"]] for r in rows],
@@ -130,7 +126,7 @@ def build(rows, geo, fits, base_ctx, new_ctx, base_runs, new_runs, titles, noise
         parts.append("<div class='grid'>" + "".join(
             "<figure>%s<figcaption>%s</figcaption></figure>" % (page.img(name, png), e(name))
             for name, png in dists) + "</div>")
-    counters = [[r["name"], k, "%.4g" % c["old"], "%.4g" % c["new"], _pct(c["change"]),
+    counters = [[r["name"], k, "%.4g" % c["old"], "%.4g" % c["new"], compare._pct(c["change"]),
                  "higher" if c["higher_is_better"] else "lower"]
                 for r in rows for k, c in sorted(r.get("counters", {}).items())
                 if k in compare.DEFAULT_COUNTERS]
@@ -144,7 +140,7 @@ def build(rows, geo, fits, base_ctx, new_ctx, base_runs, new_runs, titles, noise
             ["benchmark", "old order", "new order", "old coefficient ns",
              "new coefficient ns", "change", "verdict"],
             [[f["name"], f["old_big_o"], f["new_big_o"], "%.4g" % f["old_coefficient_ns"],
-              "%.4g" % f["new_coefficient_ns"], _pct(f["change"]), f["verdict"]]
+              "%.4g" % f["new_coefficient_ns"], compare._pct(f["change"]), f["verdict"]]
              for f in fits]))
     keys = [k for k in compare.CONTEXT_KEYS if k in base_ctx or k in new_ctx]
     parts.append("<h2>Contexts</h2>")
