@@ -2,7 +2,9 @@
 """Writes the seed corpora under corpus/<target>/ (run from the repo root).
 
 slot_decode gets one hand-made slot per verdict (each valid type and each
-named error); the FuzzedDataProvider-framed targets get deterministic
+named error); dispatch_ops gets the life-cycle scenarios of docs/spec.md in
+its record format (fuzz/dispatch_ops_format.h), on every topology and
+profile; the FuzzedDataProvider-framed targets get deterministic
 pseudo-random byte strings of several lengths, which the provider turns into
 varied operation streams. Running it again rewrites the same files.
 """
@@ -137,6 +139,90 @@ def acrn_vpci():
         write("acrn_vpci", name, data)
 
 
+# dispatch_ops records (fuzz/dispatch_ops_format.h): opcode, then 7 bytes.
+def op(code, *args):
+    return bytes([code] + list(args) + [0] * (7 - len(args)))
+
+
+def insert_uart_read(vcpu):      # port 0x3f8, 1 byte, read
+    return op(0, vcpu, 2, 0x08, 0, 0, 0)
+
+
+def insert_mmio_read(vcpu):      # 0x1000, 4 bytes
+    return op(0, vcpu, 0, 0, 0, 2, 0)
+
+
+def insert_cf8(vcpu, latch):     # a 4-byte write of the latch
+    return op(0, vcpu, 3, *struct.pack("<I", latch))
+
+
+def insert_cfc(vcpu, port, write):
+    return op(0, vcpu, 4, port & 3, 0x5a, 0, 1 if write else 0)
+
+
+DISPATCH, SERVE_DEFAULT, CLEAR, RESET = op(3), op(6), op(12), op(15)
+CREATE, CREATE_DEFAULT = op(10, 0), op(10, 0x80)
+UART_RANGE = op(8, 0, 1, 0x08, 0, 8)   # port 0x3f8..0x3ff to client 0
+
+
+def serve(i): return op(5, i)
+def destroy(i): return op(11, i, 0)
+def destroy_default(): return op(11, 0, 1)
+def take(v): return op(14, v)
+def finish(v): return op(7, v)
+def pause(): return op(13, 0)
+def resume(): return op(13, 1)
+
+
+DISPATCH_OPS_SCENARIOS = {
+    # [find-client] and [client-wait]: one client, one default, both served.
+    "route_and_serve": [CREATE, UART_RANGE, CREATE_DEFAULT,
+                        insert_uart_read(0), insert_mmio_read(1), DISPATCH,
+                        serve(0), SERVE_DEFAULT, take(0), take(1)],
+    # [destroy] a client destroyed holding a request: handed to the default.
+    "destroy_hands_over": [CREATE, UART_RANGE, CREATE_DEFAULT,
+                           insert_uart_read(0), DISPATCH, destroy(0),
+                           SERVE_DEFAULT, take(0)],
+    # [destroy] without a default client: answered all-ones.
+    "destroy_answers": [CREATE, UART_RANGE, insert_uart_read(0), DISPATCH,
+                        destroy(0), take(0)],
+    # [clear] during a destroy while a completion waits for its vCPU.
+    "clear_in_destroy": [CREATE, UART_RANGE, CREATE_DEFAULT,
+                         insert_uart_read(0), insert_mmio_read(1),
+                         insert_uart_read(2), DISPATCH, serve(0), pause(),
+                         destroy(0), CLEAR, resume(), take(0), take(1),
+                         take(2)],
+    # [cf8cfc] latch, folded read, disabled read, register past the end.
+    "cf8cfc": [CREATE_DEFAULT, insert_cf8(0, 0x80001810), DISPATCH, take(0),
+               insert_cfc(0, 2, False), DISPATCH, SERVE_DEFAULT, take(0),
+               insert_cf8(0, 0x8F0018FC), DISPATCH, take(0),
+               insert_cfc(0, 3, False), DISPATCH, take(0),
+               insert_cf8(0, 0), DISPATCH, take(0), insert_cfc(1, 0, True),
+               DISPATCH, take(1)],
+    # [notify-finish] the device model's finish, refused where not held.
+    "notify_finish": [CREATE_DEFAULT, insert_mmio_read(0), DISPATCH,
+                      finish(1), finish(0), finish(0),
+                      op(7, 0x80, 0, 0, 1, 0), take(0)],
+    # [pause] nested; the last resume routes.
+    "pause_nests": [CREATE_DEFAULT, pause(), pause(), insert_mmio_read(0),
+                    DISPATCH, resume(), DISPATCH, resume(), SERVE_DEFAULT,
+                    take(0)],
+    # [hv-reset] garbage makes a request no vCPU waits for; reset drops it.
+    "reset_after_garbage": [CREATE, UART_RANGE, insert_uart_read(1),
+                            take(1), op(2, 1, 0x08, 1, 0xf8), DISPATCH,
+                            op(2, 1, 252, 3, 0, 0, 0, 0), DISPATCH, RESET,
+                            insert_uart_read(1), DISPATCH, serve(0), take(1)],
+}
+
+
+def dispatch_ops():
+    for name, records in DISPATCH_OPS_SCENARIOS.items():
+        for flags in range(4):  # topology bit 0, profile bit 1
+            header = bytes([3, flags])  # 4 vCPUs
+            write("dispatch_ops", "%s_%d" % (name, flags),
+                  header + b"".join(records))
+
+
 def random_seeds(target, count, sizes, seed):
     rng = random.Random(seed)
     for i in range(count):
@@ -152,5 +238,5 @@ if __name__ == "__main__":
     random_seeds("range_map", 12, [16, 64, 256, 1024], 1)
     random_seeds("cf8cfc", 12, [8, 32, 128, 512], 2)
     random_seeds("ioeventfd", 12, [16, 64, 256, 1024], 3)
-    random_seeds("dispatch_ops", 16, [32, 128, 512, 2048], 4)
+    dispatch_ops()
     random_seeds("concurrent", 6, [8, 40, 120], 5)

@@ -370,11 +370,29 @@ absl::Status Hsm::ClearRequests(uint16_t vmid) {
 }
 
 absl::Status Hsm::ResetVm(uint16_t vmid) {
-  if (absl::Status s = ctx_->registry.FindVm(vmid).status(); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<VmState>> found = ctx_->registry.FindVm(vmid);
+  if (!found.ok()) return found.status();
   HypervisorCalls* hv = ctx_->hypervisor;
   if (absl::Status s = hv->PauseVm(vmid); !s.ok()) return s;
   absl::Status result = ClearRequests(vmid);
   if (result.ok()) result = hv->ResetVm(vmid);
+  if (result.ok()) {
+    // Every slot is FREE now, so nothing is held anywhere: an in-process
+    // client that did not drain within the clear's window (a handler stuck
+    // longer, or a request the hypervisor's garbage made) must not keep a
+    // bit that would let it complete the vCPU's next request, held by
+    // another. Found by the lockstep oracle (core/hsm/testing/).
+    VmState& vm = **found;
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    auto drop = [&](ClientState& c) {
+      // Acq_rel pairs with the release fetch_or() that set a bit and with
+      // the serving side's acquire loads of `pending`.
+      const uint32_t dropped = c.pending.exchange(0, std::memory_order_acq_rel);
+      Count(ctx_->counters.ownership_lost, __builtin_popcount(dropped));
+    };
+    for (const auto& c : vm.clients) drop(*c);
+    if (vm.default_client) drop(*vm.default_client);
+  }
   absl::Status resumed = hv->ResumeVm(vmid);
   return result.ok() ? resumed : result;
 }
