@@ -21,7 +21,6 @@ Exit codes: 0 done; 2 a bad flag or folder (one line says which).
 import argparse
 import csv
 import io
-import glob
 import json
 import os
 import re
@@ -30,11 +29,12 @@ import subprocess
 import sys
 import tempfile
 
-CLANG = shutil.which("clang++") or "clang++"
+import clang_build
+
 LLVM_COV = shutil.which("llvm-cov-14") or shutil.which("llvm-cov") or "llvm-cov"
 LLVM_PROFDATA = (shutil.which("llvm-profdata-14") or shutil.which("llvm-profdata")
                  or "llvm-profdata")
-FLAGS = ["-O1", "-std=c++17", "-fprofile-instr-generate", "-fcoverage-mapping"]
+FLAGS = ["-O1", "-fprofile-instr-generate", "-fcoverage-mapping"]
 
 
 def fail(message):
@@ -42,35 +42,15 @@ def fail(message):
     sys.exit(2)
 
 
-def link_libs(tree):
-    text = open(os.path.join(tree, "fuzz", "link_libs.sh")).read()
-    return re.findall(r"-l\w+", text)
-
-
 def build(tree, target, work):
     """The target's coverage binary, from the tree's own sources."""
-    sources = sorted(p for p in glob.glob(os.path.join(tree, "core", "**", "*.cc"),
-                                          recursive=True)
-                     if not p.endswith("_test.cc"))
-    sources += glob.glob(os.path.join(tree, "fuzz", "*_format.cc"))
-    sources += [os.path.join(tree, "fuzz", "regression_driver.cc"),
-                os.path.join(tree, "fuzz", target + "_fuzzer.cc")]
-    objects = []
-    procs = []
-    for i, src in enumerate(sources):
-        obj = os.path.join(work, "%d.o" % i)
-        objects.append(obj)
-        procs.append(subprocess.Popen([CLANG] + FLAGS + ["-I", tree, "-c", src, "-o", obj]))
-        if len(procs) >= os.cpu_count():
-            if procs.pop(0).wait() != 0:
-                fail("compiling failed in " + tree)
-    for p in procs:
-        if p.wait() != 0:
-            fail("compiling failed in " + tree)
-    binary = os.path.join(work, target)
-    subprocess.run([CLANG] + FLAGS + objects + link_libs(tree) + ["-o", binary],
-                   check=True)
-    return binary
+    try:
+        objects = clang_build.compile_all(
+            tree, clang_build.sources(tree, target, "fuzz/regression_driver.cc"),
+            work, FLAGS)
+        return clang_build.link(tree, objects, FLAGS, os.path.join(work, target))
+    except clang_build.BuildError as e:
+        fail(str(e))
 
 
 def coverage_at(binary, tree, inputs, work, files):

@@ -20,7 +20,6 @@ edit no longer applies to the tree (one line says which).
 import argparse
 import csv
 import io
-import glob
 import os
 import re
 import shutil
@@ -28,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import clang_build
 
 # name -> (file, text, replacement): each is one plausible bug.
 FAULTS = {
@@ -55,44 +56,13 @@ FAULTS = {
         "client.pending.load(std::memory_order_acquire);"),
 }
 
-CLANG = shutil.which("clang++") or "clang++"
-FLAGS = ["-O1", "-g", "-std=c++17", "-fsanitize=fuzzer-no-link,address,undefined"]
+FLAGS = ["-O1", "-g", "-fsanitize=fuzzer-no-link,address,undefined"]
+LINK_FLAGS = ["-fsanitize=fuzzer,address,undefined", "-fsanitize-link-c++-runtime"]
 
 
 def fail(message):
     print("fault_hunt: " + message, file=sys.stderr)
     sys.exit(2)
-
-
-def sources(tree, target):
-    found = sorted(p for p in glob.glob(os.path.join(tree, "core", "**", "*.cc"),
-                                        recursive=True)
-                   if not p.endswith("_test.cc"))
-    found += glob.glob(os.path.join(tree, "fuzz", "*_format.cc"))
-    return found + [os.path.join(tree, "fuzz", target + "_fuzzer.cc")]
-
-
-def compile_all(tree, files, objdir):
-    """Objects for `files` (paths in `tree`), in parallel; returns them."""
-    procs, objects = [], []
-    for src in files:
-        obj = os.path.join(objdir, os.path.relpath(src, tree).replace("/", "_") + ".o")
-        objects.append(obj)
-        procs.append(subprocess.Popen([CLANG] + FLAGS + ["-I", tree, "-c", src, "-o", obj]))
-        while len(procs) >= (os.cpu_count() or 1):
-            if procs.pop(0).wait() != 0:
-                fail("compiling failed in " + tree)
-    for p in procs:
-        if p.wait() != 0:
-            fail("compiling failed in " + tree)
-    return objects
-
-
-def link(tree, objects, out):
-    libs = re.findall(r"-l\w+", open(os.path.join(tree, "fuzz", "link_libs.sh")).read())
-    subprocess.run([CLANG, "-fsanitize=fuzzer,address,undefined",
-                    "-fsanitize-link-c++-runtime"] + objects + libs + ["-o", out],
-                   check=True)
 
 
 def hunt(binary, corpus, dict_file, seconds, work):
@@ -145,8 +115,8 @@ def main():
     try:
         objdir = os.path.join(work, "obj")
         os.makedirs(objdir)
-        files = sources(tree, a.target)
-        objects = compile_all(tree, files, objdir)
+        objects = clang_build.compile_all(
+            tree, clang_build.sources(tree, a.target), objdir, FLAGS)
         for name in names:
             path, old, new = FAULTS[name]
             text = open(os.path.join(tree, path)).read()
@@ -160,11 +130,11 @@ def main():
             with open(src, "w") as out:
                 out.write(text.replace(old, new, 1))
             obj = os.path.join(work, "planted.o")
-            if subprocess.run([CLANG] + FLAGS + ["-I", tree, "-c", src, "-o", obj]).returncode:
+            if clang_build.compile_one(tree, src, obj, FLAGS).wait():
                 fail("fault %s does not compile" % name)
-            mine = os.path.join(objdir, path.replace("/", "_") + ".o")
-            binary = os.path.join(work, "fuzzer_" + name)
-            link(tree, [obj if o == mine else o for o in objects], binary)
+            mine = clang_build.object_for(tree, os.path.join(tree, path), objdir)
+            binary = clang_build.link(tree, [obj if o == mine else o for o in objects],
+                                      LINK_FLAGS, os.path.join(work, "fuzzer_" + name))
             found, elapsed, execs, report = hunt(
                 binary, corpus, os.path.join(tree, "fuzz", a.target + ".dict"),
                 a.seconds, work)
@@ -175,6 +145,8 @@ def main():
         if a.csv:
             with open(a.csv, "w") as out:
                 out.write(table.getvalue())
+    except clang_build.BuildError as e:
+        fail(str(e))
     finally:
         shutil.rmtree(work)
 
