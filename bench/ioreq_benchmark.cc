@@ -57,6 +57,7 @@
 #include "core/notify/strategy.h"
 #include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
+#include "core/hsm/kernel_range_list.h"
 #include "core/hsm/range_index.h"
 #include "core/abi/slot_decode.h"
 

@@ -22,12 +22,13 @@ class BuildError(Exception):
 
 
 def sources(tree, target, driver=None):
-    """The model (core/, no tests), the input formats, the target, and
-    `driver` (e.g. fuzz/regression_driver.cc) if given."""
+    """The model (core/, no tests), the input formats and their mutator,
+    the target, and `driver` (e.g. fuzz/regression_driver.cc) if given."""
     found = sorted(p for p in glob.glob(os.path.join(tree, "core", "**", "*.cc"),
                                         recursive=True)
                    if not p.endswith("_test.cc"))
     found += sorted(glob.glob(os.path.join(tree, "fuzz", "*_format.cc")))
+    found += glob.glob(os.path.join(tree, "fuzz", "record_stream.cc"))
     if driver:
         found.append(os.path.join(tree, driver))
     return found + [os.path.join(tree, "fuzz", target + "_fuzzer.cc")]

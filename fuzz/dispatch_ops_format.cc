@@ -1,8 +1,5 @@
 #include "fuzz/dispatch_ops_format.h"
 
-#include <algorithm>
-#include <cstring>
-#include <random>
 
 namespace ioreq {
 namespace dispatch_ops {
@@ -99,11 +96,6 @@ Header DecodeHeader(const uint8_t* data, size_t size) {
   return h;
 }
 
-size_t RecordCount(size_t size) {
-  if (size < kHeaderSize) return 0;
-  return std::min((size - kHeaderSize) / kRecordSize, kMaxRecords);
-}
-
 Op DecodeRecord(const uint8_t* r) {
   Op op;
   op.vcpu = r[1];
@@ -151,112 +143,6 @@ Op DecodeRecord(const uint8_t* r) {
     default: op.kind = OpKind::kReset; break;
   }
   return op;
-}
-
-// --- Mutation --------------------------------------------------------------------
-
-size_t MutateRecords(uint8_t* data, size_t size, size_t max_size,
-                     unsigned int seed, ByteMutator mutate) {
-  std::minstd_rand rng(seed);
-  const size_t max_records =
-      max_size < kHeaderSize
-          ? 0
-          : std::min((max_size - kHeaderSize) / kRecordSize, kMaxRecords);
-  if (max_records == 0) return std::min(size, max_size);
-  if (size < kHeaderSize) {  // an empty input grows a header
-    std::memset(data + size, 0, kHeaderSize - size);
-    size = kHeaderSize;
-  }
-  size_t n = RecordCount(size);
-  uint8_t* records = data + kHeaderSize;
-  auto random_record = [&](uint8_t* r) {
-    for (size_t i = 0; i < kRecordSize; ++i) r[i] = static_cast<uint8_t>(rng());
-  };
-  switch (n == 0 ? 2 : rng() % 8) {
-    case 0:
-    case 1:
-    case 2:
-    case 3: {  // one record (or the header), by libFuzzer's byte mutator
-      if (n == 0 || rng() % 16 == 0) {
-        data[rng() % kHeaderSize] ^= static_cast<uint8_t>(1u << (rng() % 8));
-        if (n == 0) {  // and a first record
-          random_record(records);
-          n = 1;
-        }
-        break;
-      }
-      uint8_t* r = records + (rng() % n) * kRecordSize;
-      if (mutate != nullptr) {
-        uint8_t copy[kRecordSize];
-        std::memcpy(copy, r, kRecordSize);
-        const size_t got = mutate(copy, kRecordSize, kRecordSize);
-        std::memcpy(r, copy, std::min(got, kRecordSize));
-      } else {
-        r[rng() % kRecordSize] ^= static_cast<uint8_t>(1u << (rng() % 8));
-      }
-      break;
-    }
-    case 4:
-    case 5: {  // insert a record: new, or a copy of one (ops repeat)
-      if (n >= max_records) break;
-      const size_t at = rng() % (n + 1);
-      std::memmove(records + (at + 1) * kRecordSize, records + at * kRecordSize,
-                   (n - at) * kRecordSize);
-      if (n > 0 && rng() % 2) {
-        const size_t from = rng() % (n + 1);
-        std::memcpy(records + at * kRecordSize,
-                    records + (from == at ? (at + 1) % (n + 1) : from) * kRecordSize,
-                    kRecordSize);
-      } else {
-        random_record(records + at * kRecordSize);
-      }
-      ++n;
-      break;
-    }
-    case 6: {  // erase one
-      const size_t at = rng() % n;
-      std::memmove(records + at * kRecordSize, records + (at + 1) * kRecordSize,
-                   (n - at - 1) * kRecordSize);
-      --n;
-      break;
-    }
-    default: {  // swap two
-      const size_t i = rng() % n;
-      const size_t j = rng() % n;
-      uint8_t tmp[kRecordSize];
-      std::memcpy(tmp, records + i * kRecordSize, kRecordSize);
-      std::memcpy(records + i * kRecordSize, records + j * kRecordSize,
-                  kRecordSize);
-      std::memcpy(records + j * kRecordSize, tmp, kRecordSize);
-      break;
-    }
-  }
-  n = std::min(n, max_records);
-  return kHeaderSize + n * kRecordSize;
-}
-
-size_t CrossOverRecords(const uint8_t* a, size_t a_size, const uint8_t* b,
-                        size_t b_size, uint8_t* out, size_t max_out,
-                        unsigned int seed) {
-  if (max_out < kHeaderSize || a_size < kHeaderSize) return 0;
-  std::minstd_rand rng(seed);
-  const size_t na = RecordCount(a_size);
-  const size_t nb = RecordCount(b_size);
-  const size_t max_records =
-      std::min((max_out - kHeaderSize) / kRecordSize, kMaxRecords);
-  const size_t cut_a = na == 0 ? 0 : rng() % (na + 1);
-  const size_t from_b = nb == 0 ? 0 : rng() % (nb + 1);
-  std::memcpy(out, a, kHeaderSize);
-  size_t n = 0;
-  for (size_t i = 0; i < cut_a && n < max_records; ++i, ++n) {
-    std::memcpy(out + kHeaderSize + n * kRecordSize, RecordAt(a, i),
-                kRecordSize);
-  }
-  for (size_t i = from_b; i < nb && n < max_records; ++i, ++n) {
-    std::memcpy(out + kHeaderSize + n * kRecordSize, RecordAt(b, i),
-                kRecordSize);
-  }
-  return kHeaderSize + n * kRecordSize;
 }
 
 }  // namespace dispatch_ops

@@ -10,9 +10,10 @@
 //           bytes 1..7: its arguments, each read from fixed bytes
 //
 // A byte flip changes one operation's argument; a record inserted or
-// erased moves whole operations. The custom mutator (MutateRecords) works
-// on those units, so the stream's later operations survive a mutation.
-// Trailing bytes short of a record are ignored; at most kMaxRecords run.
+// erased moves whole operations. It is a RecordStream (fuzz/record_stream.h),
+// whose mutator works on those units, so the stream's later operations
+// survive a mutation. Trailing bytes short of a record are ignored; at most
+// kMaxRecords run.
 //
 // Example (fuzz/generate_seeds.py writes the same bytes):
 //   Header h = DecodeHeader(data, size);
@@ -31,6 +32,7 @@
 #include "core/hsm/hsm_options.h"
 #include "core/hsm/range_index.h"
 #include "core/profile/profile.h"
+#include "fuzz/record_stream.h"
 
 namespace ioreq {
 namespace dispatch_ops {
@@ -38,6 +40,8 @@ namespace dispatch_ops {
 inline constexpr size_t kHeaderSize = 2;
 inline constexpr size_t kRecordSize = 8;
 inline constexpr size_t kMaxRecords = 256;
+inline constexpr fuzz::RecordStream kStream{kHeaderSize, kRecordSize,
+                                            kMaxRecords};
 
 struct Header {
   uint32_t vcpus = 1;
@@ -80,22 +84,11 @@ struct Op {
 };
 
 Header DecodeHeader(const uint8_t* data, size_t size);
-size_t RecordCount(size_t size);
+inline size_t RecordCount(size_t size) { return kStream.Count(size); }
 inline const uint8_t* RecordAt(const uint8_t* data, size_t i) {
-  return data + kHeaderSize + i * kRecordSize;
+  return kStream.At(data, i);
 }
 Op DecodeRecord(const uint8_t* record);
-
-// libFuzzer's LLVMFuzzerMutate(), or null outside libFuzzer.
-using ByteMutator = size_t (*)(uint8_t* data, size_t size, size_t max_size);
-
-// The custom mutator: returns the new size (header + whole records).
-size_t MutateRecords(uint8_t* data, size_t size, size_t max_size,
-                     unsigned int seed, ByteMutator mutate);
-// The custom cross-over: a's records up to a cut, then b's from one.
-size_t CrossOverRecords(const uint8_t* a, size_t a_size, const uint8_t* b,
-                        size_t b_size, uint8_t* out, size_t max_out,
-                        unsigned int seed);
 
 }  // namespace dispatch_ops
 }  // namespace ioreq

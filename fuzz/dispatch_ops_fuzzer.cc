@@ -85,22 +85,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 // Structure-preserving mutation: the header and whole records are the
-// units. Half the time one record is mutated in place by libFuzzer's own
-// mutator (dictionary entries included); otherwise a record is inserted
-// (new or copied), erased, or two are swapped.
-// Weak: the regression driver and AFL++'s driver have no LLVMFuzzerMutate.
-extern "C" __attribute__((weak)) size_t LLVMFuzzerMutate(uint8_t* data,
-                                                         size_t size,
-                                                         size_t max_size);
-
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size,
-                                          size_t max_size, unsigned int seed) {
-  return MutateRecords(data, size, max_size, seed, &LLVMFuzzerMutate);
-}
-
-extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* a, size_t a_size,
-                                            const uint8_t* b, size_t b_size,
-                                            uint8_t* out, size_t max_out,
-                                            unsigned int seed) {
-  return CrossOverRecords(a, a_size, b, b_size, out, max_out, seed);
-}
+// units (fuzz/record_stream.h).
+IOREQ_RECORD_STREAM_MUTATORS(ioreq::dispatch_ops::kStream)

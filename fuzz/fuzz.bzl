@@ -10,11 +10,16 @@ For a target NAME (source fuzz/NAME_fuzzer.cc, seeds in corpus/NAME/):
                          corpus/NAME/ (crashes/ included), with any compiler.
 """
 
+load("//fuzz:instrumentation.bzl", "LIBRARY_INTERNALS")
+
 def ioreq_fuzzer(name, deps = [], size = "small", tags = []):
     native.cc_library(
         name = name + "_target",
         srcs = [name + "_fuzzer.cc"],
-        deps = deps + [":fuzz_check"],
+        # Under --config=fuzz, library internals are not instrumented.
+        copts = LIBRARY_INTERNALS.copts,
+        data = LIBRARY_INTERNALS.data,
+        deps = deps + LIBRARY_INTERNALS.deps + [":fuzz_check"],
         alwayslink = True,
     )
     native.cc_binary(

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The fuzzing measurement tools (fault_hunt.py, coverage_curve.py,
-plot_curves.py) without their minutes-long builds: every planted fault's
+plot_curves.py, throughput.py) without their minutes-long builds: every planted fault's
 edit still applies to the tree it would be planted in (so the comparison
 measures what it says), bad flags exit 2 with one line, and plot_curves
 draws a PNG from a CSV in coverage_curve's format."""
@@ -17,6 +17,7 @@ if not os.path.isfile(os.path.join(ROOT, "fuzz", "fault_hunt.py")):
 sys.path.insert(0, os.path.join(ROOT, "fuzz"))
 
 import fault_hunt  # noqa: E402
+import throughput  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 
@@ -81,6 +82,39 @@ class PlotCurvesTest(unittest.TestCase):
             r = run("plot_curves.py", os.path.join(d, "o.png"), other)
             self.assertEqual(r.returncode, 2)
             self.assertIn("not a coverage_curve.py CSV", r.stderr)
+
+
+class ThroughputTest(unittest.TestCase):
+    OUTPUT = """INFO: Seed: 1
+#16384\tpulse  cov: 193 ft: 1104 corp: 217/24Kb exec/s: 8192 rss: 439Mb
+stat::number_of_executed_units: 428251
+stat::average_exec_per_sec:     26765
+stat::new_units_added:          12
+"""
+
+    def test_reads_libfuzzers_own_counters(self):
+        stats = throughput.parse_stats(self.OUTPUT)
+        self.assertEqual(stats["average_exec_per_sec"], 26765)
+        self.assertEqual(stats["number_of_executed_units"], 428251)
+        self.assertEqual(throughput.finding(self.OUTPUT), "")
+
+    def test_names_the_first_line_of_a_finding(self):
+        out = self.OUTPUT + ("FUZZ_CHECK failed at fuzz/x.cc:3: a == b\n"
+                             "==1== ERROR: libFuzzer: deadly signal\n")
+        self.assertEqual(throughput.finding(out),
+                         "FUZZ_CHECK failed at fuzz/x.cc:3: a == b")
+
+    def test_bad_flags_exit_2(self):
+        r = run("throughput.py", "--targets=nonesuch")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--targets: no target 'nonesuch'", r.stderr)
+        with tempfile.TemporaryDirectory() as d:
+            r = run("throughput.py", "--targets=range_map", "--bin-dir=" + d)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--bin-dir: no range_map binary", r.stderr)
+        r = run("throughput.py", "--seconds=0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--seconds", r.stderr)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 // keeps exactly that rule (see docs/fidelity.md, "Overlapping ranges").
 //
 // Two implementations answer the same question:
-//   KernelRangeList  the kernel's linear scan, kept as the reference;
+//   KernelRangeList  the kernel's linear scan, kept as the reference
+//                    (core/hsm/kernel_range_list.h, beside this file);
 //   RangeIndex       a sorted interval index on absl::btree_map, which the
 //                    dispatcher uses: O(log n) per lookup.
 // Tests and the range_map fuzzer check that they always agree.
@@ -25,7 +26,6 @@
 #define IOREQ_CORE_HSM_RANGE_INDEX_H_
 
 #include <cstdint>
-#include <list>
 #include <optional>
 #include <vector>
 
@@ -47,30 +47,6 @@ struct IoRange {
 // Checks what acrn_ioreq_range_add() checks (end >= start) and that the type
 // can match at all (PORTIO or MMIO).
 absl::Status ValidateRange(const IoRange& range);
-
-// The kernel's structure: clients newest first, each with its range list.
-class KernelRangeList {
- public:
-  // list_add(): the range goes to the head of the client's list; a client
-  // seen for the first time goes to the head of the client list.
-  void Add(uint64_t client, const IoRange& range);
-  // Removes the first exact match; false if there is none.
-  bool Remove(uint64_t client, const IoRange& range);
-  // Forgets the client and all its ranges.
-  void RemoveClient(uint64_t client);
-  // find_ioreq_client() without the default-client fallback, with the
-  // kernel's u64 arithmetic (including its wrap-around).
-  std::optional<uint64_t> Find(uint32_t type, uint64_t addr,
-                               uint64_t size) const;
-  size_t range_count() const;
-
- private:
-  struct Client {
-    uint64_t id;
-    std::list<IoRange> ranges;
-  };
-  std::list<Client> clients_;  // newest first, as the kernel keeps them
-};
 
 // Interval index over elementary segments: the address space is cut at every
 // range boundary; each segment lists the ranges that cover it, newest client

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/hsm/kernel_range_list.h"
 #include "core/abi/abi.h"
 #include "gtest/gtest.h"
 

@@ -35,6 +35,7 @@
 #include "core/hsm/client.h"
 #include "core/hsm/ioeventfd.h"
 #include "core/hsm/posted_writes.h"
+#include "core/hsm/kernel_range_list.h"
 #include "core/hsm/range_index.h"
 
 namespace ioreq {

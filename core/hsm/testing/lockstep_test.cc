@@ -156,6 +156,32 @@ TEST_P(LockstepTest, AResetLeavesNothingHeld) {
   EXPECT_TRUE(w.Check().ok());
 }
 
+// Garbage that makes a held request's slot FREE leaves the holder's bit
+// until the holder serves and lets go: the oracle must not call that a
+// request in no place (found by the concurrent target's replay).
+TEST_P(LockstepTest, GarbageThatFreesAHeldSlotIsFollowedUntilLetGo) {
+  if (profile() != Profile::kHardened) GTEST_SKIP() << "acrn: wild until reset";
+  Lockstep w(topology(), profile(), 2);
+  ASSERT_TRUE(w.CreateClient(false).ok());
+  ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
+  ASSERT_TRUE(w.Insert(1, PortRead(0x3f8, 1), false).ok());
+  ASSERT_TRUE(w.Dispatch().ok());
+  const ClientId client = VmOf(w).clients.front()->id;
+  ASSERT_EQ(*w.hsm().PendingBitmap(client), 2u);
+  const uint32_t free_state = kStateFree;
+  const absl::Status freed = w.Garbage(
+      1, offsetof(IoRequest, processed),
+      std::string(reinterpret_cast<const char*>(&free_state), 4));
+  EXPECT_TRUE(freed.ok()) << freed;
+  EXPECT_TRUE(w.shadow().slot(1).wild);
+  const absl::Status served = w.ServeClient(0);
+  EXPECT_TRUE(served.ok()) << served;
+  EXPECT_EQ(*w.hsm().PendingBitmap(client), 0u);
+  EXPECT_FALSE(w.shadow().slot(1).wild);
+  const absl::Status again = w.Insert(1, PortRead(0x3f8, 1), false);
+  EXPECT_TRUE(again.ok()) << again;
+}
+
 // The oracle is proved on faults planted in the real model.
 class PlantedFaultTest : public ::testing::TestWithParam<Topology> {
  protected:

@@ -405,7 +405,11 @@ void ShadowHsm::AdoptSlot(uint32_t vcpu, uint32_t state,
     if (Client* c = FindClient(*holder)) c->held |= Bit(vcpu);
   }
   s.completions = completions;
-  if (state == kStateFree && profile_ == Profile::kHardened) s.wild = false;
+  // Garbage that makes a held slot FREE leaves its holder's bit until the
+  // holder serves and lets go (ownership lost): the slot is wild until then.
+  if (state == kStateFree && !holder && profile_ == Profile::kHardened) {
+    s.wild = false;
+  }
 }
 
 }  // namespace ioreq

@@ -19,8 +19,9 @@
 // garbage is the subject of CheckRequest() and its own fuzzer. The oracle
 // then checks only the invariants that hold whatever the bytes, and adopts
 // the real state after the step (Adopt*()). A wild slot is ordinary again
-// once it is FREE under `hardened` (the next insert rewrites every field the
-// rules read), and only after a reset under `acrn`, whose insert leaves
+// once it is FREE and held by no client under `hardened` (the next insert
+// rewrites every field the rules read; garbage that frees a held slot leaves
+// the holder's bit until it lets go), and only after a reset under `acrn`, whose insert leaves
 // completion_polling and kernel_handled as it finds them [acrn-insert].
 //
 // Example (the oracle in core/hsm/testing/lockstep.h does this per step):
@@ -113,7 +114,8 @@ class ShadowHsm {
 
   // --- Following wild slots -------------------------------------------------
   // Takes the real model's slot (request and value as decoded from its
-  // bytes), holder and completion count; a FREE slot is no longer wild.
+  // bytes), holder and completion count; a FREE slot no client holds is no
+  // longer wild.
   void AdoptSlot(uint32_t vcpu, uint32_t state, const IoAccess& request,
                  uint64_t value, std::optional<ClientId> holder,
                  uint64_t completions);
