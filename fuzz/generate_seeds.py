@@ -5,9 +5,10 @@ slot_decode gets one hand-made slot per verdict (each valid type and each
 named error); dispatch_ops gets the life-cycle scenarios of docs/spec.md in
 its record format (fuzz/dispatch_ops_format.h), on every topology and
 profile; range_map gets overlap, adjacency and top-of-space scenarios in its
-16-byte records; concurrent gets garbage at chosen points of a threaded run; the FuzzedDataProvider-framed targets get deterministic
-pseudo-random byte strings of several lengths, which the provider turns into
-varied operation streams. Running it again rewrites the same files.
+16-byte records; concurrent gets garbage at chosen points of a threaded
+run; the FuzzedDataProvider-framed targets get deterministic pseudo-random
+byte strings of several lengths, which the provider turns into varied
+operation streams. Running it again rewrites the same files.
 """
 import os
 import random
