@@ -9,6 +9,8 @@ expect 0 "$stress" --requests=300
 expect 0 "$stress" --requests=300 --polling --vcpus=3 --vms=2
 expect 0 "$stress" --requests=300 --pin=same-core
 expect 0 "$stress" --requests=300 --pin=cross-core --topology=direct
+expect 0 "$stress" --requests=2000 --vcpus=4 --service_poll_us=20
+expect 0 "$stress" --requests=2000 --vcpus=4 --service_poll_us=20 --topology=direct --faults=all
 expect 0 "$stress" --help
 for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --requests=0 --requests=1x --requests=99999999999999999999 \
@@ -23,6 +25,7 @@ for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --pause_us=0 --drop_every=0 --drop_every=abc --wedge_ms=0 \
            --progress_s=-1 --progress_s=99999 --soak=maybe --rescan=2 \
            --watchdog_s=-1 --watchdog_s=99999999 --rate=-1 \
+           --service_poll_us=-1 --service_poll_us=1001 --service_poll_us=x \
            --hypervisor=qemu --hypervisor= --pin=bogus --pin=0/99999 --pin=0 \
            --pin= --profile=ACRN --profile= --profile=acrn,hardened \
            --doorbell=eventfd --doorbell= "--hypervisor=kvm --doorbell=posted"; do

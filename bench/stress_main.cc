@@ -80,6 +80,9 @@ ABSL_FLAG(int, wedge_ms, 100,
 ABSL_FLAG(bool, rescan, true,
           "the model's rescan after a lost notification; --norescan shows "
           "what --faults=drop does without it");
+ABSL_FLAG(int, service_poll_us, 0,
+          "after work, the dispatcher and the clients poll this many "
+          "microseconds before they sleep, 0 to 1000 (0: they sleep at once)");
 ABSL_FLAG(double, progress_s, 0,
           "print a progress line to stderr every N seconds (0: none)");
 ABSL_FLAG(bool, soak, false,
@@ -173,6 +176,7 @@ int main(int argc, char** argv) {
   config.faults.drop_every = absl::GetFlag(FLAGS_drop_every);
   config.faults.wedge_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_wedge_ms));
   config.rescan = absl::GetFlag(FLAGS_rescan);
+  config.service_poll = absl::Microseconds(absl::GetFlag(FLAGS_service_poll_us));
   config.progress_s = absl::GetFlag(FLAGS_progress_s);
   if (soak) {
     if (config.seconds == 0) config.seconds = 600;

@@ -87,6 +87,11 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
     return bad("progress_s", absl::StrCat(c.progress_s),
                "0 (no progress lines) to 3600 seconds");
   }
+  if (c.service_poll < absl::ZeroDuration() ||
+      c.service_poll > absl::Milliseconds(1)) {
+    return bad("service_poll_us", absl::FormatDuration(c.service_poll),
+               "0 to 1000 microseconds");
+  }
   if (c.run_bound < absl::ZeroDuration() || c.run_bound > absl::Hours(24)) {
     return bad("watchdog_s", absl::FormatDuration(c.run_bound), "0 to 86400");
   }

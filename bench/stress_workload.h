@@ -110,6 +110,9 @@ struct StressConfig {
   // completion rescan). Off only to show what a lost notification does
   // without it.
   bool rescan = true;
+  // HsmOptions::service_poll: after work, the dispatcher and the clients
+  // poll this long before they sleep (0 to 1 ms; 0: they sleep at once).
+  absl::Duration service_poll = absl::ZeroDuration();
   // The watchdog (one, for the whole run): a thread that makes no progress
   // for `hang_bound` is reported as hung (which thread, where, the slot
   // states) and the process exits 1; so does a run that has not ended

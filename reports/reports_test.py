@@ -29,6 +29,9 @@ FIXTURE_DOORBELL = os.path.join(HERE, "testdata", "doorbell_1rep.json")
 FIXTURE_BUSY = os.path.join(HERE, "testdata", "busy_3reps.json")
 # RoundTrip with its per-hop counters, beside the raw primitives.
 FIXTURE_HOPS = os.path.join(HERE, "testdata", "hops_1rep.json")
+# Throughput at 16 vCPUs with and without service_poll, with the system
+# calls by kind (aggregates only, 3 repetitions).
+FIXTURE_FLOOR = os.path.join(HERE, "testdata", "floor_3reps.json")
 # RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
 FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
 # What Google Benchmark writes beyond repetitions (testdata/gbench_shapes.cc):
@@ -331,6 +334,26 @@ class RenderTest(unittest.TestCase):
             # so their sum is near the round trip's p50, not equal).
             self.assertLess(max(hops), float(cells[6]) * 1.5, cells)
             self.assertNotEqual(cells[7], "-", cells)  # the raw hop is known
+
+    def test_system_calls_are_set_against_the_floor(self):
+        self.assertEqual(report.main([FIXTURE_FLOOR, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        table = md.split("## System calls per request at 16 vCPUs against the floor")[1]
+        table = table.split("\n## ")[0]
+        rows = [[c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()
+                if line.startswith("| ")][1:]
+        # 3 blocking strategies x 2 topologies x with and without polling;
+        # the acrn profile's rows are left out.
+        self.assertEqual(len(rows), 12)
+        self.assertEqual({(r[0], r[1]) for r in rows if r[2] == "20us"},
+                         {(r[0], r[1]) for r in rows if r[2] == "0"})
+        for r in rows:
+            calls, wake, sleep, submit, times = (float(c) for c in r[3:8])
+            self.assertAlmostEqual(wake + sleep + submit, calls, delta=0.02)
+            self.assertAlmostEqual(times, calls / report.MANY_VCPU_FLOOR, delta=0.01)
+        # The throughput table names each row's poll too.
+        self.assertIn("| service poll |", md)
 
     def test_markdown_holds_every_table_and_chart_file(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

@@ -64,6 +64,7 @@ class StressRun {
     ioreq::HsmOptions options;
     options.topology = config_.topology;
     options.rescan_interval = rescan_;
+    options.service_poll = config_.service_poll;
     options.thread_cpus = config_.placement.hsm_cpus;
     return options;
   }

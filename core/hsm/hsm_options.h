@@ -50,6 +50,13 @@ struct HsmOptions {
   // interval instead of a vCPU hung for ever. InfiniteDuration() turns it
   // off (the kernel's behaviour).
   absl::Duration rescan_interval = absl::Milliseconds(20);
+  // Not in the kernel: after a pass that found work, the dispatcher and
+  // each in-process client poll their doorbell for this long before they
+  // sleep (core/notify/poll_for_ring.h), so that under load the next
+  // upcall or hand-over costs a load instead of a wake and a sleep (the
+  // system-call floor of docs/performance.md). Trades CPU for calls; zero
+  // (the default, the kernel's behaviour): they sleep at once.
+  absl::Duration service_poll = absl::ZeroDuration();
   // The CPUs the HSM's own threads (the dispatcher, in-process clients)
   // run on; empty: wherever the scheduler puts them (core/placement/).
   std::vector<int> thread_cpus;

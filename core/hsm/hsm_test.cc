@@ -58,6 +58,7 @@ using Pause = TopologyTest;
 using Destroy = TopologyTest;
 using Hazard = TopologyTest;
 using Placed = TopologyTest;
+using ServicePoll = TopologyTest;
 
 // ---------------------------------------------------------------- [lifecycle]
 
@@ -806,7 +807,46 @@ TEST_P(Placed, TheHsmsThreadsRunWhereTheyArePinned) {
   }
 }
 
+// ------------------------------------------------ HsmOptions::service_poll
+
+// Not a rule of the kernel's: with service_poll, the dispatcher and the
+// client poll after the work they found, so requests that keep coming
+// within the window cost the HSM's doorbells no system call at all (no
+// sleep, and so no wake). Without it each hop sleeps and is woken.
+TEST_P(ServicePoll, RequestsWithinTheWindowCostTheHsmNoSystemCall) {
+  HsmOptions options = Threaded();
+  // Far longer than a request takes, even under a sanitizer.
+  options.service_poll = absl::Seconds(2);
+  // No timed rescans: every sleep would be a system call of its own.
+  options.rescan_interval = absl::InfiniteDuration();
+  System system(Strategy::kFutex, options);
+  const uint16_t vm = *system.AddVm(1);
+  const ClientId c = *system.hsm.CreateClient(
+      vm, "c",
+      [](IoAccess& access) {
+        access.value = 0x5A;
+        return absl::OkStatus();
+      },
+      false);
+  ASSERT_TRUE(system.hsm.AddRange(c, kTypePortIo, 0x60, 0x60).ok());
+  // The first requests find every thread asleep.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(*system.hv.EmulateAccess(vm, 0, PortRead(0x60, 1), false,
+                                       absl::Seconds(10)),
+              0x5Au);
+  }
+  const uint64_t before = system.hsm.syscalls();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(*system.hv.EmulateAccess(vm, 0, PortRead(0x60, 1), false,
+                                       absl::Seconds(10)),
+              0x5Au);
+  }
+  EXPECT_EQ(system.hsm.syscalls() - before, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Topologies, Placed, ::testing::ValuesIn(kAllTopologies),
+                         testing::TopologyParamName);
+INSTANTIATE_TEST_SUITE_P(Topologies, ServicePoll, ::testing::ValuesIn(kAllTopologies),
                          testing::TopologyParamName);
 INSTANTIATE_TEST_SUITE_P(Topologies, Lifecycle, ::testing::ValuesIn(kAllTopologies),
                          testing::TopologyParamName);

@@ -63,6 +63,7 @@ class AdaptiveDoorbell {
                          : absl::Now() + timeout);
   }
   bool WaitUntil(absl::Time deadline);
+  bool Peek() const { return futex_.Peek(); }
   uint64_t syscalls() const { return futex_.syscalls(); }
 
   // The current spin window (waiter thread only; for tests).

@@ -28,6 +28,7 @@ class AnyDoorbell {
   virtual void Ring() = 0;
   virtual void Wait() = 0;
   virtual bool WaitFor(absl::Duration timeout) = 0;  // false on timeout
+  virtual bool Peek() const = 0;  // a ring waits to be consumed (a hint)
   virtual uint64_t syscalls() const = 0;
 };
 
@@ -39,6 +40,7 @@ class DoorbellOf final : public AnyDoorbell {
   bool WaitFor(absl::Duration timeout) override {
     return bell_.WaitFor(timeout);
   }
+  bool Peek() const override { return bell_.Peek(); }
   uint64_t syscalls() const override { return bell_.syscalls(); }
 
  private:

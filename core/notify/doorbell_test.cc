@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/notify/poll_for_ring.h"
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
 #include "core/notify/uring_doorbell.h"
@@ -68,6 +69,47 @@ TYPED_TEST(DoorbellTest, PingPongLosesNoWakeup) {
 TYPED_TEST(DoorbellTest, NoSystemCallWhileTheWaiterIsAwake) {
   TypeParam bell;
   for (int i = 0; i < 1000; ++i) bell.Ring();
+  EXPECT_EQ(bell.syscalls(), 0u);
+}
+
+TYPED_TEST(DoorbellTest, PeekSeesARingUntilAWaitConsumesIt) {
+  TypeParam bell;
+  EXPECT_FALSE(bell.Peek());
+  bell.Ring();
+  EXPECT_TRUE(bell.Peek());
+  EXPECT_TRUE(bell.Peek()) << "Peek() must not consume the ring";
+  EXPECT_TRUE(bell.WaitFor(absl::Seconds(5)));
+  EXPECT_FALSE(bell.Peek());
+}
+
+// HsmOptions::service_poll: a ring that lands while the waiter polls costs
+// neither side a system call, and the poll returns as soon as it lands.
+TYPED_TEST(DoorbellTest, PollForRingCatchesARingWithoutASystemCall) {
+  TypeParam bell;
+  std::atomic<bool> polling{false};
+  std::thread notifier([&] {
+    while (!polling.load(std::memory_order_acquire)) std::this_thread::yield();
+    absl::SleepFor(absl::Milliseconds(2));
+    bell.Ring();
+  });
+  polling.store(true, std::memory_order_release);
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(PollForRing(bell, absl::Seconds(10)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  bell.Wait();  // consumes the ring at once
+  notifier.join();
+  EXPECT_EQ(bell.syscalls(), 0u);
+  EXPECT_FALSE(bell.Peek());
+}
+
+TYPED_TEST(DoorbellTest, PollForRingGivesUpAfterItsWindow) {
+  TypeParam bell;
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(PollForRing(bell, absl::Milliseconds(5)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(5));
+  EXPECT_FALSE(PollForRing(bell, absl::ZeroDuration()));
+  bell.Ring();
+  EXPECT_TRUE(PollForRing(bell, absl::ZeroDuration()));
   EXPECT_EQ(bell.syscalls(), 0u);
 }
 

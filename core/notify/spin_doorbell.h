@@ -52,6 +52,8 @@ class SpinDoorbell {
       }
     }
   }
+  // Relaxed: a hint; WaitUntil()'s exchange is what orders.
+  bool Peek() const { return word_.load(std::memory_order_relaxed) != 0; }
   uint64_t syscalls() const { return 0; }
 
  private:

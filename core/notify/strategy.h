@@ -8,6 +8,9 @@
 //                                         // a Ring() (spurious returns
 //                                         // allowed: callers re-check)
 //   bool WaitFor(absl::Duration);         // false on timeout
+//   bool Peek() const;                    // a ring waits to be consumed
+//                                         // (relaxed: a hint for polling,
+//                                         // poll_for_ring.h)
 //   static void RingMany(Bell* const*, size_t);  // several at once
 //   uint64_t syscalls() const;            // wake + sleep system calls made
 //   static constexpr const char* kName;

@@ -27,6 +27,10 @@ void ClientService::ClientLoop(ClientState& client) {
     PinCurrentThread(ctx_.options.thread_cpus).IgnoreError();  // best effort
   }
   bool rescan = false;  // woken by rescan_interval, not by a ring
+  // HsmOptions::service_poll: armed by work served, disarmed by a poll
+  // window that passed without a ring (a ring caught keeps it armed: the
+  // pass that rang may have been served already).
+  bool poll = false;
   for (;;) {
     // Pairs with the release store in DestroyClient().
     const bool stop = client.destroying.load(std::memory_order_acquire);
@@ -37,14 +41,16 @@ void ClientService::ClientLoop(ClientState& client) {
     // [client-wait]. Acquire pairs with the release fetch_or() of a
     // dispatch, a claim or a hand-over.
     if (client.pending.load(std::memory_order_acquire) != 0) {
-      const absl::Status served = ServeHeld(client);
+      const absl::Status status = ServeHeld(client);
       // Like kthread_should_stop() in the kernel's loop: checked only after
       // the pending requests were served.
       if (stop) return;
-      if (!served.ok()) absl::SleepFor(kHandlerRetryBackoff);
+      if (!status.ok()) absl::SleepFor(kHandlerRetryBackoff);
+      poll = status.ok();
       continue;
     }
     if (stop) return;
+    if (poll) poll = engine_.PollForWork(client, ctx_.options.service_poll);
     rescan = !engine_.WaitForWork(client);
   }
 }

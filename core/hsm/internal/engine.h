@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/time/time.h"
+
 #include "core/hsm/hsm_options.h"
 #include "core/hsm/hypercalls.h"
 #include "core/hsm/internal/completer.h"
@@ -30,6 +32,7 @@
 #include "core/hsm/internal/pass_gate.h"
 #include "core/hsm/internal/registry.h"
 #include "core/hsm/internal/vm_state.h"
+#include "core/notify/poll_for_ring.h"
 #include "core/notify/strategy.h"
 
 namespace ioreq {
@@ -74,6 +77,9 @@ class RoutingEngine {
   // Waits for `client`'s doorbell; false when the rescan interval passed
   // without a ring (only where the engine rescans).
   virtual bool WaitForWork(ClientState& client) = 0;
+  // Polls `client`'s doorbell for up to `window` (HsmOptions::service_poll);
+  // true if a ring came, which the next WaitForWork() consumes at once.
+  virtual bool PollForWork(ClientState& client, absl::Duration window) = 0;
   // Rings `client`'s doorbell.
   virtual void Ring(ClientState& client) = 0;
   // System calls made by the engine's doorbells and by `client`'s.
@@ -87,6 +93,9 @@ class EngineWithBell : public RoutingEngine {
  public:
   std::shared_ptr<ClientState> NewClient() override {
     return std::make_shared<ClientOf<Bell>>();
+  }
+  bool PollForWork(ClientState& client, absl::Duration window) override {
+    return PollForRing(BellOf<Bell>(client), window);
   }
   void Ring(ClientState& client) override { BellOf<Bell>(client).Ring(); }
   uint64_t syscalls(const ClientState& client) const override {

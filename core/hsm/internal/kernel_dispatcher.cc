@@ -4,6 +4,7 @@
 
 #include "core/abi/slot_state.h"
 #include "core/hsm/internal/router.h"
+#include "core/notify/poll_for_ring.h"
 #include "core/placement/placement.h"
 
 namespace ioreq {
@@ -34,12 +35,16 @@ void KernelDispatcher<Bell>::Loop() {
   if (!ctx_.options.thread_cpus.empty()) {
     PinCurrentThread(ctx_.options.thread_cpus).IgnoreError();  // best effort
   }
+  // HsmOptions::service_poll: armed by a pass that handed a request over,
+  // disarmed by a poll window that passed without an upcall.
+  bool poll = false;
   for (;;) {
+    if (poll) poll = PollForRing(upcall_, ctx_.options.service_poll);
     // [rescan]: without a ring for rescan_interval, a pass runs anyway.
     const bool rung = upcall_.WaitFor(ctx_.options.rescan_interval);
     if (stopping_.load(std::memory_order_acquire)) return;
     if (rung) {
-      Dispatch();
+      if (Pass() > 0) poll = true;
       continue;
     }
     Count(ctx_.counters.rescans);
@@ -47,7 +52,7 @@ void KernelDispatcher<Bell>::Loop() {
     // loads: the difference is an estimate, for statistics.
     const uint64_t before =
         ctx_.counters.dispatched.load(std::memory_order_relaxed);
-    Dispatch();
+    if (Pass() > 0) poll = true;
     Count(ctx_.counters.rescued_by_rescan,
           ctx_.counters.dispatched.load(std::memory_order_relaxed) - before);
   }
@@ -70,38 +75,45 @@ bool KernelDispatcher<Bell>::WaitForWork(ClientState& client) {
 
 template <typename Bell>
 void KernelDispatcher<Bell>::Dispatch() {
+  Pass();
+}
+
+template <typename Bell>
+int KernelDispatcher<Bell>::Pass() {
   std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
-  if (ctx_.gate.paused()) return;
+  if (ctx_.gate.paused()) return 0;
   Count(ctx_.counters.dispatch_passes);
-  std::vector<Bell*> wakes;
+  int handed = 0;
+  wakes_.clear();  // the gate, held exclusively, guards wakes_
   ctx_.registry.ForEachVm([&](VmState& vm) {
     // The kernel stops at the first VM without a buffer, starving every VM
     // after it; the model skips that VM and goes on.
     if (vm.page.load(std::memory_order_acquire) == nullptr) return;
-    DispatchVm(vm, wakes);
+    handed += DispatchVm(vm);
   });
   // One call for every wake of the pass (one io_uring_enter with the uring
   // strategy). Safe after the locks: no client can be destroyed while the
   // pass holds the gate (DestroyClient() pauses first).
-  Bell::RingMany(wakes.data(), wakes.size());
+  Bell::RingMany(wakes_.data(), wakes_.size());
+  return handed;
 }
 
 template <typename Bell>
 void KernelDispatcher<Bell>::RouteVmNow(VmState& vm) {
   std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
   if (ctx_.gate.paused()) return;
-  std::vector<Bell*> wakes;
-  DispatchVm(vm, wakes);
-  Bell::RingMany(wakes.data(), wakes.size());
+  wakes_.clear();
+  DispatchVm(vm);
+  Bell::RingMany(wakes_.data(), wakes_.size());
 }
 
 template <typename Bell>
-void KernelDispatcher<Bell>::DispatchVm(VmState& vm,
-                                        std::vector<Bell*>& wakes) {
+int KernelDispatcher<Bell>::DispatchVm(VmState& vm) {
+  int handed = 0;
   // [posted] ACRN's dispatcher drains the posted ring before the slots.
   ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
-  if (page == nullptr) return;
+  if (page == nullptr) return 0;
   for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
     IoRequest& req = page->slots[i];
     // Pairs with the hypervisor's StoreStateRelease(PENDING) in
@@ -134,18 +146,20 @@ void KernelDispatcher<Bell>::DispatchVm(VmState& vm,
         // ClientService.
         d.client->pending.fetch_or(Bit(i), std::memory_order_release);
         Count(ctx_.counters.dispatched);
+        ++handed;
         if (ctx_.options.on_dispatched) ctx_.options.on_dispatched(vm.vmid, i);
         // wake_up_interruptible(): deferred to the end of the pass, once
         // per client.
         Bell* bell = &BellOf<Bell>(*d.client);
-        if (std::find(wakes.begin(), wakes.end(), bell) == wakes.end()) {
-          wakes.push_back(bell);
+        if (std::find(wakes_.begin(), wakes_.end(), bell) == wakes_.end()) {
+          wakes_.push_back(bell);
         }
         continue;
       }
     }
     ctx_.completer.AnswerUndelivered(vm, i, kStatePending, d);
   }
+  return handed;
 }
 
 IOREQ_INSTANTIATE_FOR_EACH_DOORBELL(KernelDispatcher)

@@ -44,14 +44,21 @@ class KernelDispatcher final : public EngineWithBell<Bell> {
 
  private:
   void Loop();
+  // One routing pass over every VM; returns how many requests it handed
+  // to clients.
+  int Pass();
   // Routes the VM's PENDING requests; the clients to wake are added to
-  // `wakes`, rung together after the pass. The PassGate is held.
-  void DispatchVm(VmState& vm, std::vector<Bell*>& wakes);
+  // wakes_, rung together after the pass. The PassGate is held
+  // exclusively. Returns how many requests it handed to clients.
+  int DispatchVm(VmState& vm);
 
   HsmContext& ctx_;
   Bell upcall_;
   std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  // The doorbells of the clients one pass handed requests to; kept between
+  // passes so that a pass does not allocate. Guarded by the PassGate.
+  std::vector<Bell*> wakes_;
+  std::thread thread_;  // last: Loop() uses the members above
 };
 
 IOREQ_EXTERN_FOR_EACH_DOORBELL(KernelDispatcher)

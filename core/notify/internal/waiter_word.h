@@ -133,6 +133,7 @@ class BlockingDoorbell {
                                       ? absl::InfiniteFuture()
                                       : absl::Now() + timeout);
   }
+  bool Peek() const { return waiter_.Peek(); }
   uint64_t syscalls() const { return waiter_.counter().total(); }
 
  protected:
