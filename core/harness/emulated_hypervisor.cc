@@ -304,9 +304,22 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
     return (*v)->handled_value;
   }
   IoRequest& slot = vm->page->buffer.slots[vcpu];
-  const absl::Time deadline = timeout == absl::InfiniteDuration()
-                                  ? absl::InfiniteFuture()
-                                  : absl::Now() + timeout;
+  // No clock is read on the common path (rung, COMPLETE): the first wait
+  // takes the timeout as it is, relative, and the deadline is read from the
+  // clock only when a wait ended without the completion. The timeout then
+  // counts from there: late by at most one rescan interval.
+  absl::Time deadline = absl::InfiniteFuture();
+  auto left = [&]() {
+    if (timeout == absl::InfiniteDuration()) return timeout;
+    const absl::Time now = absl::Now();
+    if (deadline == absl::InfiniteFuture()) deadline = now + timeout;
+    return deadline - now;
+  };
+  auto expired = [&]() {
+    return absl::DeadlineExceededError(absl::StrFormat(
+        "VM %u vCPU %u: no completion within %s", vmid, vcpu,
+        absl::FormatDuration(timeout)));
+  };
   // Each LoadStateAcquire() here pairs with the HSM's release of COMPLETE
   // (CompleteSlot() in core/hsm/hsm.cc): once COMPLETE is seen, the value the
   // client wrote for a read is visible.
@@ -318,35 +331,28 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
         continue;
       }
       sched_yield();
-      if ((spins & 63) == 0 && absl::Now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrFormat(
-            "VM %u vCPU %u: no completion within %s", vmid, vcpu,
-            absl::FormatDuration(timeout)));
-      }
+      if ((spins & 63) == 0 && left() <= absl::ZeroDuration()) return expired();
     }
   } else if (profile_ == Profile::kAcrn) {
-    if (absl::Status s = WaitNotifiedAcrn(*vm, **v, vcpu, deadline, timeout);
-        !s.ok()) {
+    if (absl::Status s = WaitNotifiedAcrn(*vm, **v, vcpu, timeout); !s.ok()) {
       return s;
     }
   } else {
+    absl::Duration remaining = timeout;
     while (LoadStateAcquire(slot) != kStateComplete) {
-      const absl::Duration left = deadline - absl::Now();
-      if ((*v)->completion->WaitFor(std::min(left, completion_rescan_))) {
-        continue;  // rung: look again (a ring may be spurious)
-      }
+      const absl::Duration wait = std::min(remaining, completion_rescan_);
+      // Rung: look again (a ring may be spurious).
+      const bool rung = (*v)->completion->WaitFor(wait);
       if (LoadStateAcquire(slot) == kStateComplete) {
         // [rescan]: completed, but the notification never came.
-        if (left > completion_rescan_) {
+        if (!rung && remaining > completion_rescan_) {
           rescued_by_rescan_.fetch_add(1, std::memory_order_relaxed);
         }
         break;
       }
-      if (absl::Now() >= deadline) {
-        return absl::DeadlineExceededError(absl::StrFormat(
-            "VM %u vCPU %u: no completion within %s", vmid, vcpu,
-            absl::FormatDuration(timeout)));
-      }
+      if (!rung && wait == remaining) return expired();  // all of it passed
+      remaining = left();
+      if (remaining <= absl::ZeroDuration()) return expired();
     }
   }
   const IoAccess& access = (*v)->access;
@@ -366,17 +372,15 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
 
 absl::Status EmulatedHypervisor::WaitNotifiedAcrn(Vm& vm, Vcpu& v,
                                                   uint32_t vcpu,
-                                                  absl::Time deadline,
                                                   absl::Duration timeout) {
   // wait_event(VCPU_EVENT_IOREQ): one sticky flag, no look at the slot
   // until it is set, no rescan. A ring left over from before this request
-  // (a stray or duplicate notification) releases the vCPU at once.
-  while (!v.completion->WaitFor(deadline - absl::Now())) {
-    if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "VM %u vCPU %u: no notification within %s (ACRN's vCPU has no "
-          "rescan)", vm.vmid, vcpu, absl::FormatDuration(timeout)));
-    }
+  // (a stray or duplicate notification) releases the vCPU at once. A wait
+  // returns false only once its whole timeout passed: no clock is read.
+  if (!v.completion->WaitFor(timeout)) {
+    return absl::DeadlineExceededError(absl::StrFormat(
+        "VM %u vCPU %u: no notification within %s (ACRN's vCPU has no "
+        "rescan)", vm.vmid, vcpu, absl::FormatDuration(timeout)));
   }
   // dm_emulate_io_complete(): the completion is taken only if COMPLETE.
   // Pairs with the HSM's release of COMPLETE.

@@ -125,7 +125,9 @@ class EmulatedHypervisor : public Hypervisor {
 
   // Waits for COMPLETE (polling or notified), returns a read's value masked
   // to its size (0 for a write), and stores FREE. DeadlineExceeded after
-  // `timeout`, with the request still in flight. Under `acrn` a notified
+  // `timeout` (counted without a clock read until a wait ends without the
+  // completion, so up to one rescan interval late), with the request still
+  // in flight. Under `acrn` a notified
   // vCPU woken with its slot not COMPLETE returns DataLoss: the request is
   // no longer in flight, the slot is left as it is [acrn-wake].
   absl::StatusOr<uint64_t> WaitForCompletion(
@@ -195,7 +197,7 @@ class EmulatedHypervisor : public Hypervisor {
 
   // [acrn-wake] waits for the one ring that releases the vCPU.
   absl::Status WaitNotifiedAcrn(Vm& vm, Vcpu& v, uint32_t vcpu,
-                                absl::Time deadline, absl::Duration timeout);
+                                absl::Duration timeout);
 
   const Strategy strategy_;
   const absl::Duration completion_rescan_;

@@ -98,7 +98,7 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   }
 }
 
-bool AdaptiveDoorbell::WaitUntil(absl::Time deadline) {
+bool AdaptiveDoorbell::WaitFor(absl::Duration timeout) {
   RegisterThisThread();
   if (futex_.waiter_.Consume()) return true;
   if (window_ns_ > 0 && Spin(window_ns_) && futex_.waiter_.Consume()) {
@@ -106,7 +106,7 @@ bool AdaptiveDoorbell::WaitUntil(absl::Time deadline) {
   }
   const int64_t start = NowNs();
   g_sleeping.fetch_add(1, std::memory_order_relaxed);
-  const bool rung = futex_.waiter_.BlockUntilRung(deadline);
+  const bool rung = futex_.waiter_.BlockUntilRung(timeout);
   g_sleeping.fetch_sub(1, std::memory_order_relaxed);
   const int64_t slept = NowNs() - start;
   if (rung && slept <= kMaxWindowNs) {

@@ -56,13 +56,9 @@ class AdaptiveDoorbell {
   static void RingMany(AdaptiveDoorbell* const* bells, size_t n) {
     for (size_t i = 0; i < n; ++i) bells[i]->Ring();
   }
-  void Wait() { WaitUntil(absl::InfiniteFuture()); }
-  bool WaitFor(absl::Duration timeout) {
-    return WaitUntil(timeout == absl::InfiniteDuration()
-                         ? absl::InfiniteFuture()
-                         : absl::Now() + timeout);
-  }
-  bool WaitUntil(absl::Time deadline);
+  void Wait() { WaitFor(absl::InfiniteDuration()); }
+  // The timeout counts from the end of the spin (at most kMaxWindowNs).
+  bool WaitFor(absl::Duration timeout);
   bool Peek() const { return futex_.Peek(); }
   uint64_t syscalls() const { return futex_.syscalls(); }
 

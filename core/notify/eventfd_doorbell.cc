@@ -4,7 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,19 +30,21 @@ void EventfdBackend::Wake(std::atomic<uint32_t>&) {
   }
 }
 
-bool EventfdBackend::Block(std::atomic<uint32_t>&, absl::Time deadline) {
+bool EventfdBackend::Block(std::atomic<uint32_t>&, absl::Duration timeout) {
   uint64_t count;
-  if (deadline == absl::InfiniteFuture()) {
+  if (timeout == absl::InfiniteDuration()) {
     // The eventfd counter keeps a write that came before this read.
     while (read(fd_, &count, sizeof(count)) < 0 && errno == EINTR) {
     }
     return true;
   }
-  const absl::Duration left = deadline - absl::Now();
-  if (left <= absl::ZeroDuration()) return false;
+  if (timeout <= absl::ZeroDuration()) return false;
   pollfd pfd{fd_, POLLIN, 0};
-  const int ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
-  if (poll(&pfd, 1, ms) <= 0) return false;
+  const int ms = static_cast<int>(std::min<int64_t>(
+                     absl::ToInt64Milliseconds(timeout), INT32_MAX - 1)) + 1;
+  const int rc = poll(&pfd, 1, ms);
+  if (rc == 0) return false;  // the timeout passed
+  if (rc < 0) return true;    // a signal: an early return
   // Readable: this read does not block (the waiter is the only reader).
   return read(fd_, &count, sizeof(count)) == sizeof(count);
 }

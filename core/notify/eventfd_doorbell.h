@@ -29,7 +29,7 @@ class EventfdBackend {
   EventfdBackend(const EventfdBackend&) = delete;
   EventfdBackend& operator=(const EventfdBackend&) = delete;
   void Wake(std::atomic<uint32_t>& word);
-  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+  bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
   int fd() const { return fd_; }
 
  private:

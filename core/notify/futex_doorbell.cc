@@ -16,20 +16,19 @@ void FutexBackend::Wake(std::atomic<uint32_t>& word) {
           nullptr, nullptr, 0);
 }
 
-bool FutexBackend::Block(std::atomic<uint32_t>& word, absl::Time deadline) {
+bool FutexBackend::Block(std::atomic<uint32_t>& word, absl::Duration timeout) {
   timespec ts;
-  timespec* timeout = nullptr;
-  if (deadline != absl::InfiniteFuture()) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return false;
-    ts = absl::ToTimespec(left);
-    timeout = &ts;
+  timespec* limit = nullptr;
+  if (timeout != absl::InfiniteDuration()) {
+    if (timeout <= absl::ZeroDuration()) return false;
+    ts = absl::ToTimespec(timeout);  // FUTEX_WAIT's timeout is relative
+    limit = &ts;
   }
   // Sleeps only while the word still reads kSleeping: a ring that set kRung
   // after we published kSleeping makes this return at once.
   const long rc =
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word),
-              FUTEX_WAIT_PRIVATE, kSleeping, timeout, nullptr, 0);
+              FUTEX_WAIT_PRIVATE, kSleeping, limit, nullptr, 0);
   return !(rc != 0 && errno == ETIMEDOUT);
 }
 

@@ -24,7 +24,7 @@ namespace notify_internal {
 
 struct FutexBackend {
   void Wake(std::atomic<uint32_t>& word);
-  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+  bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
 };
 
 }  // namespace notify_internal

@@ -27,32 +27,31 @@ class SpinDoorbell {
   static constexpr const char* kName = "spin";
 
   void Ring() {
-    // Release pairs with the acquire exchange in WaitUntil().
+    // Release pairs with the acquire exchange in WaitFor().
     word_.store(1, std::memory_order_release);
   }
   static void RingMany(SpinDoorbell* const* bells, size_t n) {
     for (size_t i = 0; i < n; ++i) bells[i]->Ring();
   }
-  void Wait() { WaitUntil(absl::InfiniteFuture()); }
+  void Wait() { WaitFor(absl::InfiniteDuration()); }
+  // The clock is read only after 1024 polls without a ring, and the timeout
+  // counts from there: a ring that comes soon costs no clock read.
   bool WaitFor(absl::Duration timeout) {
-    return WaitUntil(timeout == absl::InfiniteDuration()
-                         ? absl::InfiniteFuture()
-                         : absl::Now() + timeout);
-  }
-  bool WaitUntil(absl::Time deadline) {
+    absl::Time deadline = absl::InfiniteFuture();
     for (uint32_t spins = 1;; ++spins) {
       if (word_.load(std::memory_order_relaxed) != 0 &&
           word_.exchange(0, std::memory_order_acquire) != 0) {
         return true;
       }
       notify_internal::CpuRelax();
-      if ((spins & 1023) == 0 && deadline != absl::InfiniteFuture() &&
-          absl::Now() >= deadline) {
-        return false;
+      if ((spins & 1023) == 0 && timeout != absl::InfiniteDuration()) {
+        const absl::Time now = absl::Now();
+        if (deadline == absl::InfiniteFuture()) deadline = now + timeout;
+        if (now >= deadline) return false;
       }
     }
   }
-  // Relaxed: a hint; WaitUntil()'s exchange is what orders.
+  // Relaxed: a hint; WaitFor()'s exchange is what orders.
   bool Peek() const { return word_.load(std::memory_order_relaxed) != 0; }
   uint64_t syscalls() const { return 0; }
 

@@ -61,24 +61,24 @@ NotifierRing& ThisThreadsRing() {
   return ring;
 }
 
-bool WaitCqe(io_uring* ring, absl::Time deadline) {
+// False only when `timeout` passed without a completion; a signal returns
+// true early (the caller re-checks).
+bool WaitCqe(io_uring* ring, absl::Duration timeout) {
   io_uring_cqe* cqe = nullptr;
   int rc;
-  if (deadline == absl::InfiniteFuture()) {
+  if (timeout == absl::InfiniteDuration()) {
     do {
       rc = io_uring_wait_cqe(ring, &cqe);
     } while (rc == -EINTR);
   } else {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return false;
-    __kernel_timespec ts;
-    const timespec t = absl::ToTimespec(left);
+    if (timeout <= absl::ZeroDuration()) return false;
+    __kernel_timespec ts;  // relative: no clock read
+    const timespec t = absl::ToTimespec(timeout);
     ts.tv_sec = t.tv_sec;
     ts.tv_nsec = t.tv_nsec;
     rc = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
   }
-  if (rc < 0) return false;
-  return true;
+  return rc != -ETIME;
 }
 
 }  // namespace
@@ -150,8 +150,8 @@ void UringMsgBackend::Wake(std::atomic<uint32_t>&) {
   FlushWakes();
 }
 
-bool UringMsgBackend::Block(std::atomic<uint32_t>&, absl::Time deadline) {
-  if (!WaitCqe(&ring_, deadline)) return false;
+bool UringMsgBackend::Block(std::atomic<uint32_t>&, absl::Duration timeout) {
+  if (!WaitCqe(&ring_, timeout)) return false;
   io_uring_cq_advance(&ring_, io_uring_cq_ready(&ring_));
   return true;
 }
@@ -174,12 +174,12 @@ void UringEventfdBackend::Wake(std::atomic<uint32_t>&) {
   }
 }
 
-bool UringEventfdBackend::Block(std::atomic<uint32_t>&, absl::Time deadline) {
+bool UringEventfdBackend::Block(std::atomic<uint32_t>&, absl::Duration timeout) {
   if (!armed_) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     io_uring_prep_read(sqe, fd_, &buffer_, sizeof(buffer_), 0);
     armed_ = true;
-    if (deadline == absl::InfiniteFuture()) {
+    if (timeout == absl::InfiniteDuration()) {
       io_uring_cqe* cqe = nullptr;
       int rc;
       do {
@@ -192,7 +192,7 @@ bool UringEventfdBackend::Block(std::atomic<uint32_t>&, absl::Time deadline) {
     }
     io_uring_submit(&ring_);
   }
-  if (!WaitCqe(&ring_, deadline)) return false;
+  if (!WaitCqe(&ring_, timeout)) return false;
   io_uring_cq_advance(&ring_, io_uring_cq_ready(&ring_));
   armed_ = false;
   return true;

@@ -58,7 +58,7 @@ class UringMsgBackend {
   void QueueWake();
   // Submits what QueueWake() queued on this thread's ring.
   static void FlushWakes();
-  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+  bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
 
  private:
   io_uring ring_;
@@ -71,7 +71,7 @@ class UringEventfdBackend {
   UringEventfdBackend(const UringEventfdBackend&) = delete;
   UringEventfdBackend& operator=(const UringEventfdBackend&) = delete;
   void Wake(std::atomic<uint32_t>& word);
-  bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
+  bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
 
  private:
   io_uring ring_;

@@ -47,9 +47,13 @@ struct SyscallCounter {
 
 // The protocol, over a Backend with:
 //   void Wake(std::atomic<uint32_t>& word);  // make the blocked waiter return
-//   bool Block(std::atomic<uint32_t>& word, absl::Time deadline);
-//        // blocks while word == kSleeping (may return early); false on
-//        // timeout
+//   bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
+//        // blocks while word == kSleeping, for at most `timeout`
+//        // (InfiniteDuration(): no limit); may return early (true);
+//        // false only when the timeout passed
+// The timeout is relative so that going to sleep reads no clock: a timed
+// wait is the [rescan]'s, which needs no precision, and it is on every
+// request's path.
 template <typename Backend>
 class SuppressedWaiter {
  public:
@@ -87,8 +91,10 @@ class SuppressedWaiter {
     return (word_.exchange(0, std::memory_order_acquire) & kRung) != 0;
   }
 
-  // Blocks until rung or `deadline`; false on timeout.
-  bool BlockUntilRung(absl::Time deadline) {
+  // Blocks until rung or until `timeout` passed without a ring; false on
+  // timeout. A return without a ring before the timeout (a signal) waits
+  // the whole timeout again.
+  bool BlockUntilRung(absl::Duration timeout) {
     for (;;) {
       if (Consume()) return true;
       uint32_t expected = 0;
@@ -100,9 +106,9 @@ class SuppressedWaiter {
       }
       counter_.sleeps.fetch_add(1, std::memory_order_relaxed);
       CountSleepCall();
-      const bool woke = backend_.Block(word_, deadline);
+      const bool woke = backend_.Block(word_, timeout);
       if (Consume()) return true;
-      if (!woke && absl::Now() >= deadline) return false;
+      if (!woke) return false;
     }
   }
 
@@ -127,11 +133,9 @@ class BlockingDoorbell {
   static void RingMany(Bell* const* bells, size_t n) {
     for (size_t i = 0; i < n; ++i) bells[i]->Ring();
   }
-  void Wait() { waiter_.BlockUntilRung(absl::InfiniteFuture()); }
+  void Wait() { waiter_.BlockUntilRung(absl::InfiniteDuration()); }
   bool WaitFor(absl::Duration timeout) {
-    return waiter_.BlockUntilRung(timeout == absl::InfiniteDuration()
-                                      ? absl::InfiniteFuture()
-                                      : absl::Now() + timeout);
+    return waiter_.BlockUntilRung(timeout);
   }
   bool Peek() const { return waiter_.Peek(); }
   uint64_t syscalls() const { return waiter_.counter().total(); }
