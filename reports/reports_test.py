@@ -354,6 +354,12 @@ class RenderTest(unittest.TestCase):
             self.assertAlmostEqual(times, calls / report.MANY_VCPU_FLOOR, delta=0.01)
         # The throughput table names each row's poll too.
         self.assertIn("| service poll |", md)
+        # The verdict names, per topology, the row with the fewest calls.
+        for topology in ("kernel", "direct"):
+            fewest = min((r for r in rows if r[1] == topology), key=lambda r: float(r[3]))
+            self.assertIn("System calls at 16 vCPUs (%s topology): closest to the floor is %s "
+                          "with service poll %s, %s calls per request"
+                          % (topology, fewest[0], fewest[2], fewest[3]), md)
 
     def test_markdown_holds_every_table_and_chart_file(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)
