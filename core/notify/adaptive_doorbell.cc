@@ -71,22 +71,39 @@ int AdaptiveDoorbell::SleepingThreads() {
   return g_sleeping.load(std::memory_order_relaxed);
 }
 
+namespace {
+
+// Runnable waiters (this one included): those not counted asleep.
+int RunnableWaiters() {
+  return g_waiter_threads.load(std::memory_order_relaxed) -
+         g_sleeping.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void AdaptiveDoorbell::CountAwake() {
+  // Relaxed: a count for a decision, not an ordering; the exchange makes
+  // the decrement happen once per sleep.
+  if (counted_asleep_.load(std::memory_order_relaxed) &&
+      counted_asleep_.exchange(false, std::memory_order_relaxed)) {
+    g_sleeping.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 bool AdaptiveDoorbell::Spin(int64_t window_ns) {
-  // Collapse: runnable waiters (this one included) beyond the cores.
-  const int runnable = g_waiter_threads.load(std::memory_order_relaxed) -
-                       g_sleeping.load(std::memory_order_relaxed);
-  if (runnable > Cores()) return false;
   // Collapse: the notifier last ran on this CPU; spinning here would keep
-  // it from running.
+  // it from running. Asked first: it is the most specific signal, and the
+  // counts below would hide it.
   if (last_ring_cpu_.load(std::memory_order_relaxed) == sched_getcpu()) {
     ++same_cpu_skips_;
     return false;
   }
-  // Collapse: more tasks of any process runnable than cores, so one waits
-  // for a CPU, and spinning would keep it waiting (the blindness the first
+  // Collapse: more runnable tasks than cores, so one waits for a CPU, and
+  // spinning would keep it waiting: first this process's runnable waiters
+  // (this one included), then every process's (the blindness the first
   // count has to other processes; KVM's halt-polling asks the kernel the
   // same: single_task_running()).
-  if (SystemRunnable() > Cores()) {
+  if (RunnableWaiters() > Cores() || SystemRunnable() > Cores()) {
     ++busy_skips_;
     return false;
   }
@@ -94,7 +111,14 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   for (uint32_t i = 1;; ++i) {
     if (futex_.waiter_.Peek()) return true;
     notify_internal::CpuRelax();
-    if ((i & 63) == 0 && NowNs() >= end) return false;
+    if ((i & 63) != 0) continue;
+    if (NowNs() >= end) return false;
+    // Asked again while spinning: a thread woken since the spin began may
+    // be waiting for this core.
+    if (RunnableWaiters() > Cores() || SystemRunnable() > Cores()) {
+      ++busy_skips_;
+      return false;
+    }
   }
 }
 
@@ -106,8 +130,9 @@ bool AdaptiveDoorbell::WaitFor(absl::Duration timeout) {
   }
   const int64_t start = NowNs();
   g_sleeping.fetch_add(1, std::memory_order_relaxed);
+  counted_asleep_.store(true, std::memory_order_relaxed);  // after the count
   const bool rung = futex_.waiter_.BlockUntilRung(timeout);
-  g_sleeping.fetch_sub(1, std::memory_order_relaxed);
+  CountAwake();  // unless the ring already did
   const int64_t slept = NowNs() - start;
   if (rung && slept <= kMaxWindowNs) {
     window_ns_ = std::min(kMaxWindowNs, std::max(window_ns_ * 2, kGrowStartNs));

@@ -22,6 +22,12 @@
 //     the notifier cannot run to ring it (KVM's halt-polling asks the same
 //     question: is another task runnable here?). Each Ring() records its
 //     CPU (sched_getcpu(), read from rseq: about a nanosecond).
+// The same-CPU signal is asked first, then the two counts, which are asked
+// again every 64 polls while a waiter spins (KVM
+// asks single_task_running() on every poll), and a sleeping waiter counts
+// as runnable from the Ring() that wakes it, not from when it gets a CPU:
+// otherwise two spinners on two cores would keep the thread they woke off
+// both for their whole windows.
 //
 // Example:
 //   ioreq::AdaptiveDoorbell bell;
@@ -51,6 +57,10 @@ class AdaptiveDoorbell {
   void Ring() {
     // Relaxed: a hint for the next wait, not part of the ring's ordering.
     last_ring_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+    // The waiter is runnable from this ring on, before it gets a CPU: the
+    // spinners that count runnable threads must see it now (the kernel
+    // marks a woken task runnable at the wake, too).
+    CountAwake();
     futex_.waiter_.Ring();
   }
   static void RingMany(AdaptiveDoorbell* const* bells, size_t n) {
@@ -67,9 +77,14 @@ class AdaptiveDoorbell {
   // Waits that went to sleep without spinning because the doorbell was last
   // rung from the waiter's own CPU (waiter thread only; for tests).
   uint64_t same_cpu_skips() const { return same_cpu_skips_; }
-  // Waits that went to sleep without spinning because the machine had more
-  // runnable tasks than cores (waiter thread only; for tests).
+  // Waits that went to sleep without spinning, or cut their spin short,
+  // because this process's waiters or the machine had more runnable tasks
+  // than cores (waiter thread only; for tests).
   uint64_t busy_skips() const { return busy_skips_; }
+  // Ends this doorbell's count among the sleeping waiters, once per sleep
+  // (the waiter after it wakes, or the Ring() that wakes it, whichever
+  // comes first).
+  void CountAwake();
   // Tasks runnable on the whole machine, every process's (cached for a
   // millisecond; 0 where /proc/loadavg cannot be read).
   static int SystemRunnable();
@@ -83,6 +98,8 @@ class AdaptiveDoorbell {
 
   FutexDoorbell futex_;
   std::atomic<int> last_ring_cpu_{-1};  // the CPU of the last Ring()
+  // The waiter is counted among the sleeping (SleepingThreads()).
+  std::atomic<bool> counted_asleep_{false};
   int64_t window_ns_ = kGrowStartNs;    // waiter thread only
   uint64_t same_cpu_skips_ = 0;         // waiter thread only
   uint64_t busy_skips_ = 0;             // waiter thread only

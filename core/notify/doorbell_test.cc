@@ -1,7 +1,10 @@
 // Every doorbell strategy against the same contract (core/notify/strategy.h).
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -43,27 +46,39 @@ TYPED_TEST(DoorbellTest, RingsAreConsumedNotCounted) {
   EXPECT_FALSE(bell.WaitFor(absl::Milliseconds(5)));
 }
 
-TYPED_TEST(DoorbellTest, PingPongLosesNoWakeup) {
-  TypeParam ping, pong;
-  constexpr int kRounds = 2000;
+// Two threads hand a count back and forth `rounds` times, one through
+// `ping`, the other through `pong`, which is rung `pong_rings` times per
+// hand-back. Returns the count both reached (2 * rounds when no wake-up
+// was lost).
+template <typename Bell>
+int PingPong(Bell& ping, Bell& pong, int rounds, int pong_rings = 1) {
   std::atomic<int> seen{0};
   std::thread other([&] {
-    for (int i = 0; i < kRounds; ++i) {
+    for (int i = 0; i < rounds; ++i) {
       // The waiter re-checks its condition after every return.
       while (seen.load(std::memory_order_acquire) < 2 * i + 1) ping.Wait();
       seen.store(2 * i + 2, std::memory_order_release);
-      pong.Ring();
+      for (int r = 0; r < pong_rings; ++r) pong.Ring();
     }
   });
-  for (int i = 0; i < kRounds; ++i) {
+  for (int i = 0; i < rounds; ++i) {
     seen.store(2 * i + 1, std::memory_order_release);
     ping.Ring();
     while (seen.load(std::memory_order_acquire) < 2 * i + 2) {
-      ASSERT_TRUE(pong.WaitFor(absl::Seconds(10))) << "round " << i;
+      if (!pong.WaitFor(absl::Seconds(10))) {
+        // A lost wake-up: the other thread may wait for ever, so end here.
+        std::fprintf(stderr, "round %d: no wake-up in 10 s\n", i);
+        std::abort();
+      }
     }
   }
   other.join();
-  EXPECT_EQ(seen.load(), 2 * kRounds);
+  return seen.load();
+}
+
+TYPED_TEST(DoorbellTest, PingPongLosesNoWakeup) {
+  TypeParam ping, pong;
+  EXPECT_EQ(PingPong(ping, pong, 2000), 2 * 2000);
 }
 
 TYPED_TEST(DoorbellTest, NoSystemCallWhileTheWaiterIsAwake) {
@@ -267,6 +282,52 @@ TEST(AdaptiveDoorbell, DoesNotSpinWhileOtherProcessesWaitForACpu) {
   });
   self.join();
   other.join();
+}
+
+// A waiter asleep in the kernel counts as runnable from the Ring() that
+// wakes it, before it gets a CPU (the kernel marks a woken task runnable at
+// the wake): spinners that count runnable threads see at once that it
+// needs a core. The waiter is kept off its CPU (SCHED_IDLE beside a busy
+// thread there) so that only the ring can have moved the count.
+TEST(AdaptiveDoorbell, AWakenedWaiterCountsRunnableFromTheRing) {
+  const std::vector<int> cpus = AllowedCpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+  const int sleeping_before = AdaptiveDoorbell::SleepingThreads();
+  AdaptiveDoorbell bell;
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    ASSERT_TRUE(PinCurrentThread({cpus[1]}).ok());
+    while (!stop.load(std::memory_order_relaxed)) {
+    }
+  });
+  std::thread waiter([&] {
+    ASSERT_TRUE(PinCurrentThread({cpus[1]}).ok());
+    sched_param param{};
+    ASSERT_EQ(sched_setscheduler(0, SCHED_IDLE, &param), 0);
+    bell.Wait();
+  });
+  ASSERT_TRUE(PinCurrentThread({cpus[0]}).ok());
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (AdaptiveDoorbell::SleepingThreads() != sleeping_before + 1) {
+    ASSERT_LT(absl::Now(), give_up) << "the waiter never went to sleep";
+    absl::SleepFor(absl::Microseconds(100));
+  }
+  bell.Ring();
+  EXPECT_EQ(AdaptiveDoorbell::SleepingThreads(), sleeping_before);
+  waiter.join();
+  stop.store(true, std::memory_order_relaxed);
+  busy.join();
+  // Counted awake once: by the ring, not again by the waiter.
+  EXPECT_EQ(AdaptiveDoorbell::SleepingThreads(), sleeping_before);
+}
+
+// However rings and wakes interleave, each sleep leaves the count once (a
+// second ring of the same wake counts nothing).
+TEST(AdaptiveDoorbell, SleepingCountReturnsToWhereItWas) {
+  const int sleeping_before = AdaptiveDoorbell::SleepingThreads();
+  AdaptiveDoorbell ping, pong;
+  EXPECT_EQ(PingPong(ping, pong, 2000, /*pong_rings=*/2), 2 * 2000);
+  EXPECT_EQ(AdaptiveDoorbell::SleepingThreads(), sleeping_before);
 }
 
 TEST(Strategy, NamesRoundTripAndUnknownIsAnError) {
