@@ -17,7 +17,7 @@ trap 'rm -rf "$obj"' EXIT
 mapfile -t targets < fuzz/targets.txt  # the one list of fuzz targets
 # TARGETS="a b" builds only those (fuzz/afl.sh builds the one it runs).
 if [ -n "${TARGETS:-}" ]; then read -r -a targets <<<"$TARGETS"; fi
-core=($(find core -name "*.cc" ! -name "*_test.cc" | sort) fuzz/*_format.cc fuzz/record_stream.cc)  # + input formats
+core=($(find core -name "*.cc" ! -name "*_test.cc" ! -name "*_benchmark.cc" | sort) fuzz/*_format.cc fuzz/record_stream.cc)  # + input formats
 source fuzz/link_libs.sh
 
 compile() {  # compile SOURCE: one object per source, in parallel below

@@ -22,11 +22,11 @@ class BuildError(Exception):
 
 
 def sources(tree, target, driver=None):
-    """The model (core/, no tests), the input formats and their mutator,
-    the target, and `driver` (e.g. fuzz/regression_driver.cc) if given."""
+    """The model (core/, no tests, no benchmarks), the input formats and
+    their mutator, the target, and `driver` (e.g. fuzz/regression_driver.cc) if given."""
     found = sorted(p for p in glob.glob(os.path.join(tree, "core", "**", "*.cc"),
                                         recursive=True)
-                   if not p.endswith("_test.cc"))
+                   if not p.endswith(("_test.cc", "_benchmark.cc")))
     found += sorted(glob.glob(os.path.join(tree, "fuzz", "*_format.cc")))
     found += glob.glob(os.path.join(tree, "fuzz", "record_stream.cc"))
     if driver:

@@ -26,7 +26,7 @@ llvm_profdata="$(command -v llvm-profdata-14 || command -v llvm-profdata)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 flags=(-O1 -std=c++17 -I. -fprofile-instr-generate -fcoverage-mapping)
-core=($(find core -name "*.cc" ! -name "*_test.cc" | sort) fuzz/*_format.cc fuzz/record_stream.cc)  # + input formats
+core=($(find core -name "*.cc" ! -name "*_test.cc" ! -name "*_benchmark.cc" | sort) fuzz/*_format.cc fuzz/record_stream.cc)  # + input formats
 mapfile -t targets < fuzz/targets.txt  # the one list of fuzz targets
 source fuzz/link_libs.sh
 sources=("${core[@]}" fuzz/regression_driver.cc)

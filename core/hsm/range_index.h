@@ -63,6 +63,10 @@ class RangeIndex {
   std::optional<uint64_t> Find(uint32_t type, uint64_t addr,
                                uint64_t size) const;
   size_t segment_count() const;
+  // Changes with every Add(), every Remove() that removed a cover and every
+  // RemoveClient(): while it holds still, Find() gives the same answers, so
+  // a caller may keep them (hsm_internal::RouteMemo). Never 0.
+  uint64_t generation() const { return generation_; }
 
  private:
   struct Cover {
@@ -83,6 +87,7 @@ class RangeIndex {
 
   SegmentMap pio_;
   SegmentMap mmio_;
+  uint64_t generation_ = 1;
 };
 
 }  // namespace ioreq

@@ -138,5 +138,31 @@ TEST(FindClient, RandomisedIndexAgreesWithLinearScan) {
   }
 }
 
+TEST(RangeIndexGeneration, ChangesWithEveryEditThatCanChangeAnAnswer) {
+  RangeIndex index;
+  const IoRange r{kTypeMmio, 0x2000, 0x2FFF};
+  uint64_t seen = index.generation();
+  EXPECT_NE(seen, 0u);
+  auto changed = [&] {
+    const bool moved = index.generation() != seen;
+    seen = index.generation();
+    return moved;
+  };
+  index.Add(1, r);
+  EXPECT_TRUE(changed());
+  index.Add(1, {kTypeMmio, 0x10, 0x0F});  // end below start: not added
+  EXPECT_FALSE(changed());
+  EXPECT_FALSE(index.Remove(1, {kTypeMmio, 0x2000, 0x2FFE}));
+  EXPECT_FALSE(changed());
+  EXPECT_EQ(index.Find(kTypeMmio, 0x2000, 4), 1u);  // a lookup edits nothing
+  EXPECT_FALSE(changed());
+  EXPECT_TRUE(index.Remove(1, r));
+  EXPECT_TRUE(changed());
+  index.Add(2, r);
+  EXPECT_TRUE(changed());
+  index.RemoveClient(2);
+  EXPECT_TRUE(changed());
+}
+
 }  // namespace
 }  // namespace ioreq

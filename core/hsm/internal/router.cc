@@ -10,29 +10,51 @@
 namespace ioreq {
 namespace hsm_internal {
 
+namespace {
+
+[[noreturn]] void Disagree(const char* what, const IoAccess& a) {
+  std::fprintf(stderr,
+               "ioreq: %s disagree on type %u addr 0x%llx size %llu\n", what,
+               a.type, static_cast<unsigned long long>(a.address),
+               static_cast<unsigned long long>(a.size));
+  std::abort();
+}
+
+// The owner by lookup: the index, then the client map; null for the
+// default client. With `check_index`, the index against the linear scan.
+ClientState* LookUpOwner(VmState& vm, const IoAccess& a, bool check_index) {
+  const std::optional<ClientId> owner =
+      vm.range_index.Find(a.type, a.address, a.size);
+  if (check_index &&
+      vm.reference_ranges.Find(a.type, a.address, a.size) != owner) {
+    Disagree("range index and linear scan", a);
+  }
+  if (!owner) return nullptr;
+  auto it = vm.by_id.find(*owner);
+  return it != vm.by_id.end() ? it->second : nullptr;
+}
+
+}  // namespace
+
 ClientState* FindClient(VmState& vm, const IoRequest& req, bool check_index) {
   // PCICFG never matches a range: the default client emulates PCI.
   if (req.type == kTypePciCfg) return vm.default_client.get();
   const IoAccess a = DecodeAccess(req);
-  const std::optional<ClientId> owner =
-      vm.range_index.Find(a.type, a.address, a.size);
-  if (check_index) {
-    const std::optional<ClientId> reference =
-        vm.reference_ranges.Find(a.type, a.address, a.size);
-    if (reference != owner) {
-      std::fprintf(stderr,
-                   "ioreq: range index and linear scan disagree on type %u "
-                   "addr 0x%llx size %llu\n",
-                   a.type, static_cast<unsigned long long>(a.address),
-                   static_cast<unsigned long long>(a.size));
-      std::abort();
+  // Steady state: the memo answers (route_memo.h). With `check_index` the
+  // lookup runs anyway and the memo's answer is checked against it.
+  const uint64_t generation = vm.range_index.generation();
+  ClientState* owner = nullptr;
+  const bool memoized =
+      vm.route_memo.Find(generation, a.type, a.address, a.size, &owner);
+  if (!memoized || check_index) {
+    ClientState* looked_up = LookUpOwner(vm, a, check_index);
+    if (memoized && looked_up != owner) Disagree("route memo and lookup", a);
+    owner = looked_up;
+    if (!memoized) {
+      vm.route_memo.Remember(generation, a.type, a.address, a.size, owner);
     }
   }
-  if (owner) {
-    auto it = vm.by_id.find(*owner);
-    if (it != vm.by_id.end()) return it->second;
-  }
-  return vm.default_client.get();
+  return owner != nullptr ? owner : vm.default_client.get();
 }
 
 RouteDecision RouteRequest(VmState& vm, IoRequest& req, uint32_t* latch,

@@ -10,6 +10,7 @@
 //                                        [cf8cfc]
 //   4. the newest client whose range holds the whole access, else the
 //      default client; PCICFG always the default client  [find-client]
+//      (remembered per access until the ranges change: route_memo.h)
 //   5. no client at all               -> left PENDING
 // It depends only on the request and the VM's routing state (clearing,
 // clients, ranges, the 0xCF8 latch), and it neither completes nor counts:
@@ -52,8 +53,10 @@ struct RouteDecision {
 
 // [find-client] The client that owns `req`: PCICFG goes to the default
 // client; otherwise the newest client with a range holding the whole access,
-// else the default client; null if there is none. With `check_index`, the
-// RangeIndex answer is compared with the kernel's linear scan (abort on a
+// else the default client; null if there is none. An access routed before
+// under the same ranges is answered from VmState::route_memo, without a
+// lookup. With `check_index`, every answer is looked up, and the RangeIndex's
+// is compared with the kernel's linear scan and with the memo's (abort on a
 // difference). VmState::clients_mu held.
 ClientState* FindClient(VmState& vm, const IoRequest& req, bool check_index);
 

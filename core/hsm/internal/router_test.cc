@@ -43,6 +43,11 @@ class RouterTest : public ::testing::Test {
   RouteDecision Route(IoRequest& req, uint32_t* latch) {
     return RouteRequest(*vm_, req, latch, /*check_index=*/true);
   }
+  // As the engines route by default: an answer in the memo is not looked up.
+  ClientState* Owner(const IoAccess& access) {
+    IoRequest req = Request(access);
+    return RouteRequest(*vm_, req, nullptr, /*check_index=*/false).client;
+  }
 
   Registry registry_;
   std::shared_ptr<VmState> vm_;
@@ -144,6 +149,59 @@ TEST_F(RouterTest, WithoutTheLatchAConfigAccessGoesUnfoldedToTheDefault) {
   EXPECT_EQ(d.client, dm);
   EXPECT_FALSE(d.folded);
   EXPECT_EQ(write.type, kTypePortIo);  // untouched
+}
+
+// [find-client] in steady state: an access routed before is answered from
+// the memo, whatever the number of ranges.
+TEST_F(RouterTest, ARepeatedAccessIsAnsweredWithoutALookup) {
+  ClientState* c = AddClient(false);
+  ClientState* dm = AddClient(true);
+  for (uint64_t i = 0; i < 64; ++i) {
+    AddRange(c, kTypeMmio, i << 12, (i << 12) | 0xFFF);
+  }
+  const RouteMemo& memo = vm_->route_memo;
+  EXPECT_EQ(Owner(MmioRead(0x5010, 4)), c);
+  EXPECT_EQ(Owner(PortRead(0x60, 1)), dm);
+  const uint64_t misses = memo.misses();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Owner(MmioRead(0x5010, 4)), c);
+    EXPECT_EQ(Owner(PortRead(0x60, 1)), dm);
+  }
+  EXPECT_EQ(memo.misses(), misses);
+  EXPECT_GE(memo.hits(), 20u);
+  // Another size or type at the same address is another access.
+  EXPECT_EQ(Owner(MmioRead(0x5010, 8)), c);
+  EXPECT_EQ(Owner(PortRead(0x5010, 1)), dm);
+  EXPECT_EQ(memo.misses(), misses + 2);
+}
+
+TEST_F(RouterTest, EveryRangeEditForgetsWhatTheMemoKept) {
+  ClientState* old_client = AddClient(false);
+  ClientState* dm = AddClient(true);
+  AddRange(old_client, kTypePortIo, 0x3F8, 0x3FF);
+  EXPECT_EQ(Owner(PortWrite(0x3F8, 1, 0x41)), old_client);
+  // A newer client's range over it wins at once.
+  ClientState* new_client = AddClient(false);
+  AddRange(new_client, kTypePortIo, 0x3F8, 0x3F8);
+  EXPECT_EQ(Owner(PortWrite(0x3F8, 1, 0x41)), new_client);
+  // Its range removed: back to the older client.
+  vm_->reference_ranges.Remove(new_client->id, {kTypePortIo, 0x3F8, 0x3F8});
+  ASSERT_TRUE(vm_->range_index.Remove(new_client->id, {kTypePortIo, 0x3F8, 0x3F8}));
+  EXPECT_EQ(Owner(PortWrite(0x3F8, 1, 0x41)), old_client);
+  // The older client detached: the memo never hands out a client that left.
+  registry_.DetachLocked(*vm_, *old_client);
+  EXPECT_EQ(Owner(PortWrite(0x3F8, 1, 0x41)), dm);
+}
+
+TEST_F(RouterTest, TheDefaultClientIsReadAtEachAnswer) {
+  IoRequest req = Request(PortRead(0x60, 1));
+  EXPECT_EQ(Route(req, nullptr).route, Route::kNoClient);
+  ClientState* dm = AddClient(true);
+  EXPECT_EQ(Owner(PortRead(0x60, 1)), dm);
+  registry_.DetachLocked(*vm_, *dm);
+  EXPECT_EQ(Owner(PortRead(0x60, 1)), nullptr);
+  ClientState* dm2 = AddClient(true);
+  EXPECT_EQ(Owner(PortRead(0x60, 1)), dm2);
 }
 
 }  // namespace

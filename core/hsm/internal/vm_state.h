@@ -37,6 +37,7 @@
 #include "core/hsm/posted_writes.h"
 #include "core/hsm/kernel_range_list.h"
 #include "core/hsm/range_index.h"
+#include "core/hsm/internal/route_memo.h"
 
 namespace ioreq {
 namespace hsm_internal {
@@ -97,13 +98,14 @@ struct VmState {
   // topology the default client's claim scan, the only one that folds).
   uint32_t pci_config_address = 0;
 
-  // ioreq_clients_lock: guards everything down to range_index.
+  // ioreq_clients_lock: guards everything down to route_memo.
   std::mutex clients_mu;
   std::vector<std::shared_ptr<ClientState>> clients;  // non-default, newest first
   absl::flat_hash_map<ClientId, ClientState*> by_id;
   std::shared_ptr<ClientState> default_client;
   KernelRangeList reference_ranges;  // the kernel's structure
   RangeIndex range_index;            // what lookups use
+  RouteMemo route_memo;              // range_index's last answers
 
   IoeventfdTable ioeventfds;  // has its own lock (ioeventfds_lock)
   PostedWrites posted;        // [posted]; has its own locks
