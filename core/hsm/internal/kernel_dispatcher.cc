@@ -114,50 +114,52 @@ int KernelDispatcher<Bell>::DispatchVm(VmState& vm) {
   ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return 0;
+  // ioreq_clients_lock, taken at the first PENDING slot and held to the end
+  // of the VM's scan: one lock for every request of the pass (the kernel
+  // takes it per request), none for a VM with nothing pending.
+  std::unique_lock<std::mutex> lock(vm.clients_mu, std::defer_lock);
   for (uint32_t i = 0; i < vm.vcpu_num; ++i) {
     IoRequest& req = page->slots[i];
     // Pairs with the hypervisor's StoreStateRelease(PENDING) in
     // InsertRequest() (core/harness/hypervisor.cc): the fields of a PENDING
     // slot are visible.
     if (LoadStateAcquire(req) != kStatePending) continue;
-    RouteDecision d;
-    {
-      std::lock_guard<std::mutex> lock(vm.clients_mu);
-      // The dispatcher is the only folder: it owns the latch.
-      d = RouteRequest(vm, req, &vm.pci_config_address,
-                       ctx_.options.check_range_index);
-      if (d.folded) Count(ctx_.counters.cf8cfc_converted);
-      if (d.route == Route::kDeliver) {
-        // [kernel-handled] Written before PROCESSING, whose release below
-        // publishes it to a device model that scans for PROCESSING &&
-        // !kernel_handled (its finish ioctl waits on clients_mu, held here
-        // until the pending bit is set).
-        StoreKernelHandledRelaxed(req, d.client->is_default ? 0 : 1);
-        // The kernel's smp_store_release(PROCESSING), as a compare-exchange
-        // so that a hypervisor that rewrote the state meanwhile is noticed.
-        // Pairs with the serving side's LoadStateAcquire() in
-        // ClientService: kernel_handled and any 0xCFC rewrite are visible
-        // once PROCESSING is.
-        if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
-          Count(ctx_.counters.ownership_lost);
-          continue;
-        }
-        // set_bit(). Release pairs with the acquire loads of `pending` in
-        // ClientService.
-        d.client->pending.fetch_or(Bit(i), std::memory_order_release);
-        Count(ctx_.counters.dispatched);
-        ++handed;
-        if (ctx_.options.on_dispatched) ctx_.options.on_dispatched(vm.vmid, i);
-        // wake_up_interruptible(): deferred to the end of the pass, once
-        // per client.
-        Bell* bell = &BellOf<Bell>(*d.client);
-        if (std::find(wakes_.begin(), wakes_.end(), bell) == wakes_.end()) {
-          wakes_.push_back(bell);
-        }
-        continue;
-      }
+    if (!lock.owns_lock()) lock.lock();
+    // The dispatcher is the only folder: it owns the latch.
+    const RouteDecision d = RouteRequest(vm, req, &vm.pci_config_address,
+                                         ctx_.options.check_range_index);
+    if (d.folded) Count(ctx_.counters.cf8cfc_converted);
+    if (d.route != Route::kDeliver) {
+      // Completes, or leaves PENDING; under clients_mu, which allows calling
+      // the hypervisor (vm_state.h's lock order).
+      ctx_.completer.AnswerUndelivered(vm, i, kStatePending, d);
+      continue;
     }
-    ctx_.completer.AnswerUndelivered(vm, i, kStatePending, d);
+    // [kernel-handled] Written before PROCESSING, whose release below
+    // publishes it to a device model that scans for PROCESSING &&
+    // !kernel_handled (its finish ioctl waits on clients_mu, held here until
+    // the pending bit is set).
+    StoreKernelHandledRelaxed(req, d.client->is_default ? 0 : 1);
+    // The kernel's smp_store_release(PROCESSING), as a compare-exchange so
+    // that a hypervisor that rewrote the state meanwhile is noticed. Pairs
+    // with the serving side's LoadStateAcquire() in ClientService:
+    // kernel_handled and any 0xCFC rewrite are visible once PROCESSING is.
+    if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
+      Count(ctx_.counters.ownership_lost);
+      continue;
+    }
+    // set_bit(). Release pairs with the acquire loads of `pending` in
+    // ClientService.
+    d.client->pending.fetch_or(Bit(i), std::memory_order_release);
+    Count(ctx_.counters.dispatched);
+    ++handed;
+    if (ctx_.options.on_dispatched) ctx_.options.on_dispatched(vm.vmid, i);
+    // wake_up_interruptible(): deferred to the end of the pass, once per
+    // client.
+    Bell* bell = &BellOf<Bell>(*d.client);
+    if (std::find(wakes_.begin(), wakes_.end(), bell) == wakes_.end()) {
+      wakes_.push_back(bell);
+    }
   }
   return handed;
 }
