@@ -53,8 +53,9 @@ int ReadRunnable() {
 
 }  // namespace
 
-int AdaptiveDoorbell::SystemRunnable() {
-  const int64_t now = NowNs();
+int AdaptiveDoorbell::SystemRunnable() { return SystemRunnableAt(NowNs()); }
+
+int AdaptiveDoorbell::SystemRunnableAt(int64_t now) {
   // Relaxed: a hint; a stale or doubly-read value only moves a decision.
   if (now - g_runnable_read_at.load(std::memory_order_relaxed) > kRunnableRefreshNs) {
     g_runnable_read_at.store(now, std::memory_order_relaxed);
@@ -103,19 +104,22 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   // (this one included), then every process's (the blindness the first
   // count has to other processes; KVM's halt-polling asks the kernel the
   // same: single_task_running()).
-  if (RunnableWaiters() > Cores() || SystemRunnable() > Cores()) {
+  // One clock read serves the window and the machine-wide count's age.
+  const int64_t start = NowNs();
+  if (RunnableWaiters() > Cores() || SystemRunnableAt(start) > Cores()) {
     ++busy_skips_;
     return false;
   }
-  const int64_t end = NowNs() + window_ns;
+  const int64_t end = start + window_ns;
   for (uint32_t i = 1;; ++i) {
     if (futex_.waiter_.Peek()) return true;
     notify_internal::CpuRelax();
     if ((i & 63) != 0) continue;
-    if (NowNs() >= end) return false;
+    const int64_t now = NowNs();
+    if (now >= end) return false;
     // Asked again while spinning: a thread woken since the spin began may
     // be waiting for this core.
-    if (RunnableWaiters() > Cores() || SystemRunnable() > Cores()) {
+    if (RunnableWaiters() > Cores() || SystemRunnableAt(now) > Cores()) {
       ++busy_skips_;
       return false;
     }

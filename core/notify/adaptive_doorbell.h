@@ -95,6 +95,8 @@ class AdaptiveDoorbell {
 
  private:
   bool Spin(int64_t window_ns);
+  // SystemRunnable() with the clock already read (`now`, in ns).
+  static int SystemRunnableAt(int64_t now);
 
   FutexDoorbell futex_;
   std::atomic<int> last_ring_cpu_{-1};  // the CPU of the last Ring()
