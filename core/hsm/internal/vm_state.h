@@ -5,7 +5,7 @@
 // only locks below it:
 //   1. PassGate's mutex (pass_gate.h)   a kernel dispatch pass or Pause()'s
 //                                       drain (exclusive), a direct claim
-//                                       scan (shared)
+//                                       scan or upcall (shared)
 //   2. Registry's VM map lock           (registry.h; acrn_vm_list_lock)
 //   3. VmState::clients_mu              the VM's clients and ranges
 //                                       (ioreq_clients_lock)
@@ -13,7 +13,9 @@
 //   5. the VM's IoeventfdTable lock     a leaf (ioeventfds_lock)
 // With 3 held the HSM may ring a client's doorbell (a client is not freed
 // while its bell is rung) and call the hypervisor (NotifyRequestFinish); a
-// hypervisor must not call back into the HSM on that thread.
+// hypervisor must not call back into the HSM on that thread. On a request's
+// own path it rings after releasing 3 (DirectClaimer::Upcall()): the woken
+// thread would otherwise preempt the ringer and block on it at once.
 //
 // Example (inside the HSM):
 //   std::lock_guard<std::mutex> lock(vm.clients_mu);
