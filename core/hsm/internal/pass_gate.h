@@ -2,9 +2,9 @@
 // HSM's lock order (vm_state.h).
 //
 // A kernel dispatch pass holds the gate exclusively, a direct claim scan
-// and a direct upcall share it, and Pause() takes it exclusively once to drain: when Pause()
-// returns, no pass is running and every later one sees paused() and does
-// nothing (ioreq_pause(): drain_workqueue()). Pauses nest.
+// and a direct upcall share it, and Pause() takes it exclusively once to
+// drain: when Pause() returns, no pass is running and every later one sees
+// paused() and does nothing (ioreq_pause(): drain_workqueue()). Pauses nest.
 //
 // Example:
 //   std::unique_lock<std::shared_mutex> pass = gate.ExclusivePass();
