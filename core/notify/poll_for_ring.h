@@ -35,6 +35,7 @@ template <typename Bell>
 bool PollForRing(const Bell& bell, absl::Duration window) {
   if (bell.Peek()) return true;
   if (window <= absl::ZeroDuration()) return false;
+  notify_internal::SendDeferredWakes();  // a poll carries no held wake
   const int64_t deadline_ns =
       absl::GetCurrentTimeNanos() + absl::ToInt64Nanoseconds(window);
   for (uint32_t polls = 1;; ++polls) {

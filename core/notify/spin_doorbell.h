@@ -37,6 +37,7 @@ class SpinDoorbell {
   // The clock is read only after 1024 polls without a ring, and the timeout
   // counts from there: a ring that comes soon costs no clock read.
   bool WaitFor(absl::Duration timeout) {
+    notify_internal::SendDeferredWakes();  // a spin carries no held wake
     absl::Time deadline = absl::InfiniteFuture();
     for (uint32_t spins = 1;; ++spins) {
       if (word_.load(std::memory_order_relaxed) != 0 &&

@@ -12,6 +12,9 @@
 //   submits   an io_uring_enter that submits wake messages (MSG_RING): one
 //             call however many messages it carries
 //   messages  MSG_RINGs queued: messages / submits is the batching
+//   carried   sleeps that also submitted held wakes (core/notify/wake_batch.h):
+//             one call, counted once, as a sleep; the messages it carried
+//             are in `messages`
 // Relaxed counters, each on its own cache line; bumped only next to a call
 // that costs far more.
 //
@@ -33,10 +36,11 @@ struct SyscallTally {
   uint64_t sleeps = 0;
   uint64_t submits = 0;
   uint64_t messages = 0;
+  uint64_t carried = 0;
   uint64_t calls() const { return wakes + sleeps + submits; }
   SyscallTally operator-(const SyscallTally& o) const {
     return {wakes - o.wakes, sleeps - o.sleeps, submits - o.submits,
-            messages - o.messages};
+            messages - o.messages, carried - o.carried};
   }
 };
 
@@ -46,7 +50,7 @@ struct alignas(64) TallyCounter {
   std::atomic<uint64_t> value{0};
 };
 struct ProcessTally {
-  TallyCounter wakes, sleeps, submits, messages;
+  TallyCounter wakes, sleeps, submits, messages, carried;
 };
 inline ProcessTally& Tally() {
   static ProcessTally tally;
@@ -64,6 +68,9 @@ inline void CountSubmitCall() {
 inline void CountWakeMessage() {
   Tally().messages.value.fetch_add(1, std::memory_order_relaxed);
 }
+inline void CountCarryingSleep() {
+  Tally().carried.value.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace notify_internal
 
@@ -75,6 +82,7 @@ inline SyscallTally ProcessSyscalls() {
   s.sleeps = t.sleeps.value.load(std::memory_order_relaxed);
   s.submits = t.submits.value.load(std::memory_order_relaxed);
   s.messages = t.messages.value.load(std::memory_order_relaxed);
+  s.carried = t.carried.value.load(std::memory_order_relaxed);
   return s;
 }
 

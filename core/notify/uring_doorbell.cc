@@ -1,5 +1,6 @@
 #include "core/notify/uring_doorbell.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -13,9 +14,15 @@
 namespace ioreq {
 namespace {
 
-constexpr unsigned kWaiterEntries = 8;
+// Room for the wakes a sleep carries (core/notify/wake_batch.h); more than
+// that go out through the notifier ring first.
+constexpr unsigned kWaiterEntries = 32;
 constexpr unsigned kNotifierEntries = 64;
 constexpr uint64_t kWakeTag = 0x10E7EA;
+// The sender's user_data on a MSG_RING: only a failed one posts a CQE on the
+// sender's ring (IOSQE_CQE_SKIP_SUCCESS), and a waiter ring that sent it
+// reads that CQE as a spurious wake.
+constexpr uint64_t kFailedWakeTag = 0xFA11ED;
 
 std::atomic<bool> g_sqpoll{false};
 
@@ -59,6 +66,55 @@ struct NotifierRing {
 NotifierRing& ThisThreadsRing() {
   thread_local NotifierRing ring;
   return ring;
+}
+
+void PrepWake(io_uring_sqe* sqe, int target_fd) {
+  io_uring_prep_msg_ring(sqe, target_fd, 0, kWakeTag, 0);
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(sqe, kFailedWakeTag);
+}
+
+// Sends every wake this thread holds through its notifier ring: one submit.
+void SendHeldWakes() {
+  notify_internal::DeferredWakes& held = notify_internal::t_deferred_wakes;
+  if (held.count == 0) return;
+  NotifierRing& ring = ThisThreadsRing();
+  for (uint32_t i = 0; i < held.count; ++i) {
+    PrepWake(ring.Sqe(), held.target_fds[i]);
+  }
+  held.count = 0;
+  ring.Submit();
+}
+
+// Holds a wake for `target_fd` if a WakeBatch is open on this thread and
+// lets it be held; false if not (the caller sends it now). `target_cpu`: the
+// CPU its waiter last slept on.
+bool HoldWake(int target_fd, int target_cpu) {
+  notify_internal::DeferredWakes& held = notify_internal::t_deferred_wakes;
+  if (held.depth == 0) return false;
+  if (held.send_same_cpu != 0 && target_cpu == sched_getcpu()) return false;
+  if (held.count == notify_internal::DeferredWakes::kCapacity) SendHeldWakes();
+  held.send = &SendHeldWakes;
+  held.target_fds[held.count++] = target_fd;
+  return true;
+}
+
+// Moves the wakes this thread holds into `ring`'s submission queue; the
+// number moved. More than fit are all sent at once through the notifier
+// ring instead (0 moved).
+unsigned MoveHeldWakesInto(io_uring* ring) {
+  notify_internal::DeferredWakes& held = notify_internal::t_deferred_wakes;
+  if (held.count == 0) return 0;
+  if (held.count > io_uring_sq_space_left(ring)) {
+    SendHeldWakes();
+    return 0;
+  }
+  for (uint32_t i = 0; i < held.count; ++i) {
+    PrepWake(io_uring_get_sqe(ring), held.target_fds[i]);
+  }
+  const unsigned moved = held.count;
+  held.count = 0;
+  return moved;
 }
 
 // False only when `timeout` passed without a completion; a signal returns
@@ -138,12 +194,18 @@ UringMsgBackend::~UringMsgBackend() { io_uring_queue_exit(&ring_); }
 
 void UringMsgBackend::QueueWake() {
   CountWakeMessage();
-  io_uring_sqe* sqe = ThisThreadsRing().Sqe();
-  io_uring_prep_msg_ring(sqe, ring_.ring_fd, 0, kWakeTag, 0);
-  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  if (HoldWake(ring_.ring_fd, sleep_cpu_.load(std::memory_order_relaxed))) {
+    return;
+  }
+  PrepWake(ThisThreadsRing().Sqe(), ring_.ring_fd);
 }
 
-void UringMsgBackend::FlushWakes() { ThisThreadsRing().Submit(); }
+void UringMsgBackend::FlushWakes() {
+  // Held wakes are not queued here: they go out with this thread's sleep or
+  // its batch's end.
+  NotifierRing& ring = ThisThreadsRing();
+  if (io_uring_sq_ready(&ring.ring) != 0) ring.Submit();
+}
 
 void UringMsgBackend::Wake(std::atomic<uint32_t>&) {
   QueueWake();
@@ -151,7 +213,35 @@ void UringMsgBackend::Wake(std::atomic<uint32_t>&) {
 }
 
 bool UringMsgBackend::Block(std::atomic<uint32_t>&, absl::Duration timeout) {
-  if (!WaitCqe(&ring_, timeout)) return false;
+  // Relaxed: a hint for a notifier's WakeBatch::kOtherCpusOnly; a stale
+  // value costs time, not a wake.
+  sleep_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+  const unsigned carried = MoveHeldWakesInto(&ring_);
+  if (carried == 0) {
+    if (!WaitCqe(&ring_, timeout)) return false;
+    io_uring_cq_advance(&ring_, io_uring_cq_ready(&ring_));
+    return true;
+  }
+  // One io_uring_enter: the held MSG_RINGs are submitted (each wakes its
+  // target at once), then this thread sleeps for its own wake. A return
+  // without a CQE (a signal after the submission) reads as spurious: the
+  // caller looks at its word and sleeps again.
+  CountCarryingSleep();
+  int rc;
+  if (timeout == absl::InfiniteDuration()) {
+    rc = io_uring_submit_and_wait(&ring_, 1);
+  } else if (timeout <= absl::ZeroDuration()) {
+    io_uring_submit(&ring_);  // the wakes still go
+    return false;
+  } else {
+    __kernel_timespec ts;  // relative: no clock read
+    const timespec t = absl::ToTimespec(timeout);
+    ts.tv_sec = t.tv_sec;
+    ts.tv_nsec = t.tv_nsec;
+    io_uring_cqe* cqe = nullptr;
+    rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  }
+  if (rc == -ETIME) return false;
   io_uring_cq_advance(&ring_, io_uring_cq_ready(&ring_));
   return true;
 }

@@ -7,6 +7,10 @@
 //                  waiter sleeps in io_uring_wait_cqe(). A notifier with
 //                  several wakes in hand (the dispatcher after a scan)
 //                  submits them all with one io_uring_enter (RingMany()).
+//                  Inside a WakeBatch (core/notify/wake_batch.h) the
+//                  messages are held and go out with the thread's next
+//                  sleep on a `uring` doorbell: one io_uring_enter for the
+//                  wakes and the sleep.
 //   uring_eventfd  the waiter keeps a read armed on its eventfd in its
 //                  ring and sleeps in io_uring_wait_cqe(); the notifier
 //                  write()s the eventfd.
@@ -58,10 +62,14 @@ class UringMsgBackend {
   void QueueWake();
   // Submits what QueueWake() queued on this thread's ring.
   static void FlushWakes();
+  // Sends this thread's held wakes (core/notify/wake_batch.h) in the
+  // io_uring_enter that sleeps.
   bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
+  static constexpr bool kCarriesDeferredWakes = true;
 
  private:
   io_uring ring_;
+  std::atomic<int> sleep_cpu_{-1};  // where the waiter last went to sleep
 };
 
 class UringEventfdBackend {

@@ -18,9 +18,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/notify/internal/deferred_wakes.h"
 #include "core/notify/syscall_tally.h"
 
 namespace ioreq {
@@ -34,6 +36,18 @@ inline void CpuRelax() {
   __builtin_ia32_pause();
 #endif
 }
+
+// True for a backend whose Block() sends this thread's held wakes in the
+// call that sleeps (static constexpr bool kCarriesDeferredWakes = true).
+template <typename Backend, typename = void>
+struct CarriesDeferredWakes {
+  static constexpr bool value = false;
+};
+template <typename Backend>
+struct CarriesDeferredWakes<Backend,
+                            std::void_t<decltype(Backend::kCarriesDeferredWakes)>> {
+  static constexpr bool value = Backend::kCarriesDeferredWakes;
+};
 
 // Counts of the system calls a doorbell made (relaxed; for statistics).
 struct SyscallCounter {
@@ -106,6 +120,11 @@ class SuppressedWaiter {
       }
       counter_.sleeps.fetch_add(1, std::memory_order_relaxed);
       CountSleepCall();
+      // A wake this thread holds (core/notify/wake_batch.h) goes out before
+      // it sleeps: with the sleep, or here.
+      if constexpr (!CarriesDeferredWakes<Backend>::value) {
+        SendDeferredWakes();
+      }
       const bool woke = backend_.Block(word_, timeout);
       if (Consume()) return true;
       if (!woke) return false;
