@@ -5,10 +5,12 @@
 // next to the raw primitive it is compared with). Names carry their parameters as Google Benchmark's name/key:value:
 //
 //   Primitive/impl:{raw,doorbell}/primitive:P      two-thread ping-pong
-//   RoundTrip/strategy:S/topology:T/completion:C   one vCPU, one client
+//   RoundTrip/strategy:S/topology:T/completion:C[/carry_wakes:1]
+//              one vCPU, one client (carry_wakes: uring, notified only)
 //   Throughput/strategy:S/topology:T/vms:V/vcpus:N/clients:K[/rate:R]
-//              [/service_poll:Dus] [/profile:acrn]  (no /profile: is
-//              hardened; no /service_poll: polls not at all)
+//              [/service_poll:Dus] [/carry_wakes:1] [/profile:acrn]
+//              (no /profile: is hardened; no /service_poll: polls not at
+//              all; /carry_wakes:1: StressConfig::carry_wakes)
 //   RangeLookup/impl:{index,linear}/ranges:N
 //   SlotCheck/input:{valid,garbage}
 //   HistogramRecord
@@ -131,8 +133,9 @@ struct HopStamps {
 // One vCPU and one MMIO BAR client, with each hop of its requests stamped.
 struct OneVcpuSystem : ioreq::System {
   OneVcpuSystem(ioreq::Strategy strategy, ioreq::Topology topology,
-                const ioreq::Placement& placement = {})
-      : OneVcpuSystem(std::make_shared<HopStamps>(), strategy, topology, placement) {}
+                const ioreq::Placement& placement = {}, bool carry_wakes = false)
+      : OneVcpuSystem(std::make_shared<HopStamps>(), strategy, topology, placement,
+                      carry_wakes) {}
   uint64_t syscalls() const { return hsm.syscalls() + hv.syscalls(); }
 
   const std::shared_ptr<HopStamps> stamps;
@@ -141,8 +144,9 @@ struct OneVcpuSystem : ioreq::System {
 
  private:
   OneVcpuSystem(std::shared_ptr<HopStamps> hop_stamps, ioreq::Strategy strategy,
-                ioreq::Topology topology, const ioreq::Placement& placement)
-      : System(strategy, Options(topology, placement, hop_stamps)),
+                ioreq::Topology topology, const ioreq::Placement& placement,
+                bool carry_wakes)
+      : System(strategy, Options(topology, placement, hop_stamps, carry_wakes)),
         stamps(std::move(hop_stamps)),
         bar(0xE0000000, 0x1000),
         vm(AddVm(1).value()) {
@@ -162,9 +166,11 @@ struct OneVcpuSystem : ioreq::System {
   }
   static ioreq::HsmOptions Options(ioreq::Topology topology,
                                   const ioreq::Placement& placement,
-                                  const std::shared_ptr<HopStamps>& stamps) {
+                                  const std::shared_ptr<HopStamps>& stamps,
+                                  bool carry_wakes) {
     ioreq::HsmOptions o;
     o.topology = topology;
+    o.carry_wakes = carry_wakes;  // System passes it to the hypervisor too
     o.thread_cpus = placement.hsm_cpus;
     o.on_dispatched = [stamps](uint16_t, uint32_t) {
       stamps->dispatched.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
@@ -175,11 +181,13 @@ struct OneVcpuSystem : ioreq::System {
 
 // `busy_processes` other processes spin on the machine meanwhile (the
 // load:busy variants): the competition adaptive's spinning must notice.
+// `carry_wakes`: HsmOptions::carry_wakes (the carry_wakes:1 variants).
 void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                ioreq::Topology topology, bool polling,
-               const ioreq::Placement& placement, int busy_processes = 0) {
+               const ioreq::Placement& placement, int busy_processes = 0,
+               bool carry_wakes = false) {
   ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread is the vCPU
-  OneVcpuSystem sys(strategy, topology, placement);
+  OneVcpuSystem sys(strategy, topology, placement, carry_wakes);
   ioreq::BusyLoad busy(busy_processes);
   const ioreq::IoAccess read = ioreq::MmioRead(0xE0000010, 4);
   LatencyHistogram h;
@@ -358,6 +366,23 @@ void RegisterAll() {
         }
       }
     }
+    // Each uring wake carried by its waker's next sleep (carry_wakes:1),
+    // beside the same round trip without (above).
+    for (Topology topology : {Topology::kKernel, Topology::kDirect}) {
+      benchmark::RegisterBenchmark(
+          pinned(Name("RoundTrip", {{"strategy", "uring"},
+                                    {"topology", ioreq::TopologyName(topology)},
+                                    {"completion", "notify"},
+                                    {"carry_wakes", "1"}}),
+                 placement)
+              .c_str(),
+          [=](benchmark::State& s) {
+            RoundTrip(s, Strategy::kUring, topology, /*polling=*/false, placement,
+                      /*busy_processes=*/0, /*carry_wakes=*/true);
+          })
+          ->UseRealTime()
+          ->MinTime(0.3);
+    }
   }
 
   // Beside one busy process of another program (unpinned, notified): does
@@ -393,6 +418,7 @@ void RegisterAll() {
       absl::StrAppend(&name, "/service_poll:",
                       absl::ToInt64Microseconds(c.service_poll), "us");
     }
+    if (c.carry_wakes) absl::StrAppend(&name, "/carry_wakes:1");
     // Names without /profile: ran the hardened profile.
     if (c.profile != ioreq::Profile::kHardened) {
       absl::StrAppend(&name, "/profile:", ioreq::ProfileName(c.profile));
@@ -480,6 +506,21 @@ void RegisterAll() {
         c.service_poll = absl::Microseconds(poll_us);
         throughput(c, nullptr);
       }
+    }
+  }
+  // A wake carried by a sleep (StressConfig::carry_wakes): with io_uring a
+  // thread's wakes ride in the io_uring_enter that puts it to sleep. At 1
+  // and 16 vCPUs, both topologies, beside the same runs without it.
+  for (Topology topology : ioreq::kAllTopologies) {
+    for (int vcpus : {1, 16}) {
+      StressConfig c;
+      c.strategy = Strategy::kUring;
+      c.topology = topology;
+      c.vcpus = vcpus;
+      c.clients = 1;
+      throughput(c, nullptr);
+      c.carry_wakes = true;
+      throughput(c, nullptr);
     }
   }
   // The acrn profile where the load differs from hardened (docs/profiles.md:

@@ -145,6 +145,18 @@ INSTANTIATE_TEST_SUITE_P(
                           ioreq::TopologyName(std::get<1>(info.param)));
     });
 
+// With each uring wake carried by its waker's next sleep (carry_wakes):
+// a held wake that a fault leaves unsent would strand its waiter.
+TEST(CarriedWakes, EveryFaultButGarbageWithUring) {
+  for (Topology topology : ioreq::kAllTopologies) {
+    SCOPED_TRACE(ioreq::TopologyName(topology));
+    StressConfig c = Loaded(Strategy::kUring, topology,
+                            kEveryFault & ~FaultBit(Fault::kGarbage));
+    c.carry_wakes = true;
+    ExpectSurvives(c);
+  }
+}
+
 // Faults that only change timing must not change a single value: with
 // stall, pause and drop, every read is checked and the tallies say every
 // touched request completed as the device says.

@@ -83,6 +83,10 @@ ABSL_FLAG(bool, rescan, true,
 ABSL_FLAG(int, service_poll_us, 0,
           "after work, the dispatcher and the clients poll this many "
           "microseconds before they sleep, 0 to 1000 (0: they sleep at once)");
+ABSL_FLAG(bool, carry_wakes, false,
+          "the vCPUs, the dispatcher and the clients hold their wakes and "
+          "send them with their next sleep: one io_uring_enter with "
+          "--strategy=uring (docs/performance.md)");
 ABSL_FLAG(double, progress_s, 0,
           "print a progress line to stderr every N seconds (0: none)");
 ABSL_FLAG(bool, soak, false,
@@ -177,6 +181,7 @@ int main(int argc, char** argv) {
   config.faults.wedge_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_wedge_ms));
   config.rescan = absl::GetFlag(FLAGS_rescan);
   config.service_poll = absl::Microseconds(absl::GetFlag(FLAGS_service_poll_us));
+  config.carry_wakes = absl::GetFlag(FLAGS_carry_wakes);
   config.progress_s = absl::GetFlag(FLAGS_progress_s);
   if (soak) {
     if (config.seconds == 0) config.seconds = 600;

@@ -81,7 +81,8 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"strategy\": \"%s\", \"topology\": "
       "\"%s\", \"pin\": \"%s\", \"vms\": %d, "
       "\"vcpus\": %d, \"clients\": %d, "
-      "\"polling\": %s, \"seed\": %u, \"issued\": %u, \"completed\": %u, "
+      "\"polling\": %s, \"carry_wakes\": %s, \"seed\": %u, \"issued\": %u, "
+      "\"completed\": %u, "
       "\"lost\": %u, \"duplicated\": %u, \"wrong_value\": %u, "
       "\"undelivered_writes\": %u, \"p50_ns\": %u, \"p99_ns\": %u, "
       "\"p999_ns\": %u, \"max_ns\": %u, \"requests_per_s\": %.1f, "
@@ -96,8 +97,8 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
       ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
-      c.vcpus, c.clients, c.polling ? "true" : "false", c.seed, r.issued,
-      r.completed, r.lost, r.duplicated, r.wrong_value, r.undelivered_writes,
+      c.vcpus, c.clients, c.polling ? "true" : "false",
+      c.carry_wakes ? "true" : "false", c.seed, r.issued, r.completed, r.lost, r.duplicated, r.wrong_value, r.undelivered_writes,
       r.round_trip_ns.Percentile(50), r.round_trip_ns.Percentile(99),
       r.round_trip_ns.Percentile(99.9), r.round_trip_ns.max(),
       r.requests_per_s(), r.cpu_ns_per_request(), r.syscalls_per_request(),
@@ -114,12 +115,13 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
 std::string StressText(const StressConfig& c, const StressResult& r) {
   std::string out = absl::StrFormat(
       "ioreq stress: %s hypervisor, profile %s, strategy %s, topology %s, "
-      "pin %s, %d VM(s) x %d vCPU(s), %d BAR client(s), %s completion, "
+      "pin %s, %d VM(s) x %d vCPU(s), %d BAR client(s), %s completion%s, "
       "seed %u\n",
       ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
       ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
-      c.vcpus, c.clients, c.polling ? "polling" : "notified", c.seed);
+      c.vcpus, c.clients, c.polling ? "polling" : "notified",
+      c.carry_wakes ? ", wakes carried by sleeps" : "", c.seed);
   absl::StrAppendFormat(
       &out,
       "  requests   issued %u, completed %u, lost %u, duplicated %u, "

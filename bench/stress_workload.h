@@ -113,6 +113,9 @@ struct StressConfig {
   // HsmOptions::service_poll: after work, the dispatcher and the clients
   // poll this long before they sleep (0 to 1 ms; 0: they sleep at once).
   absl::Duration service_poll = absl::ZeroDuration();
+  // HsmOptions::carry_wakes and its vCPU half: each side holds its wakes
+  // and sends them with its next sleep (one call with `uring`).
+  bool carry_wakes = false;
   // The watchdog (one, for the whole run): a thread that makes no progress
   // for `hang_bound` is reported as hung (which thread, where, the slot
   // states) and the process exits 1; so does a run that has not ended

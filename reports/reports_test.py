@@ -32,6 +32,9 @@ FIXTURE_HOPS = os.path.join(HERE, "testdata", "hops_1rep.json")
 # Throughput at 16 vCPUs with and without service_poll, with the system
 # calls by kind (aggregates only, 3 repetitions).
 FIXTURE_FLOOR = os.path.join(HERE, "testdata", "floor_3reps.json")
+# uring RoundTrip (three placements) and Throughput (1 and 16 vCPUs), each
+# with and without carry_wakes:1, beside the raw uring ping-pong (2 reps).
+FIXTURE_CARRY = os.path.join(HERE, "testdata", "carry_2reps.json")
 # RoundTrip, KvmRoundTrip and KvmExit with their histograms in the labels.
 FIXTURE_HIST = os.path.join(HERE, "testdata", "histograms_2reps.json")
 # What Google Benchmark writes beyond repetitions (testdata/gbench_shapes.cc):
@@ -349,17 +352,44 @@ class RenderTest(unittest.TestCase):
         self.assertEqual({(r[0], r[1]) for r in rows if r[2] == "20us"},
                          {(r[0], r[1]) for r in rows if r[2] == "0"})
         for r in rows:
-            calls, wake, sleep, submit, times = (float(c) for c in r[3:8])
+            self.assertEqual(r[3], "no")  # this fixture carries no wakes
+            calls, wake, sleep = (float(c) for c in r[4:7])
+            submit, times = float(r[8]), float(r[9])
             self.assertAlmostEqual(wake + sleep + submit, calls, delta=0.02)
             self.assertAlmostEqual(times, calls / report.MANY_VCPU_FLOOR, delta=0.01)
         # The throughput table names each row's poll too.
         self.assertIn("| service poll |", md)
         # The verdict names, per topology, the row with the fewest calls.
         for topology in ("kernel", "direct"):
-            fewest = min((r for r in rows if r[1] == topology), key=lambda r: float(r[3]))
+            fewest = min((r for r in rows if r[1] == topology), key=lambda r: float(r[4]))
             self.assertIn("System calls at 16 vCPUs (%s topology): closest to the floor is %s "
                           "with service poll %s, %s calls per request"
-                          % (topology, fewest[0], fewest[2], fewest[3]), md)
+                          % (topology, fewest[0], fewest[2], fewest[4]), md)
+
+    def test_carried_runs_are_set_beside_the_same_runs_without(self):
+        self.assertEqual(report.main([FIXTURE_CARRY, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+
+        def table(title):
+            body = md.split("## " + title)[1].split("\n## ")[0]
+            return [[c.strip() for c in line.split("|")[1:-1]] for line in body.splitlines()
+                    if line.startswith("| ")][1:]
+        rt = table("Round trip with each wake carried")
+        self.assertEqual(len(rt), 6)  # two topologies, three placements
+        for r in rt:
+            plain_calls, carried_calls = float(r[5].split()[0]), float(r[6].split()[0])
+            self.assertLess(carried_calls, plain_calls, r)
+        tp = table("Throughput with each wake carried")
+        self.assertEqual(len(tp), 4)  # two topologies, 1 and 16 vCPUs
+        for r in tp:
+            self.assertLess(float(r[6].split()[0]), float(r[5].split()[0]), r)
+            self.assertNotEqual(r[3], "-", r)  # the run without was found
+        # The carried runs are kept out of the idle round-trip table.
+        idle = table("Round trip at 1 vCPU")
+        self.assertEqual(len([r for r in idle if r[:4] == ["uring", "direct", "notify", "none"]]),
+                         1)
+        self.assertIn("wakes carried by sleeps", md)
 
     def test_markdown_holds_every_table_and_chart_file(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)

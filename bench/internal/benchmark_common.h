@@ -78,8 +78,10 @@ inline std::string Name(
 // that is not clean is an error, not a figure.
 // The doorbells' system calls per request, by kind (core/notify/
 // syscall_tally.h): wake_calls, sleep_calls, submit_calls (io_uring
-// submits of wake messages) and calls (their sum), and with io_uring the
-// wake messages per submit.
+// submits of wake messages) and calls (their sum); with io_uring the wake
+// messages per submit and the sleeps that carried held wakes
+// (carrying_sleeps_per_request, core/notify/wake_batch.h: counted once, as
+// sleeps).
 inline void ReportSyscallKinds(benchmark::State& state,
                                const ioreq::SyscallTally& used,
                                double requests) {
@@ -91,6 +93,9 @@ inline void ReportSyscallKinds(benchmark::State& state,
   if (used.submits > 0) {
     state.counters["messages_per_submit"] =
         static_cast<double>(used.messages) / used.submits;
+  }
+  if (used.messages > 0) {
+    state.counters["carrying_sleeps_per_request"] = used.carried / n;
   }
 }
 

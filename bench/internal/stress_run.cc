@@ -59,11 +59,13 @@ std::unique_ptr<ioreq::Hypervisor> StressRun::MakeProducer(
     options.profile = config.profile;
     auto hv = std::make_unique<ioreq::KvmHypervisor>(options);
     *requests = &hv->requests();
+    (*requests)->set_carry_wakes(config.carry_wakes);
     *kvm = hv.get();
     return hv;
   }
   auto hv = std::make_unique<ioreq::EmulatedHypervisor>(config.strategy, rescan,
                                                         config.profile);
+  hv->set_carry_wakes(config.carry_wakes);
   *requests = hv.get();
   *kvm = nullptr;
   return hv;

@@ -65,6 +65,7 @@ class StressRun {
     options.topology = config_.topology;
     options.rescan_interval = rescan_;
     options.service_poll = config_.service_poll;
+    options.carry_wakes = config_.carry_wakes;
     options.thread_cpus = config_.placement.hsm_cpus;
     return options;
   }

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "core/abi/slot_state.h"
 #include "core/hsm/cf8cfc.h"
+#include "core/notify/wake_batch.h"
 
 namespace bench {
 namespace stress_internal {
@@ -75,6 +76,11 @@ Completion VcpuLoad::Issue(const ioreq::IoAccess& access) {
   const bool garbage_on = h_->on(Fault::kGarbage);
   FaultTally& garbage = tallies[static_cast<int>(Fault::kGarbage)];
 
+  // StressConfig::carry_wakes: the upcall's wake goes out with this vCPU's
+  // sleep for its completion (core/notify/wake_batch.h).
+  ioreq::WakeBatch upcall_wake(config_.carry_wakes
+                                   ? ioreq::WakeBatch::kOtherCpusOnly
+                                   : ioreq::WakeBatch::kNone);
   heartbeat_->Beat("InsertRequest");
   absl::Status inserted =
       hv_->InsertRequest(vm_->vmid, vcpu_, access, config_.polling);

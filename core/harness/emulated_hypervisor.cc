@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "core/abi/slot_state.h"
+#include "core/notify/wake_batch.h"
 
 namespace ioreq {
 namespace {
@@ -324,6 +325,7 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
   // (CompleteSlot() in core/hsm/hsm.cc): once COMPLETE is seen, the value the
   // client wrote for a read is visible.
   if ((*v)->polling.load(std::memory_order_relaxed)) {
+    WakeBatch::SendHeld();  // a poll of the slot carries no held wake
     for (uint64_t spins = 0; LoadStateAcquire(slot) != kStateComplete;
          ++spins) {
       if (spins < kPollSpinsBeforeYield) {
@@ -415,6 +417,12 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::EmulateAccess(uint16_t vmid,
                                                    const IoAccess& access,
                                                    bool polling,
                                                    absl::Duration timeout) {
+  // set_carry_wakes(): the upcall's wake goes out with this vCPU's sleep
+  // for its completion (one system call with the uring strategy), unless
+  // the woken thread last slept on this CPU: then at once, so that it can
+  // serve while this vCPU is still awake.
+  WakeBatch upcall_wake(carry_wakes_ ? WakeBatch::kOtherCpusOnly
+                                     : WakeBatch::kNone);
   absl::Status inserted = InsertRequest(vmid, vcpu, access, polling);
   if (!inserted.ok()) return inserted;
   return WaitForCompletion(vmid, vcpu, timeout);

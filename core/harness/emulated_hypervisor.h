@@ -81,6 +81,13 @@ class EmulatedHypervisor : public Hypervisor {
   Strategy strategy() const { return strategy_; }
   Profile profile() const { return profile_; }
 
+  // EmulateAccess() holds its upcall's wake and sends it with the vCPU's
+  // sleep for the completion (core/notify/wake_batch.h, kOtherCpusOnly):
+  // with `uring`, one io_uring_enter. The HSM's half is
+  // HsmOptions::carry_wakes. Set before any vCPU runs; off by default.
+  void set_carry_wakes(bool on) { carry_wakes_ = on; }
+  bool carry_wakes() const { return carry_wakes_; }
+
   // Hypervisor. CreateVm() fails with ResourceExhausted past kMaxVms.
   absl::StatusOr<uint16_t> CreateVm(uint32_t vcpu_num) override;
   // [acrn-polling] Under `acrn`, `polling_vm` decides how every request of
@@ -200,6 +207,7 @@ class EmulatedHypervisor : public Hypervisor {
                                 absl::Duration timeout);
 
   const Strategy strategy_;
+  bool carry_wakes_ = false;
   const absl::Duration completion_rescan_;
   const Profile profile_;
 

@@ -46,6 +46,7 @@ class System {
                   Profile profile = Profile::kHardened)
       : hv(strategy, absl::Milliseconds(20), profile),
         hsm(&hv, options, strategy) {
+    hv.set_carry_wakes(options.carry_wakes);
     ConnectUpcall(hv, hsm);
   }
 

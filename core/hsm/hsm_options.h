@@ -57,6 +57,14 @@ struct HsmOptions {
   // system-call floor of docs/performance.md). Trades CPU for calls; zero
   // (the default, the kernel's behaviour): they sleep at once.
   absl::Duration service_poll = absl::ZeroDuration();
+  // Not in the kernel: the dispatcher and each in-process client hold the
+  // wakes of a pass and send them with the sleep that ends it
+  // (core/notify/wake_batch.h): with `uring`, one io_uring_enter for the
+  // wakes and the sleep. Pair with EmulatedHypervisor::set_carry_wakes()
+  // (System does). Fewer system calls, not less time on the machines
+  // measured (docs/performance.md, "A wake carried by a sleep"); off by
+  // default.
+  bool carry_wakes = false;
   // The CPUs the HSM's own threads (the dispatcher, in-process clients)
   // run on; empty: wherever the scheduler puts them (core/placement/).
   std::vector<int> thread_cpus;

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
+#include "core/notify/wake_batch.h"
 #include "core/placement/placement.h"
 
 namespace ioreq {
@@ -31,6 +32,12 @@ void ClientService::ClientLoop(ClientState& client) {
   // window that passed without a ring (a ring caught keeps it armed: the
   // pass that rang may have been served already).
   bool poll = false;
+  // HsmOptions::carry_wakes: the wakes of one pass (the completions' and a
+  // hand-over's) are held and go out together: with the sleep that ends the
+  // pass, in one system call where the strategy can (uring), or when the
+  // next pass starts serving.
+  WakeBatch pass_wakes(ctx_.options.carry_wakes ? WakeBatch::kAll
+                                                : WakeBatch::kNone);
   for (;;) {
     // Pairs with the release store in DestroyClient().
     const bool stop = client.destroying.load(std::memory_order_acquire);
@@ -41,11 +48,15 @@ void ClientService::ClientLoop(ClientState& client) {
     // [client-wait]. Acquire pairs with the release fetch_or() of a
     // dispatch, a claim or a hand-over.
     if (client.pending.load(std::memory_order_acquire) != 0) {
+      pass_wakes.Flush();  // the previous pass's, before serving this one
       const absl::Status status = ServeHeld(client);
       // Like kthread_should_stop() in the kernel's loop: checked only after
       // the pending requests were served.
       if (stop) return;
-      if (!status.ok()) absl::SleepFor(kHandlerRetryBackoff);
+      if (!status.ok()) {
+        pass_wakes.Flush();
+        absl::SleepFor(kHandlerRetryBackoff);
+      }
       poll = status.ok();
       continue;
     }

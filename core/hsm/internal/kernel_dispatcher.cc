@@ -5,6 +5,7 @@
 #include "core/abi/slot_state.h"
 #include "core/hsm/internal/router.h"
 #include "core/notify/poll_for_ring.h"
+#include "core/notify/wake_batch.h"
 #include "core/placement/placement.h"
 
 namespace ioreq {
@@ -38,10 +39,16 @@ void KernelDispatcher<Bell>::Loop() {
   // HsmOptions::service_poll: armed by a pass that handed a request over,
   // disarmed by a poll window that passed without an upcall.
   bool poll = false;
+  // HsmOptions::carry_wakes: a pass's wakes of its clients are held and go
+  // out with the sleep that follows the pass, in one system call where the
+  // strategy can (uring), or when the next pass starts.
+  WakeBatch pass_wakes(ctx_.options.carry_wakes ? WakeBatch::kAll
+                                                : WakeBatch::kNone);
   for (;;) {
     if (poll) poll = PollForRing(upcall_, ctx_.options.service_poll);
     // [rescan]: without a ring for rescan_interval, a pass runs anyway.
     const bool rung = upcall_.WaitFor(ctx_.options.rescan_interval);
+    pass_wakes.Flush();  // not sent by the wait (it did not sleep)
     if (stopping_.load(std::memory_order_acquire)) return;
     if (rung) {
       if (Pass() > 0) poll = true;
