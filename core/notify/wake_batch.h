@@ -42,7 +42,7 @@ class WakeBatch {
     // wake starts (a vCPU after its upcall): sent at once, the woken thread
     // preempts this one, serves, and this thread finds its answer without
     // sleeping; held, this thread must sleep first and be woken back (one
-    // CPU: 6.8 against 11.5 µs a round trip, docs/performance.md).
+    // CPU, direct: 7.4 against 11.8 µs a round trip, docs/performance.md).
     kOtherCpusOnly,
   };
 
