@@ -325,7 +325,7 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
   // (CompleteSlot() in core/hsm/hsm.cc): once COMPLETE is seen, the value the
   // client wrote for a read is visible.
   if ((*v)->polling.load(std::memory_order_relaxed)) {
-    WakeBatch::SendHeld();  // a poll of the slot carries no held wake
+    WakeBatch::Flush();  // a poll of the slot carries no held wake
     for (uint64_t spins = 0; LoadStateAcquire(slot) != kStateComplete;
          ++spins) {
       if (spins < kPollSpinsBeforeYield) {

@@ -48,8 +48,9 @@ class WakeBatch {
 
   explicit WakeBatch(Hold hold = kAll)
       : open_(hold != kNone), same_cpu_(hold == kOtherCpusOnly) {
+    if (!open_) return;  // kNone costs nothing
     notify_internal::DeferredWakes& d = notify_internal::t_deferred_wakes;
-    d.depth += open_;
+    ++d.depth;
     d.send_same_cpu += same_cpu_;
   }
   ~WakeBatch() {
@@ -61,19 +62,17 @@ class WakeBatch {
   WakeBatch(const WakeBatch&) = delete;
   WakeBatch& operator=(const WakeBatch&) = delete;
 
-  // Sends the wakes held so far.
-  void Flush() { notify_internal::SendDeferredWakes(); }
-
-  // Sends the wakes this thread holds, batch or not: before a wait that is
-  // not a doorbell's (a poll of shared memory, a sleep for a back-off).
-  static void SendHeld() { notify_internal::SendDeferredWakes(); }
+  // Sends the wakes this thread holds so far, batch object in hand or not
+  // (WakeBatch::Flush()): also before a wait that is not a doorbell's (a
+  // poll of shared memory, a sleep for a back-off).
+  static void Flush() { notify_internal::SendDeferredWakes(); }
 
   // Wakes this thread holds now.
   static uint32_t held() { return notify_internal::t_deferred_wakes.count; }
 
  private:
-  const uint32_t open_;
-  const uint32_t same_cpu_;
+  const bool open_;
+  const uint32_t same_cpu_;  // 1 for kOtherCpusOnly
 };
 
 }  // namespace ioreq
