@@ -190,6 +190,28 @@ TEST(SyscallTally, UringBatchesTheWakesOfOneRingManyIntoOneSubmit) {
   EXPECT_EQ(used.wakes, 0u);
 }
 
+// Rings are given back and taken again, never unmapped and mapped anew:
+// doorbells destroyed, and notifying threads that ended, map nothing new.
+TEST(UringDoorbell, ARingGivenBackIsTakenAgain) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  auto round = [] {
+    UringDoorbell msg;
+    UringEventfdDoorbell eventfd;
+    std::thread notifier([&] {  // a thread of its own: its own notifier ring
+      absl::SleepFor(absl::Milliseconds(5));
+      msg.Ring();
+      eventfd.Ring();
+    });
+    EXPECT_TRUE(msg.WaitFor(absl::Seconds(10)));
+    EXPECT_TRUE(eventfd.WaitFor(absl::Seconds(10)));
+    notifier.join();
+  };
+  round();  // every kind of ring mapped once, then given back
+  const size_t mapped = notify_internal::UringRingsMapped();
+  for (int i = 0; i < 50; ++i) round();
+  EXPECT_EQ(notify_internal::UringRingsMapped(), mapped);
+}
+
 TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {
   AdaptiveDoorbell bell;
   const int64_t start = bell.window_ns();

@@ -51,6 +51,12 @@ void SetUringSqpoll(bool enabled);
 
 namespace notify_internal {
 
+// Rings mapped so far. A ring is never unmapped: one given back (a doorbell
+// destroyed, a notifying thread ended) is taken again by the next that needs
+// one of its size (liburing maps rings with raw system calls that
+// ThreadSanitizer cannot see; see RingPool in uring_doorbell.cc).
+size_t UringRingsMapped();
+
 class UringMsgBackend {
  public:
   UringMsgBackend();
@@ -68,7 +74,7 @@ class UringMsgBackend {
   static constexpr bool kCarriesDeferredWakes = true;
 
  private:
-  io_uring ring_;
+  io_uring* const ring_;  // from the pool in uring_doorbell.cc
   std::atomic<int> sleep_cpu_{-1};  // where the waiter last went to sleep
 };
 
@@ -82,7 +88,7 @@ class UringEventfdBackend {
   bool Block(std::atomic<uint32_t>& word, absl::Duration timeout);
 
  private:
-  io_uring ring_;
+  io_uring* const ring_;  // from the pool in uring_doorbell.cc
   int fd_;
   bool armed_ = false;  // a read is in flight in ring_
   uint64_t buffer_ = 0;
