@@ -54,7 +54,7 @@ void RangeIndex::InsertCover(Segment& segment, const Cover& cover) {
 void RangeIndex::Add(uint64_t client, const IoRange& range) {
   SegmentMap* map = MapFor(range.type);
   if (map == nullptr || range.end < range.start) return;
-  ++generation_;
+  NextGeneration();
   const Cover cover{client, range.start, range.end};
   SplitBefore(*map, range.start);
   if (range.end != std::numeric_limits<uint64_t>::max()) {
@@ -100,12 +100,12 @@ bool RangeIndex::Remove(uint64_t client, const IoRange& range) {
     if (covers.empty()) empty.push_back(it->first);
   }
   for (uint64_t key : empty) map->erase(key);
-  if (found) ++generation_;
+  if (found) NextGeneration();
   return found;
 }
 
 void RangeIndex::RemoveClient(uint64_t client) {
-  ++generation_;
+  NextGeneration();
   for (SegmentMap* map : {&pio_, &mmio_}) {
     std::vector<uint64_t> empty;
     for (auto& [first, segment] : *map) {

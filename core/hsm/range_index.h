@@ -25,6 +25,7 @@
 #ifndef IOREQ_CORE_HSM_RANGE_INDEX_H_
 #define IOREQ_CORE_HSM_RANGE_INDEX_H_
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -65,8 +66,13 @@ class RangeIndex {
   size_t segment_count() const;
   // Changes with every Add(), every Remove() that removed a cover and every
   // RemoveClient(): while it holds still, Find() gives the same answers, so
-  // a caller may keep them (hsm_internal::RouteMemo). Never 0.
-  uint64_t generation() const { return generation_; }
+  // a caller may keep them (hsm_internal::RouteMemo). Never 0. May be read
+  // without the lock that guards the index: acquire pairs with the release
+  // store of every edit (NextGeneration()), so an answer remembered under a
+  // generation read here was looked up in the index as that edit left it.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
  private:
   struct Cover {
@@ -84,10 +90,15 @@ class RangeIndex {
   const SegmentMap* MapFor(uint32_t type) const;
   static void SplitBefore(SegmentMap& map, uint64_t at);
   static void InsertCover(Segment& segment, const Cover& cover);
+  // Edits are serialised by the owner's lock: a load and a store, no RMW.
+  void NextGeneration() {
+    generation_.store(generation_.load(std::memory_order_relaxed) + 1,
+                      std::memory_order_release);
+  }
 
   SegmentMap pio_;
   SegmentMap mmio_;
-  uint64_t generation_ = 1;
+  std::atomic<uint64_t> generation_{1};
 };
 
 }  // namespace ioreq

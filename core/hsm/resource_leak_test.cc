@@ -103,17 +103,26 @@ TEST(ResourceLeak, NothingOutlivesItsOwner) {
   // One warm-up round. Every io_uring it made was given back to the pool
   // (the rings of this test's thread, which plays the vCPUs, are in use
   // until it exits); none exists outside the pool, and the rounds after it
-  // map none: they take what the pool keeps.
+  // take what the pool keeps (below: how many more it may need).
   Round();
   const int fds = CountEntries("/proc/self/fd");
   const int rings = CountEntries("/proc/self/fd", "anon_inode:[io_uring]");
-  const size_t mapped = notify_internal::UringRingsMapped();
   const int threads = ThreadsSettledTo(1);  // sanitizers may run one more
-  EXPECT_EQ(rings, static_cast<int>(mapped));
+  EXPECT_EQ(rings, static_cast<int>(notify_internal::UringRingsMapped()));
   for (int i = 0; i < 200; ++i) Round();  // 2000 VMs, 4000 clients
-  EXPECT_EQ(CountEntries("/proc/self/fd"), fds);
-  EXPECT_EQ(CountEntries("/proc/self/fd", "anon_inode:[io_uring]"), rings);
-  EXPECT_EQ(notify_internal::UringRingsMapped(), mapped);
+  // Every open ring is still the pool's...
+  const int rings_after =
+      CountEntries("/proc/self/fd", "anon_inode:[io_uring]");
+  EXPECT_EQ(rings_after, static_cast<int>(notify_internal::UringRingsMapped()));
+  // ...and the pool grew by at most what one system's threads can hold at
+  // once beyond the warm-up's peak: a thread takes its notifying ring when
+  // it first rings, which depends on timing, so a later round may have one
+  // or two more rings alive at once than the warm-up had (seen once in 17
+  // runs under load). A ring leaked per round would be 200 more.
+  constexpr int kPeakSlack = 4;  // vCPU, dispatcher, client, device model
+  EXPECT_LE(rings_after, rings + kPeakSlack);
+  // Every other descriptor is back to what it was.
+  EXPECT_EQ(CountEntries("/proc/self/fd") - rings_after, fds - rings);
   EXPECT_EQ(ThreadsSettledTo(threads), threads);
 }
 

@@ -12,9 +12,37 @@ namespace hsm_internal {
 
 template <typename Bell>
 void DirectClaimer<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
+  // The shared pass keeps the VM and the owner alive to the ring without a
+  // reference taken on either: DestroyVm() and DestroyClient() pause, which
+  // drains the gate, before they let go. The owner is rung after the
+  // routing, and never under clients_mu: the woken client often preempts
+  // this thread on its CPU (wake-up preemption), and its claim would block
+  // at once on a clients_mu this thread still held, for two more context
+  // switches and a contended unlock per request (perf, one CPU: 10% of
+  // samples in lll_lock_wait and lll_lock_wake).
+  {
+    std::shared_lock<std::shared_mutex> pass = ctx_.gate.SharedPass();
+    if (!ctx_.gate.paused()) {
+      VmState* vm = ctx_.registry.VmInPass(vmid);
+      if (vm != nullptr) UpcallInPass(*vm, vcpu);
+      return;
+    }
+  }
+  // Paused: nobody is rung for the request (Resume() rings every client,
+  // Resumed()), but the posted ring is drained and a VM without its page
+  // rings its clients, as when running.
   absl::StatusOr<std::shared_ptr<VmState>> found = ctx_.registry.FindVm(vmid);
   if (!found.ok()) return;
   VmState& vm = **found;
+  ctx_.completer.DrainPosted(vm);
+  if (vm.page.load(std::memory_order_acquire) == nullptr ||
+      vcpu >= vm.vcpu_num) {
+    RingClients(vm);
+  }
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::UpcallInPass(VmState& vm, uint32_t vcpu) {
   // [posted] No dispatcher here: the upcall drains the posted ring itself.
   ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
@@ -27,19 +55,15 @@ void DirectClaimer<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
   // Ring only the owner. Routing changes ring every client, so a request
   // whose owner changed after this look is still rescanned by its new owner.
   IoRequest snapshot = RouteSnapshot(page->slots[vcpu]);
-  // The owner is rung after clients_mu is released, not under it: the
-  // woken client often preempts this thread on its CPU (wake-up
-  // preemption), and its claim would block at once on the clients_mu this
-  // thread still held, for two more context switches and a contended
-  // unlock per request (perf, one CPU: 10% of samples in lll_lock_wait and
-  // lll_lock_wake). The shared pass keeps the owner from being freed once
-  // clients_mu is released: DestroyClient() pauses, which drains the gate,
-  // before it detaches. While paused nobody is rung here; Resume() rings
-  // every client (Resumed()).
-  std::shared_lock<std::shared_mutex> pass = ctx_.gate.SharedPass();
-  if (ctx_.gate.paused()) return;
+  // In steady state the route memo answers without clients_mu
+  // (RouteSnapshotWithoutLock()); a miss, and every look while the index
+  // is being checked, routes under it.
+  RouteDecision d;
   ClientState* owner = nullptr;
-  {
+  if (!ctx_.options.check_range_index &&
+      RouteSnapshotWithoutLock(vm, snapshot, &d)) {
+    owner = OwnerOf(vm, d, nullptr);
+  } else {
     std::lock_guard<std::mutex> lock(vm.clients_mu);
     owner = SnapshotOwner(vm, snapshot, nullptr);
   }
@@ -139,17 +163,29 @@ ClientState* DirectClaimer<Bell>::SnapshotOwner(VmState& vm,
                                                 IoRequest& snapshot,
                                                 ClientState* claimer) {
   // A snapshot is routed without folding (no latch): it is not ours yet.
-  const RouteDecision d = RouteRequest(vm, snapshot, /*latch=*/nullptr,
-                                       ctx_.options.check_range_index);
+  return OwnerOf(vm,
+                 RouteRequest(vm, snapshot, /*latch=*/nullptr,
+                              ctx_.options.check_range_index),
+                 claimer);
+}
+
+template <typename Bell>
+ClientState* DirectClaimer<Bell>::OwnerOf(VmState& vm, const RouteDecision& d,
+                                          ClientState* claimer) {
   switch (d.route) {
     case Route::kDeliver:
       return d.client;
     case Route::kNoClient:
       return nullptr;
-    default:
+    default: {
       // Clearing and invalid requests are answered by the default client,
-      // or, without one, by whichever client claims them first.
-      return vm.default_client ? vm.default_client.get() : claimer;
+      // or, without one, by whichever client claims them first. Acquire
+      // pairs with the release stores in Registry::Attach() and
+      // DetachLocked() (read here with or without clients_mu).
+      ClientState* fallback =
+          vm.default_client_in_pass.load(std::memory_order_acquire);
+      return fallback != nullptr ? fallback : claimer;
+    }
   }
 }
 

@@ -24,6 +24,7 @@
 
 #include "core/abi/abi.h"
 #include "core/hsm/internal/engine.h"
+#include "core/hsm/internal/router.h"
 
 namespace ioreq {
 namespace hsm_internal {
@@ -57,8 +58,8 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   using EngineWithBell<Bell>::syscalls;
 
   // One claimer's step on slot `vcpu`, routed on `snapshot`: the caller's
-  // own earlier copy of the slot (routed without folding: never written). The PassGate is held. Owners to ring are
-  // added to `wakes`. Public for the test of a slot reused under the
+  // own earlier copy of the slot (routed without folding: never written).
+  // The PassGate is held. Owners to ring are added to `wakes`. Public for the test of a slot reused under the
   // snapshot.
   ClaimOutcome ClaimSlot(VmState& vm, ClientState& claimer, uint32_t vcpu,
                          IoRequest& snapshot, std::vector<Bell*>& wakes);
@@ -75,6 +76,13 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   // one, `claimer` itself. clients_mu held.
   ClientState* SnapshotOwner(VmState& vm, IoRequest& snapshot,
                              ClientState* claimer);
+  // The same for a decision already made (with or without clients_mu).
+  static ClientState* OwnerOf(VmState& vm, const RouteDecision& d,
+                              ClientState* claimer);
+  // The upcall's work once the VM is found, inside its shared pass: drain
+  // the posted ring, and ring the owner of a PENDING slot (steady state: no
+  // lock, RouteSnapshotWithoutLock()).
+  void UpcallInPass(VmState& vm, uint32_t vcpu);
   void RingClients(VmState& vm);
   void RingClientsLocked(VmState& vm);
 

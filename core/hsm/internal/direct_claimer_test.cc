@@ -4,6 +4,9 @@
 // soak; deterministic here).
 #include "core/hsm/internal/direct_claimer.h"
 
+#include <chrono>
+#include <future>
+#include <mutex>
 #include <vector>
 
 #include "core/abi/slot_decode.h"
@@ -85,6 +88,40 @@ TEST(DirectClaimer, SnapshotOfAnotherOwnerIsNotClaimed) {
             ClaimOutcome::kNotMine);
   EXPECT_EQ(rig.State(0), kStatePending);
   EXPECT_TRUE(wakes.empty());
+}
+
+// [find-client] in steady state, the upcall's look routes from the memo
+// without clients_mu: a vCPU's upcall rings its owner while another thread
+// holds the lock (a range edit, a claim), instead of queueing behind it.
+TEST(DirectClaimer, AnUpcallInSteadyStateRingsItsOwnerWithoutTheClientsLock) {
+  HsmOptions options = testing::ManualOptions(Topology::kDirect);
+  options.check_range_index = false;  // checking looks up, under the lock
+  testing::ManualRig rig(/*vcpus=*/2, options);
+  const ClientId uart = rig.AddConstantClient("uart", 0x60);
+  ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+  ASSERT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
+  HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
+  VmState& vm = **ctx.registry.FindVm(rig.vm);
+  EventfdDoorbell& bell =
+      BellOf<EventfdDoorbell>(**ctx.registry.FindClient(uart));
+
+  // The first access to the port is looked up (and remembered).
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  ASSERT_TRUE(bell.WaitFor(absl::ZeroDuration()));  // rung; consumed
+  ASSERT_FALSE(bell.Peek());
+
+  // The next one, on the other vCPU, while the lock is held elsewhere.
+  std::unique_lock<std::mutex> held(vm.clients_mu);
+  std::future<absl::Status> upcall = std::async(std::launch::async, [&] {
+    return rig.hv.InsertRequest(rig.vm, 1, PortRead(0x3F8, 1), true);
+  });
+  const bool returned =
+      upcall.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  held.unlock();  // lets a blocked upcall finish either way
+  EXPECT_TRUE(returned) << "the upcall waited for clients_mu";
+  EXPECT_TRUE(upcall.get().ok());
+  EXPECT_TRUE(bell.Peek()) << "the owner was not rung";
+  EXPECT_EQ(rig.State(1), kStatePending);  // rung, not claimed
 }
 
 }  // namespace

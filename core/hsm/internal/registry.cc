@@ -7,18 +7,36 @@
 namespace ioreq {
 namespace hsm_internal {
 
+Registry::~Registry() {
+  for (std::atomic<VmPage*>& page : vm_pages_) {
+    delete page.load(std::memory_order_relaxed);
+  }
+}
+
 absl::Status Registry::AddVm(std::shared_ptr<VmState> vm) {
   const uint16_t vmid = vm->vmid;
+  VmState* raw = vm.get();
   std::unique_lock<std::shared_mutex> lock(vms_mu_);
   if (!vms_.emplace(vmid, std::move(vm)).second) {
     return absl::AlreadyExistsError(absl::StrFormat("VM %u exists", vmid));
   }
+  std::atomic<VmPage*>& slot = vm_pages_[vmid >> 8];
+  VmPage* page = slot.load(std::memory_order_relaxed);
+  if (page == nullptr) {
+    page = new VmPage;
+    slot.store(page, std::memory_order_release);  // pairs with VmInPass()
+  }
+  // Pairs with the acquire load in VmInPass().
+  page->vms[vmid & 0xff].store(raw, std::memory_order_release);
   return absl::OkStatus();
 }
 
 void Registry::RemoveVm(uint16_t vmid) {
   std::unique_lock<std::shared_mutex> lock(vms_mu_);
-  vms_.erase(vmid);
+  if (vms_.erase(vmid) == 0) return;
+  // While paused (DestroyVm()): no pass holds the pointer.
+  vm_pages_[vmid >> 8].load(std::memory_order_relaxed)->vms[vmid & 0xff].store(
+      nullptr, std::memory_order_relaxed);
 }
 
 absl::StatusOr<std::shared_ptr<VmState>> Registry::FindVm(
@@ -55,6 +73,9 @@ absl::StatusOr<ClientId> Registry::Attach(
   }
   if (client->is_default) {
     vm.default_client = client;
+    // Pairs with the acquire load in RouteSnapshotWithoutLock(): the
+    // client's fields are visible with the pointer.
+    vm.default_client_in_pass.store(client.get(), std::memory_order_release);
   } else {
     // list_add(): newest first.
     vm.by_id[client->id] = client.get();
@@ -65,6 +86,7 @@ absl::StatusOr<ClientId> Registry::Attach(
 
 void Registry::DetachLocked(VmState& vm, const ClientState& client) {
   if (client.is_default) {
+    vm.default_client_in_pass.store(nullptr, std::memory_order_release);
     vm.default_client.reset();
     return;
   }

@@ -19,19 +19,26 @@
 // Registry::DetachLocked() removes its ranges (RangeIndex::RemoveClient()
 // moves the generation) before the VM lets it go.
 //
-// Guarded by VmState::clients_mu, like the index whose answers it keeps.
+// Written under VmState::clients_mu, like the index whose answers it keeps
+// (Remember(), and Find() on the locked path). Find() may also be called
+// without the lock, by a direct-topology upcall inside a shared pass of the
+// PassGate: each entry is a sequence lock (every field an atomic, so a read
+// torn by a concurrent Remember() is seen and counted a miss, never used),
+// and a client an entry names cannot be freed during the pass (detaching
+// pauses, which drains the gate).
 //
-// Example (clients_mu held):
+// Example (clients_mu held, or a shared pass for Find()):
 //   ClientState* owner;
 //   const uint64_t gen = vm.range_index.generation();
 //   if (!vm.route_memo.Find(gen, type, addr, size, &owner)) {
-//     owner = LookUp(...);  // null: the default client
+//     owner = LookUp(...);  // null: the default client; clients_mu held
 //     vm.route_memo.Remember(gen, type, addr, size, owner);
 //   }
 #ifndef IOREQ_CORE_HSM_INTERNAL_ROUTE_MEMO_H_
 #define IOREQ_CORE_HSM_INTERNAL_ROUTE_MEMO_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -45,28 +52,56 @@ class RouteMemo {
   static constexpr size_t kEntries = 16;  // a power of two
 
   // True, with `*owner` set (null: the default client), if this access was
-  // remembered under `generation`.
+  // remembered under `generation`. Lock-free; see the header comment.
   bool Find(uint64_t generation, uint32_t type, uint64_t addr, uint64_t size,
             ClientState** owner) {
     const Entry& e = entries_[Slot(type, addr)];
-    if (e.generation != generation || e.addr != addr || e.size != size ||
-        e.type != type) {
-      ++misses_;
+    // Pairs with the release store that ends Remember()'s write: the fields
+    // read below are at least that write's.
+    const uint32_t seq = e.seq.load(std::memory_order_acquire);
+    const bool hit =
+        (seq & 1) == 0 &&
+        e.generation.load(std::memory_order_relaxed) == generation &&
+        e.addr.load(std::memory_order_relaxed) == addr &&
+        e.size.load(std::memory_order_relaxed) == size &&
+        e.type.load(std::memory_order_relaxed) == type;
+    ClientState* const found = e.owner.load(std::memory_order_relaxed);
+    // Orders the field loads above before the sequence's second load
+    // (Boehm's seqlock reader); pairs with the release fence in Remember().
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!hit || e.seq.load(std::memory_order_relaxed) != seq) {
+      Bump(misses_);
       return false;
     }
-    ++hits_;
-    *owner = e.owner;
+    Bump(hits_);
+    *owner = found;
     return true;
   }
 
+  // VmState::clients_mu held: writers are serialised.
   void Remember(uint64_t generation, uint32_t type, uint64_t addr,
                 uint64_t size, ClientState* owner) {
-    entries_[Slot(type, addr)] = Entry{generation, addr, size, owner, type};
+    Entry& e = entries_[Slot(type, addr)];
+    const uint32_t seq = e.seq.load(std::memory_order_relaxed);
+    e.seq.store(seq + 1, std::memory_order_relaxed);  // odd: being written
+    // Orders the odd sequence before the field stores; pairs with the
+    // acquire fence in Find(): a reader that saw any new field sees the
+    // sequence move.
+    std::atomic_thread_fence(std::memory_order_release);
+    e.generation.store(generation, std::memory_order_relaxed);
+    e.addr.store(addr, std::memory_order_relaxed);
+    e.size.store(size, std::memory_order_relaxed);
+    e.type.store(type, std::memory_order_relaxed);
+    e.owner.store(owner, std::memory_order_relaxed);
+    // Even again; pairs with the acquire load that begins Find().
+    e.seq.store(seq + 2, std::memory_order_release);
   }
 
   // Lookups answered, and not answered, from the memo (statistics, tests).
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
+  // Bumped with a load and a store, not an atomic add: readers on several
+  // threads may lose a count, the routing never.
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 
  private:
   // Fibonacci hashing: the top bits of the product mix every address bit,
@@ -77,17 +112,22 @@ class RouteMemo {
     return static_cast<size_t>(((addr ^ type) * 0x9E3779B97F4A7C15ull) >>
                                kShift);
   }
+  static void Bump(std::atomic<uint64_t>& count) {
+    count.store(count.load(std::memory_order_relaxed) + 1,
+                std::memory_order_relaxed);
+  }
 
   struct Entry {
-    uint64_t generation = 0;  // RangeIndex generations start at 1: empty
-    uint64_t addr = 0;
-    uint64_t size = 0;
-    ClientState* owner = nullptr;
-    uint32_t type = 0;
+    std::atomic<uint32_t> seq{0};         // odd while Remember() writes
+    std::atomic<uint32_t> type{0};
+    std::atomic<uint64_t> generation{0};  // RangeIndex generations start at 1: empty
+    std::atomic<uint64_t> addr{0};
+    std::atomic<uint64_t> size{0};
+    std::atomic<ClientState*> owner{nullptr};
   };
   std::array<Entry, kEntries> entries_{};
-  uint64_t hits_ = 0;
-  uint64_t misses_ = 0;
+  std::atomic<uint64_t> hits_{0};
+  std::atomic<uint64_t> misses_{0};
 };
 
 }  // namespace hsm_internal

@@ -57,44 +57,101 @@ ClientState* FindClient(VmState& vm, const IoRequest& req, bool check_index) {
   return owner != nullptr ? owner : vm.default_client.get();
 }
 
-RouteDecision RouteRequest(VmState& vm, IoRequest& req, uint32_t* latch,
-                           bool check_index) {
-  RouteDecision d;
+namespace {
+
+// RouteRequest()'s steps, with step 4 asked of `find_owner(req, &client)`,
+// which returns false when it cannot answer (RouteSnapshotWithoutLock() on
+// a memo miss): then so does RouteWith().
+template <typename FindOwner>
+bool RouteWith(VmState& vm, IoRequest& req, uint32_t* latch,
+               FindOwner&& find_owner, RouteDecision* decision) {
+  RouteDecision& d = *decision;
+  d = RouteDecision();
   if (vm.clearing.load(std::memory_order_acquire)) {
     d.route = Route::kCompleteUnemulated;
-    return d;
+    return true;
   }
   // Not in the kernel: a request the model cannot route safely is answered
   // at once, as a read of nothing.
   if (CheckRequest(req) != SlotCheck::kValid) {
     d.route = Route::kAnswerAllOnes;
-    return d;
+    return true;
   }
   if (IsConfigAddressAccess(req) || IsConfigDataAccess(req)) {
     if (latch == nullptr) {
       // Only the default client folds: it takes the access as it is.
-      d.client = vm.default_client.get();
+      if (!find_owner.Default(&d.client)) return false;
       d.route = d.client != nullptr ? Route::kDeliver : Route::kNoClient;
-      return d;
+      return true;
     }
     switch (HandleCf8Cfc(*latch, req)) {
       case Cf8CfcOutcome::kCompletedInPlace:
         d.route = Route::kCompletedInPlace;
-        return d;
+        return true;
       case Cf8CfcOutcome::kConvertedToPciCfg:
         d.folded = true;
         if (CheckRequest(req) != SlotCheck::kValid) {  // e.g. reg 0xFFF, size 4
           d.route = Route::kAnswerAllOnes;
-          return d;
+          return true;
         }
         break;
       case Cf8CfcOutcome::kNotConfigPort:
         break;
     }
   }
-  d.client = FindClient(vm, req, check_index);
+  if (!find_owner.Owner(req, &d.client)) return false;
   d.route = d.client != nullptr ? Route::kDeliver : Route::kNoClient;
+  return true;
+}
+
+// Step 4 under clients_mu: the memo, else the lookup.
+struct LockedOwner {
+  VmState& vm;
+  bool check_index;
+  bool Default(ClientState** client) const {
+    *client = vm.default_client.get();
+    return true;
+  }
+  bool Owner(const IoRequest& req, ClientState** client) const {
+    *client = FindClient(vm, req, check_index);
+    return true;
+  }
+};
+
+// Step 4 in a shared pass, without clients_mu: the memo only.
+struct MemoOwner {
+  VmState& vm;
+  bool Default(ClientState** client) const {
+    // Pairs with the release stores in Registry::Attach() and DetachLocked().
+    *client = vm.default_client_in_pass.load(std::memory_order_acquire);
+    return true;
+  }
+  bool Owner(const IoRequest& req, ClientState** client) const {
+    if (req.type == kTypePciCfg) return Default(client);
+    const IoAccess a = DecodeAccess(req);
+    ClientState* owner = nullptr;
+    if (!vm.route_memo.Find(vm.range_index.generation(), a.type, a.address,
+                            a.size, &owner)) {
+      return false;
+    }
+    if (owner == nullptr) return Default(client);
+    *client = owner;
+    return true;
+  }
+};
+
+}  // namespace
+
+RouteDecision RouteRequest(VmState& vm, IoRequest& req, uint32_t* latch,
+                           bool check_index) {
+  RouteDecision d;
+  RouteWith(vm, req, latch, LockedOwner{vm, check_index}, &d);
   return d;
+}
+
+bool RouteSnapshotWithoutLock(VmState& vm, IoRequest& snapshot,
+                              RouteDecision* d) {
+  return RouteWith(vm, snapshot, /*latch=*/nullptr, MemoOwner{vm}, d);
 }
 
 }  // namespace hsm_internal

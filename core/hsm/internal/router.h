@@ -66,6 +66,16 @@ ClientState* FindClient(VmState& vm, const IoRequest& req, bool check_index);
 RouteDecision RouteRequest(VmState& vm, IoRequest& req, uint32_t* latch,
                            bool check_index);
 
+// RouteRequest(vm, snapshot, /*latch=*/nullptr, ...) without clients_mu,
+// for a look at a slot the caller does not own (the direct topology's
+// upcall): the same steps, the owner from the memo (route_memo.h) and the
+// default client from VmState::default_client_in_pass. False, with `*d`
+// unspecified, when only a lookup can answer (no current memo entry for the
+// access): the caller then routes under clients_mu. Only inside a shared
+// pass of the PassGate, which keeps the client it names alive.
+bool RouteSnapshotWithoutLock(VmState& vm, IoRequest& snapshot,
+                              RouteDecision* d);
+
 }  // namespace hsm_internal
 }  // namespace ioreq
 

@@ -14,8 +14,11 @@
 // With 3 held the HSM may ring a client's doorbell (a client is not freed
 // while its bell is rung) and call the hypervisor (NotifyRequestFinish); a
 // hypervisor must not call back into the HSM on that thread. On a request's
-// own path it rings after releasing 3 (DirectClaimer::Upcall()): the woken
-// thread would otherwise preempt the ringer and block on it at once.
+// own path it never rings under 3 (DirectClaimer::Upcall()): the woken
+// thread would otherwise preempt the ringer and block on it at once. The
+// direct upcall in steady state takes only 1 (shared): it finds the VM
+// without 2 (Registry::VmInPass()) and reads route_memo and
+// default_client_in_pass without 3.
 //
 // Example (inside the HSM):
 //   std::lock_guard<std::mutex> lock(vm.clients_mu);
@@ -100,11 +103,17 @@ struct VmState {
   // topology the default client's claim scan, the only one that folds).
   uint32_t pci_config_address = 0;
 
-  // ioreq_clients_lock: guards everything down to route_memo.
+  // ioreq_clients_lock: guards everything down to route_memo (route_memo
+  // and default_client_in_pass may also be read in a shared pass).
   std::mutex clients_mu;
   std::vector<std::shared_ptr<ClientState>> clients;  // non-default, newest first
   absl::flat_hash_map<ClientId, ClientState*> by_id;
   std::shared_ptr<ClientState> default_client;
+  // default_client.get(), for the routing that reads without clients_mu
+  // (RouteSnapshotWithoutLock()). Stored under clients_mu with every change
+  // of default_client; a shared pass of the PassGate keeps what it names
+  // alive (detaching pauses first).
+  std::atomic<ClientState*> default_client_in_pass{nullptr};
   KernelRangeList reference_ranges;  // the kernel's structure
   RangeIndex range_index;            // what lookups use
   RouteMemo route_memo;              // range_index's last answers
