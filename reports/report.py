@@ -572,6 +572,89 @@ def busy_verdict(busy):
     return lines
 
 
+# Issue 14's item 2: the model's round trip at most this many times the raw
+# ping-pong of its primitive under the same placement (three hops against
+# the primitive's two in the kernel topology).
+COST_TARGET = {"direct": 1.25, "kernel": 1.9}
+
+
+COMPLETION_NAME = {"notify": "notified", "polling": "polled"}
+
+
+def placement_name(pin):
+    return "unpinned" if pin == "none" else "pinned " + pin
+
+
+def cost_verdict(rt):
+    """Per topology and placement, each blocking strategy's notified round
+    trip against the raw ping-pong of its primitive (issue 14, item 2)."""
+    lines = []
+    rows = [r for r in rt if r["completion"] == "notify" and r["strategy"] in BLOCKING
+            and r["ratio"] and r["topology"] in COST_TARGET]
+    for topology in sorted({r["topology"] for r in rows}):
+        target = COST_TARGET[topology]
+        for pin in sorted({r["pin"] for r in rows if r["topology"] == topology}):
+            group = sorted((r for r in rows if r["topology"] == topology and r["pin"] == pin),
+                           key=lambda r: r["ratio"])
+            met = [r["strategy"] for r in group if r["ratio"] <= target]
+            missed = [r["strategy"] for r in group if r["ratio"] > target]
+            lines.append(
+                "Model's own cost (%s topology, notified, %s): %s the raw ping-pong of the "
+                "same primitive and placement (issue 14 asks for at most %.2f×: %s)."
+                % (topology, placement_name(pin),
+                   ", ".join("%s %.2f×" % (r["strategy"], r["ratio"]) for r in group),
+                   target,
+                   "met by every one" if not missed else
+                   "not met by %s%s" % (", ".join(missed),
+                                        "; met by " + ", ".join(met) if met else "")))
+    return lines
+
+
+def adaptive_verdict(rt, tp, prim):
+    """Adaptive against the best blocking strategy of the same configuration,
+    and against raw spinning where it is unpinned (issue 14, item 3)."""
+    lines = []
+    for (topology, completion, pin) in sorted({(r["topology"], r["completion"], r["pin"])
+                                               for r in rt}):
+        group = [r for r in rt if (r["topology"], r["completion"], r["pin"])
+                 == (topology, completion, pin) and r["p50"]]
+        adaptive = [r for r in group if r["strategy"] == "adaptive"]
+        best = best_blocking(group).get(topology)
+        if not adaptive or not best:
+            continue
+        a = adaptive[0]["p50"]
+        lines.append("Adaptive (%s topology, %s, %s): p50 %.2f× the best blocking "
+                     "strategy's (%.2f against %.2f µs; issue 14 asks for at most 1.1×)."
+                     % (topology, COMPLETION_NAME.get(completion, completion),
+                        placement_name(pin), a / best, a / 1e3, best / 1e3))
+    spin = {r["pin"]: r["p50"] for r in prim
+            if r["impl"] == "raw" and r["primitive"] == "spin" and r["p50"]}
+    for r in rt:
+        if r["strategy"] == "adaptive" and r["pin"] == "none" and r["p50"] and spin.get("none"):
+            lines.append("Adaptive where a core is free (%s topology, %s, "
+                         "unpinned): p50 %.2f× raw spinning's (%.2f against %.2f µs; issue 14 "
+                         "asks for at most 1.5×)."
+                         % (r["topology"], COMPLETION_NAME.get(r["completion"], r["completion"]),
+                            r["p50"] / spin["none"],
+                            r["p50"] / 1e3, spin["none"] / 1e3))
+    closed = [r for r in tp if r["vms"] == 1 and r["clients"] == 1 and not r["rate"]
+              and r["profile"] == "hardened" and r.get("poll", "0") == "0"
+              and r.get("carry", "0") == "0" and r["rps"]]
+    for (topology, vcpus) in sorted({(r["topology"], r["vcpus"]) for r in closed}):
+        group = [r for r in closed if (r["topology"], r["vcpus"]) == (topology, vcpus)]
+        adaptive = [r for r in group if r["strategy"] == "adaptive"]
+        blocking = [r for r in group if r["strategy"] in BLOCKING]
+        if not adaptive or not blocking:
+            continue
+        best = max(blocking, key=lambda r: r["rps"])
+        lines.append("Adaptive throughput (%s topology, %d vCPU%s): %.2f× the best blocking "
+                     "strategy's (%.0f against %s's %.0f requests/s; issue 14 asks for at "
+                     "least 0.95×)." % (topology, vcpus, "" if vcpus == 1 else "s",
+                                        adaptive[0]["rps"] / best["rps"], adaptive[0]["rps"],
+                                        best["strategy"], best["rps"]))
+    return lines
+
+
 def doorbell_verdict(db):
     lines = []
     for profile in sorted({r["profile"] for r in db}):
@@ -786,6 +869,8 @@ def build(source, noise=None):
     verdict += floor_verdict(tp_all)
     tabs += carry_tables(carried_rt, rt, tp_all)
     tabs += busy_tables(busy)
+    verdict += cost_verdict(rt)
+    verdict += adaptive_verdict(rt, tp, prim)
     verdict += busy_verdict(busy)
     tabs += trapped_tables(kexit, krt, kdb, ktp)
     verdict += trapped_verdict(krt, kexit, [r for r in rt if r["pin"] == "none"])
