@@ -21,7 +21,7 @@ void DirectClaimer<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
   // switches and a contended unlock per request (perf, one CPU: 10% of
   // samples in lll_lock_wait and lll_lock_wake).
   {
-    std::shared_lock<std::shared_mutex> pass = ctx_.gate.SharedPass();
+    PassGate::Shared pass = ctx_.gate.SharedPass();
     if (!ctx_.gate.paused()) {
       VmState* vm = ctx_.registry.VmInPass(vmid);
       if (vm != nullptr) UpcallInPass(*vm, vcpu);
@@ -72,7 +72,7 @@ void DirectClaimer<Bell>::UpcallInPass(VmState& vm, uint32_t vcpu) {
 
 template <typename Bell>
 void DirectClaimer<Bell>::Dispatch() {
-  std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+  PassGate::Exclusive pass = ctx_.gate.ExclusivePass();
   if (ctx_.gate.paused()) return;
   Count(ctx_.counters.dispatch_passes);
   std::vector<Bell*> wakes;
@@ -85,7 +85,7 @@ void DirectClaimer<Bell>::Dispatch() {
 template <typename Bell>
 void DirectClaimer<Bell>::RouteVmNow(VmState& vm) {
   {
-    std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+    PassGate::Exclusive pass = ctx_.gate.ExclusivePass();
     if (ctx_.gate.paused()) return;
     std::vector<Bell*> wakes;
     ClaimForEveryClient(vm, wakes);
@@ -128,7 +128,7 @@ int DirectClaimer<Bell>::Take(ClientState& client) {
   std::vector<Bell*> wakes;
   int claimed = 0;
   {
-    std::shared_lock<std::shared_mutex> scan = ctx_.gate.SharedPass();
+    PassGate::Shared scan = ctx_.gate.SharedPass();
     if (!ctx_.gate.paused()) claimed = ClaimVm(*client.vm, client, wakes);
   }
   Bell::RingMany(wakes.data(), wakes.size());

@@ -87,7 +87,7 @@ void KernelDispatcher<Bell>::Dispatch() {
 
 template <typename Bell>
 int KernelDispatcher<Bell>::Pass() {
-  std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+  PassGate::Exclusive pass = ctx_.gate.ExclusivePass();
   if (ctx_.gate.paused()) return 0;
   Count(ctx_.counters.dispatch_passes);
   int handed = 0;
@@ -107,7 +107,7 @@ int KernelDispatcher<Bell>::Pass() {
 
 template <typename Bell>
 void KernelDispatcher<Bell>::RouteVmNow(VmState& vm) {
-  std::unique_lock<std::shared_mutex> pass = ctx_.gate.ExclusivePass();
+  PassGate::Exclusive pass = ctx_.gate.ExclusivePass();
   if (ctx_.gate.paused()) return;
   wakes_.clear();
   DispatchVm(vm);

@@ -20,14 +20,14 @@
 // moves the generation) before the VM lets it go.
 //
 // Written under VmState::clients_mu, like the index whose answers it keeps
-// (Remember(), and Find() on the locked path). Find() may also be called
+// (Remember(), and Find() on the locked path). FindUncounted() is called
 // without the lock, by a direct-topology upcall inside a shared pass of the
 // PassGate: each entry is a sequence lock (every field an atomic, so a read
 // torn by a concurrent Remember() is seen and counted a miss, never used),
 // and a client an entry names cannot be freed during the pass (detaching
 // pauses, which drains the gate).
 //
-// Example (clients_mu held, or a shared pass for Find()):
+// Example (clients_mu held; FindUncounted() also in a shared pass):
 //   ClientState* owner;
 //   const uint64_t gen = vm.range_index.generation();
 //   if (!vm.route_memo.Find(gen, type, addr, size, &owner)) {
@@ -52,9 +52,20 @@ class RouteMemo {
   static constexpr size_t kEntries = 16;  // a power of two
 
   // True, with `*owner` set (null: the default client), if this access was
-  // remembered under `generation`. Lock-free; see the header comment.
+  // remembered under `generation`; counted in hits() or misses().
+  // VmState::clients_mu held.
   bool Find(uint64_t generation, uint32_t type, uint64_t addr, uint64_t size,
             ClientState** owner) {
+    const bool hit = FindUncounted(generation, type, addr, size, owner);
+    Bump(hit ? hits_ : misses_);
+    return hit;
+  }
+
+  // The same, lock-free (see the header comment), and counted nowhere: the
+  // counters' line would otherwise move between the vCPUs' CPUs and the
+  // client's on every request (the direct upcall's look).
+  bool FindUncounted(uint64_t generation, uint32_t type, uint64_t addr,
+                     uint64_t size, ClientState** owner) const {
     const Entry& e = entries_[Slot(type, addr)];
     // Pairs with the release store that ends Remember()'s write: the fields
     // read below are at least that write's.
@@ -69,11 +80,7 @@ class RouteMemo {
     // Orders the field loads above before the sequence's second load
     // (Boehm's seqlock reader); pairs with the release fence in Remember().
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (!hit || e.seq.load(std::memory_order_relaxed) != seq) {
-      Bump(misses_);
-      return false;
-    }
-    Bump(hits_);
+    if (!hit || e.seq.load(std::memory_order_relaxed) != seq) return false;
     *owner = found;
     return true;
   }
@@ -97,9 +104,8 @@ class RouteMemo {
     e.seq.store(seq + 2, std::memory_order_release);
   }
 
-  // Lookups answered, and not answered, from the memo (statistics, tests).
-  // Bumped with a load and a store, not an atomic add: readers on several
-  // threads may lose a count, the routing never.
+  // Find()'s lookups answered, and not answered, from the memo (statistics,
+  // tests). Bumped under clients_mu; readable from any thread.
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 

@@ -130,8 +130,8 @@ struct MemoOwner {
     if (req.type == kTypePciCfg) return Default(client);
     const IoAccess a = DecodeAccess(req);
     ClientState* owner = nullptr;
-    if (!vm.route_memo.Find(vm.range_index.generation(), a.type, a.address,
-                            a.size, &owner)) {
+    if (!vm.route_memo.FindUncounted(vm.range_index.generation(), a.type,
+                                     a.address, a.size, &owner)) {
       return false;
     }
     if (owner == nullptr) return Default(client);

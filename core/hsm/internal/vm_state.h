@@ -3,9 +3,10 @@
 //
 // Lock order, written once. A thread that holds a lock of this list takes
 // only locks below it:
-//   1. PassGate's mutex (pass_gate.h)   a kernel dispatch pass or Pause()'s
+//   1. the PassGate (pass_gate.h)       a kernel dispatch pass or Pause()'s
 //                                       drain (exclusive), a direct claim
-//                                       scan or upcall (shared)
+//                                       scan or upcall (shared; passes do
+//                                       not nest)
 //   2. Registry's VM map lock           (registry.h; acrn_vm_list_lock)
 //   3. VmState::clients_mu              the VM's clients and ranges
 //                                       (ioreq_clients_lock)
