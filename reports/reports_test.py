@@ -338,6 +338,9 @@ class RenderTest(unittest.TestCase):
                 % report.placement_name(r["pin"]))]
             self.assertEqual(len(line), 1, r["pin"])
             self.assertIn("futex %.2f×" % r["ratio"], line[0])
+            if r["pin"] == "none":  # each may have landed on another placement
+                self.assertIn("not judged", line[0])
+                continue
             self.assertIn("at most 1.25×: " + ("met by every one" if r["ratio"] <= 1.25
                                                else "not met by futex"), line[0])
         # Adaptive against the best blocking strategy of the same placement
@@ -359,6 +362,13 @@ class RenderTest(unittest.TestCase):
         self.assertEqual(lines, ["Adaptive throughput (direct topology, 16 vCPUs): 0.90× the "
                                  "best blocking strategy's (90000 against futex's 100000 "
                                  "requests/s; issue 14 asks for at least 0.95×)."])
+        # Against raw spinning only where every party of the round trip can
+        # have a CPU: the kernel topology's three, not on two CPUs.
+        kernel = dict(a, topology="kernel")
+        self.assertIn("not judged: its round trip has 3 parties and this machine 2 CPUs",
+                      report.adaptive_verdict([kernel], [], prim, cpus=2)[-1])
+        self.assertIn("raw spinning's", report.adaptive_verdict([kernel], [], prim, cpus=4)[-1])
+        self.assertIn("raw spinning's", report.adaptive_verdict([a], [], prim, cpus=2)[-1])
         # Polled, carried and other shapes of load are not the closed loop it asks about.
         self.assertEqual(report.adaptive_verdict([], [dict(r, poll="20us") for r in tp], []),
                          [])
