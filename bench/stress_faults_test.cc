@@ -85,7 +85,11 @@ void ExpectSurvives(const StressConfig& c) {
   ASSERT_TRUE(r.ok()) << r.status();
   for (const std::string& p : r->problems) ADD_FAILURE() << p;
   EXPECT_TRUE(r->clean()) << StressText(c, *r);
-  EXPECT_EQ(r->issued, static_cast<uint64_t>(c.requests));
+  if (c.seconds > 0) {
+    EXPECT_GT(r->issued, 0u);
+  } else {
+    EXPECT_EQ(r->issued, static_cast<uint64_t>(c.requests));
+  }
   EXPECT_EQ(r->lost, 0u);
   EXPECT_EQ(r->duplicated, 0u);
   // Without garbage nothing is given up: every request completes.
@@ -108,7 +112,11 @@ class OneFault
 
 TEST_P(OneFault, EveryRequestCompletesExactlyOnce) {
   const auto& [fault, topology] = GetParam();
-  const StressConfig c = Loaded(Strategy::kEventfd, topology, FaultBit(fault));
+  StressConfig c = Loaded(Strategy::kEventfd, topology, FaultBit(fault));
+  // A fault injected every so many milliseconds needs a run that lasts
+  // several of its periods however fast the machine serves: 3000 requests
+  // took 22 ms once, shorter than one 20 ms clear period, and no clear came.
+  if (fault == Fault::kClear || fault == Fault::kPause) c.seconds = 0.25;
   ExpectSurvives(c);
 }
 
