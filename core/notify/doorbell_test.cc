@@ -245,6 +245,10 @@ void PingPongOn(int ping_cpu, int pong_cpu, uint64_t* skips) {
     ASSERT_TRUE(PinCurrentThread({pong_cpu}).ok());
     for (int i = 0; i < kRounds; ++i) {
       ping.Wait();
+      // Ring only once the other side waits: on one CPU, a woken thread
+      // that preempted its waker every round would ring before the wait
+      // began, and no wait would have a spin to skip (seen once in CI).
+      absl::SleepFor(absl::Microseconds(50));
       pong.Ring();
     }
   });
