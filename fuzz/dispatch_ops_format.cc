@@ -92,6 +92,7 @@ Header DecodeHeader(const uint8_t* data, size_t size) {
   if (size >= 2) {
     h.topology = (data[1] & 1) ? Topology::kDirect : Topology::kKernel;
     h.profile = (data[1] & 2) ? Profile::kAcrn : Profile::kHardened;
+    h.check_range_index = (data[1] & 4) == 0;
   }
   return h;
 }

@@ -5,7 +5,10 @@
 //
 //   header  byte 0: vCPUs - 1 (low 4 bits)
 //           byte 1: bit 0 topology (0 kernel, 1 direct),
-//                   bit 1 profile (0 hardened, 1 acrn)
+//                   bit 1 profile (0 hardened, 1 acrn),
+//                   bit 2 routing (0 every route looked up and checked
+//                   against the kernel's list, 1 as in production: the
+//                   route memo without the lock where it answers)
 //   record  byte 0: the operation (low 4 bits, OpKind's table below)
 //           bytes 1..7: its arguments, each read from fixed bytes
 //
@@ -47,6 +50,7 @@ struct Header {
   uint32_t vcpus = 1;
   Topology topology = Topology::kKernel;
   Profile profile = Profile::kHardened;
+  bool check_range_index = true;
 };
 
 // Opcode (record byte 0, low 4 bits) -> operation; inserts and dispatch

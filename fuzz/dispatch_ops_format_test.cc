@@ -6,13 +6,19 @@ namespace ioreq {
 namespace dispatch_ops {
 namespace {
 
-TEST(DispatchOpsFormat, HeaderNamesVcpusTopologyAndProfile) {
+TEST(DispatchOpsFormat, HeaderNamesVcpusTopologyProfileAndRouting) {
   const uint8_t h[2] = {0x0f, 0x03};
   const Header got = DecodeHeader(h, 2);
   EXPECT_EQ(got.vcpus, 16u);
   EXPECT_EQ(got.topology, Topology::kDirect);
   EXPECT_EQ(got.profile, Profile::kAcrn);
+  EXPECT_TRUE(got.check_range_index);  // bit 2 clear: every route checked
   EXPECT_EQ(DecodeHeader(h, 0).vcpus, 1u);
+  const uint8_t production[2] = {0x00, 0x05};
+  const Header p = DecodeHeader(production, 2);
+  EXPECT_FALSE(p.check_range_index);
+  EXPECT_EQ(p.topology, Topology::kDirect);
+  EXPECT_EQ(p.profile, Profile::kHardened);
 }
 
 TEST(DispatchOpsFormat, CountsWholeRecordsUpToTheCap) {

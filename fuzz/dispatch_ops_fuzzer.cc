@@ -38,10 +38,14 @@ using namespace ioreq::dispatch_ops;
 
 Lockstep& World(const Header& h) {
   static auto* worlds =
-      new std::map<std::tuple<Topology, Profile, uint32_t>,
+      new std::map<std::tuple<Topology, Profile, uint32_t, bool>,
                    std::unique_ptr<Lockstep>>();
-  std::unique_ptr<Lockstep>& w = (*worlds)[{h.topology, h.profile, h.vcpus}];
-  if (!w) w = std::make_unique<Lockstep>(h.topology, h.profile, h.vcpus);
+  std::unique_ptr<Lockstep>& w =
+      (*worlds)[{h.topology, h.profile, h.vcpus, h.check_range_index}];
+  if (!w) {
+    w = std::make_unique<Lockstep>(h.topology, h.profile, h.vcpus,
+                                   h.check_range_index);
+  }
   return *w;
 }
 

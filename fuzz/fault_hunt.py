@@ -54,6 +54,15 @@ FAULTS = {
         "core/hsm/internal/completer.cc",
         "client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);",
         "client.pending.load(std::memory_order_acquire);"),
+    # [kernel-handled] the direct topology's lock-free claim takes a slot
+    # without checking that it is marked the kernel's: on a fresh page, or
+    # one the device model lost, ACRN's device model sees an in-process
+    # client's request as its own. Only the production routing (header
+    # bit 2) takes that path.
+    "claim_unmarked": (
+        "core/hsm/internal/direct_claimer.cc",
+        "  if (LoadKernelHandledAcquire(req) != 1) return false;",
+        "  (void)LoadKernelHandledAcquire(req);"),
 }
 
 FLAGS = ["-O1", "-g", "-fsanitize=fuzzer-no-link,address,undefined"]

@@ -297,7 +297,8 @@ DISPATCH_OPS_SCENARIOS = {
 
 def dispatch_ops():
     for name, records in DISPATCH_OPS_SCENARIOS.items():
-        for flags in range(4):  # topology bit 0, profile bit 1
+        # topology bit 0, profile bit 1, routing bit 2 (1: as in production)
+        for flags in range(8):
             header = bytes([3, flags])  # 4 vCPUs
             write("dispatch_ops", "%s_%d" % (name, flags),
                   header + b"".join(records))

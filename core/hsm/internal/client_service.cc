@@ -157,6 +157,7 @@ absl::Status ClientService::ServeDefault(ClientState& client,
       if (LoadStateAcquire(slot) != kStateProcessing) {
         // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
         client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+        ctx_.completer.EndDefaultHold(vm, vcpu);
         Count(ctx_.counters.ownership_lost);
         continue;
       }
@@ -207,6 +208,7 @@ void ClientService::HandOverLocked(VmState& vm, ClientState& client) {
       engine_.Ring(*vm.default_client);
       Count(ctx_.counters.handed_over_on_destroy);
     } else {
+      if (client.is_default) ctx_.completer.EndDefaultHold(vm, vcpu);
       SetRequestValue(slot, kAllOnes);
       ctx_.completer.CompleteSlot(vm, vcpu, kStateProcessing);
       Count(ctx_.counters.completed_on_destroy);

@@ -48,8 +48,20 @@ absl::Status Completer::CompleteRequest(VmState& vm, ClientState& client,
         "VM %u vCPU %u: client \"%s\" holds no request of that vCPU",
         vm.vmid, vcpu, client.name));
   }
+  if (client.is_default) EndDefaultHold(vm, vcpu);
   CompleteSlot(vm, vcpu, kStateProcessing);
   return absl::OkStatus();
+}
+
+void Completer::EndDefaultHold(VmState& vm, uint32_t vcpu) {
+  if (!marks_at_end_of_default_hold_) return;
+  SharedPage* page = vm.page.load(std::memory_order_acquire);
+  if (page == nullptr) return;
+  // Relaxed: an in-process claim goes on without a mark only if it reads
+  // this 1 itself, and the device model, which acquires PROCESSING from
+  // that claim's release, then reads no older value; a claim that still
+  // reads the old 0 takes the locked path, which marks.
+  StoreKernelHandledRelaxed(page->slots[vcpu], 1);
 }
 
 void Completer::AnswerUndelivered(VmState& vm, uint32_t vcpu,

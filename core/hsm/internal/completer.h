@@ -9,7 +9,7 @@
 // outcome here, once; the engine counts what it did (dispatched, folded).
 //
 // Example:
-//   Completer completer(hypervisor, counters);
+//   Completer completer(hypervisor, counters, Topology::kDirect);
 //   completer.CompleteRequest(vm, client, vcpu).IgnoreError();
 #ifndef IOREQ_CORE_HSM_INTERNAL_COMPLETER_H_
 #define IOREQ_CORE_HSM_INTERNAL_COMPLETER_H_
@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "core/hsm/hsm_options.h"
 #include "core/hsm/hypercalls.h"
 #include "core/hsm/internal/counters.h"
 #include "core/hsm/internal/router.h"
@@ -27,8 +28,11 @@ namespace hsm_internal {
 
 class Completer {
  public:
-  Completer(HypervisorCalls* hypervisor, HsmCounters& counters)
-      : hypervisor_(hypervisor), counters_(counters) {}
+  Completer(HypervisorCalls* hypervisor, HsmCounters& counters,
+            Topology topology)
+      : hypervisor_(hypervisor),
+        counters_(counters),
+        marks_at_end_of_default_hold_(topology == Topology::kDirect) {}
 
   // Moves vCPU `vcpu`'s slot from `expected` (the state the caller owns it
   // in) to COMPLETE and notifies the hypervisor unless it polls. A slot no
@@ -40,6 +44,16 @@ class Completer {
   // client does not hold it.
   absl::Status CompleteRequest(VmState& vm, ClientState& client,
                                uint32_t vcpu);
+
+  // [kernel-handled] The default client's hold on vCPU `vcpu`'s slot ends
+  // (completed, completed for it, or lost). In the direct topology
+  // kernel_handled goes back to 1, so the slot is marked the kernel's before
+  // it can be PENDING again and an in-process claim need not mark it
+  // (DirectClaimer::ClaimWithoutLock()); called before the COMPLETE that
+  // hands the slot back. clients_mu held: the default client marks 0 under
+  // it. In the kernel topology it does nothing, as the kernel: its
+  // dispatcher marks every request it hands out.
+  void EndDefaultHold(VmState& vm, uint32_t vcpu);
 
   // Acts on a decision that is not kDeliver for a slot the caller owns in
   // state `expected` (PENDING for the kernel dispatcher, PROCESSING for a
@@ -55,6 +69,7 @@ class Completer {
  private:
   HypervisorCalls* const hypervisor_;
   HsmCounters& counters_;
+  const bool marks_at_end_of_default_hold_;
 };
 
 }  // namespace hsm_internal

@@ -24,25 +24,20 @@ void DirectClaimer<Bell>::Upcall(uint16_t vmid, uint32_t vcpu) {
     PassGate::Shared pass = ctx_.gate.SharedPass();
     if (!ctx_.gate.paused()) {
       VmState* vm = ctx_.registry.VmInPass(vmid);
-      if (vm != nullptr) UpcallInPass(*vm, vcpu);
+      if (vm != nullptr) UpcallTo(*vm, vcpu, /*ring_owner=*/true);
       return;
     }
   }
-  // Paused: nobody is rung for the request (Resume() rings every client,
-  // Resumed()), but the posted ring is drained and a VM without its page
-  // rings its clients, as when running.
+  // Paused: the VM table may be changing (a VM is removed only while
+  // paused), so the VM is found in the map; nobody is rung for the request
+  // (Resume() rings every client, Resumed()).
   absl::StatusOr<std::shared_ptr<VmState>> found = ctx_.registry.FindVm(vmid);
-  if (!found.ok()) return;
-  VmState& vm = **found;
-  ctx_.completer.DrainPosted(vm);
-  if (vm.page.load(std::memory_order_acquire) == nullptr ||
-      vcpu >= vm.vcpu_num) {
-    RingClients(vm);
-  }
+  if (found.ok()) UpcallTo(**found, vcpu, /*ring_owner=*/false);
 }
 
 template <typename Bell>
-void DirectClaimer<Bell>::UpcallInPass(VmState& vm, uint32_t vcpu) {
+void DirectClaimer<Bell>::UpcallTo(VmState& vm, uint32_t vcpu,
+                                   bool ring_owner) {
   // [posted] No dispatcher here: the upcall drains the posted ring itself.
   ctx_.completer.DrainPosted(vm);
   SharedPage* page = vm.page.load(std::memory_order_acquire);
@@ -50,6 +45,7 @@ void DirectClaimer<Bell>::UpcallInPass(VmState& vm, uint32_t vcpu) {
     RingClients(vm);
     return;
   }
+  if (!ring_owner) return;
   // An upcall for a posted write leaves its slot as it was: nothing to ring.
   if (LoadStateRelaxed(page->slots[vcpu]) != kStatePending) return;
   // Ring only the owner. Routing changes ring every client, so a request
@@ -217,6 +213,10 @@ template <typename Bell>
 ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
                                             uint32_t vcpu, IoRequest& snapshot,
                                             std::vector<Bell*>& wakes) {
+  ClaimOutcome outcome;
+  if (ClaimWithoutLock(vm, claimer, vcpu, snapshot, wakes, &outcome)) {
+    return outcome;
+  }
   IoRequest& req = vm.page.load(std::memory_order_acquire)->slots[vcpu];
   RouteDecision d;
   {
@@ -228,13 +228,17 @@ ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
     // as the kernel's (1): a device model that follows ACRN's contract scans
     // for PROCESSING && !kernel_handled, and must never see a request an
     // in-process client is taking, nor one given back PENDING below, with a
-    // stale 0 left by an earlier request. Only claimers write the field of
-    // a PENDING slot, and they hold clients_mu. The compare-exchange's
-    // release publishes it; pairs with LoadKernelHandledAcquire() after the
-    // device model's acquire of PROCESSING.
+    // stale 0. The mark goes only on a slot still PENDING: a claimer whose
+    // snapshot is stale must not mark a request the default client holds
+    // (0). The look and the mark are one step to every claimer that marks
+    // or unmarks (they hold clients_mu; ClaimWithoutLock() does neither).
+    // Acquire pairs with the hypervisor's release of PENDING.
+    if (LoadStateAcquire(req) != kStatePending) return ClaimOutcome::kLost;
     StoreKernelHandledRelaxed(req, 1);
     // Acquire pairs with the hypervisor's release of PENDING; release pairs
-    // with the serving side's acquire of PROCESSING.
+    // with the serving side's acquire of PROCESSING, and publishes the mark
+    // (LoadKernelHandledAcquire() after the device model's acquire of
+    // PROCESSING).
     if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
       return ClaimOutcome::kLost;
     }
@@ -245,31 +249,88 @@ ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
                      ctx_.options.check_range_index);
     if (d.folded) Count(ctx_.counters.cf8cfc_converted);
     if (d.route == Route::kDeliver) {
-      if (d.client != &claimer) {
-        // The slot was completed and reused between the snapshot and the
-        // compare-exchange: it holds another request than the one routed,
-        // and it is not ours. Give it back PENDING and ring its owner,
-        // which claims it the normal way; handing it over directly would
-        // skip what only the owner's claim does (the default client folds
-        // 0xCF8/0xCFC: a raw 0xCF8 write handed to it completed without
-        // moving the latch, found by a 10-minute soak). Release pairs with
-        // the owner's compare-exchange.
-        StoreStateRelease(req, kStatePending);
-        Count(ctx_.counters.rerouted);
-        wakes.push_back(&BellOf<Bell>(*d.client));
-        return ClaimOutcome::kGivenBack;
-      }
-      // set_bit(). Release pairs with the acquire loads of `pending` in
-      // ClientService.
-      claimer.pending.fetch_or(Bit(vcpu), std::memory_order_release);
-      // The device model's request only now, after its pending bit, so its
-      // finish ioctl finds the request held. Release pairs with the device
-      // model's LoadKernelHandledAcquire().
-      if (claimer.is_default) StoreKernelHandledRelease(req, 0);
-      Count(ctx_.counters.dispatched);
-      return ClaimOutcome::kTaken;
+      return Deliver(vm, claimer, vcpu, req, d, wakes);
     }
   }
+  return Answer(vm, vcpu, d);
+}
+
+template <typename Bell>
+bool DirectClaimer<Bell>::ClaimWithoutLock(VmState& vm, ClientState& claimer,
+                                           uint32_t vcpu, IoRequest& snapshot,
+                                           std::vector<Bell*>& wakes,
+                                           ClaimOutcome* outcome) {
+  // The default client marks the slot its own (kernel_handled 0) and folds
+  // 0xCF8/0xCFC: both under clients_mu. A check of the index looks up,
+  // under it too.
+  if (claimer.is_default || ctx_.options.check_range_index) return false;
+  RouteDecision d;
+  if (!RouteSnapshotWithoutLock(vm, snapshot, &d)) return false;
+  if (OwnerOf(vm, d, &claimer) != &claimer) {
+    *outcome = ClaimOutcome::kNotMine;
+    return true;
+  }
+  IoRequest& req = vm.page.load(std::memory_order_acquire)->slots[vcpu];
+  // [kernel-handled] No mark: kernel_handled is already 1 everywhere but in
+  // a slot the default client holds, whose hold ends with it back at 1
+  // (Completer::EndDefaultHold()) before the slot can be PENDING again. A
+  // 0 here (a page fresh from the hypervisor, which never writes the field,
+  // or one the default client lost without completing) takes the locked
+  // path, which marks. Read-read coherence then keeps the device model,
+  // which acquires PROCESSING from the compare-exchange below, from seeing
+  // an older value than this 1.
+  if (LoadKernelHandledAcquire(req) != 1) return false;
+  // Acquire pairs with the hypervisor's release of PENDING; release pairs
+  // with the serving side's acquire of PROCESSING.
+  if (!CompareExchangeState(req, kStatePending, kStateProcessing)) {
+    *outcome = ClaimOutcome::kLost;
+    return true;
+  }
+  // The slot is ours: route its real fields, the same way (an in-process
+  // client does not fold). A miss is looked up under the lock.
+  if (!RouteSnapshotWithoutLock(vm, req, &d)) {
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    d = RouteRequest(vm, req, /*latch=*/nullptr, /*check_index=*/false);
+  }
+  *outcome = d.route == Route::kDeliver
+                 ? Deliver(vm, claimer, vcpu, req, d, wakes)
+                 : Answer(vm, vcpu, d);
+  return true;
+}
+
+template <typename Bell>
+ClaimOutcome DirectClaimer<Bell>::Deliver(VmState& vm, ClientState& claimer,
+                                          uint32_t vcpu, IoRequest& req,
+                                          const RouteDecision& d,
+                                          std::vector<Bell*>& wakes) {
+  if (d.client != &claimer) {
+    // The slot was completed and reused between the snapshot and the
+    // compare-exchange: it holds another request than the one routed, and
+    // it is not ours. Give it back PENDING and ring its owner, which claims
+    // it the normal way; handing it over directly would skip what only the
+    // owner's claim does (the default client folds 0xCF8/0xCFC: a raw 0xCF8
+    // write handed to it completed without moving the latch, found by a
+    // 10-minute soak). Release pairs with the owner's compare-exchange.
+    StoreStateRelease(req, kStatePending);
+    Count(ctx_.counters.rerouted);
+    wakes.push_back(&BellOf<Bell>(*d.client));
+    return ClaimOutcome::kGivenBack;
+  }
+  // set_bit(). Release pairs with the acquire loads of `pending` in
+  // ClientService.
+  claimer.pending.fetch_or(Bit(vcpu), std::memory_order_release);
+  // The device model's request only now, after its pending bit, so its
+  // finish ioctl finds the request held. Release pairs with the device
+  // model's LoadKernelHandledAcquire(). (The default client claims under
+  // clients_mu only.)
+  if (claimer.is_default) StoreKernelHandledRelease(req, 0);
+  Count(ctx_.counters.dispatched);
+  return ClaimOutcome::kTaken;
+}
+
+template <typename Bell>
+ClaimOutcome DirectClaimer<Bell>::Answer(VmState& vm, uint32_t vcpu,
+                                         const RouteDecision& d) {
   ctx_.completer.AnswerUndelivered(vm, vcpu, kStateProcessing, d);
   return d.route == Route::kNoClient ? ClaimOutcome::kGivenBack
                                      : ClaimOutcome::kAnswered;

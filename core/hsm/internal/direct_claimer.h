@@ -59,7 +59,10 @@ class DirectClaimer final : public EngineWithBell<Bell> {
 
   // One claimer's step on slot `vcpu`, routed on `snapshot`: the caller's
   // own earlier copy of the slot (routed without folding: never written).
-  // The PassGate is held. Owners to ring are added to `wakes`. Public for the test of a slot reused under the
+  // The PassGate is held. Owners to ring are added to `wakes`. In steady
+  // state an in-process client's step takes no lock (ClaimWithoutLock());
+  // the default client's, and any step the memo cannot answer, take
+  // clients_mu once. Public for the tests of a slot reused under the
   // snapshot.
   ClaimOutcome ClaimSlot(VmState& vm, ClientState& claimer, uint32_t vcpu,
                          IoRequest& snapshot, std::vector<Bell*>& wakes);
@@ -71,6 +74,22 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   // Claims for `claimer` every slot of its VM; returns the slots taken
   // (every outcome after a won compare-exchange). The PassGate is held.
   int ClaimVm(VmState& vm, ClientState& claimer, std::vector<Bell*>& wakes);
+  // ClaimSlot() for an in-process client, without clients_mu: routed from
+  // the memo, the slot already marked the kernel's. False, having changed
+  // nothing, where only the locked path can claim (the default client, a
+  // memo miss, a check of the index, a slot not marked 1).
+  bool ClaimWithoutLock(VmState& vm, ClientState& claimer, uint32_t vcpu,
+                        IoRequest& snapshot, std::vector<Bell*>& wakes,
+                        ClaimOutcome* outcome);
+  // After a won compare-exchange, for a request routed kDeliver: taken by
+  // `claimer` if it is the owner, else given back PENDING and the owner
+  // rung. The default client's only under clients_mu.
+  ClaimOutcome Deliver(VmState& vm, ClientState& claimer, uint32_t vcpu,
+                       IoRequest& req, const RouteDecision& d,
+                       std::vector<Bell*>& wakes);
+  // After a won compare-exchange, for any other route: answered (or given
+  // back PENDING without a client). Without clients_mu.
+  ClaimOutcome Answer(VmState& vm, uint32_t vcpu, const RouteDecision& d);
   // Who claims a request routed on `snapshot`: its owner; for a request
   // the router answers without a client, the default client, or, without
   // one, `claimer` itself. clients_mu held.
@@ -79,10 +98,11 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   // The same for a decision already made (with or without clients_mu).
   static ClientState* OwnerOf(VmState& vm, const RouteDecision& d,
                               ClientState* claimer);
-  // The upcall's work once the VM is found, inside its shared pass: drain
-  // the posted ring, and ring the owner of a PENDING slot (steady state: no
-  // lock, RouteSnapshotWithoutLock()).
-  void UpcallInPass(VmState& vm, uint32_t vcpu);
+  // The upcall's work once the VM is found: drain the posted ring, ring
+  // every client of a VM without its page (or for a vCPU it lacks), and,
+  // with `ring_owner` (inside a shared pass, not paused), the owner of a
+  // PENDING slot (steady state: no lock, RouteSnapshotWithoutLock()).
+  void UpcallTo(VmState& vm, uint32_t vcpu, bool ring_owner);
   void RingClients(VmState& vm);
   void RingClientsLocked(VmState& vm);
 

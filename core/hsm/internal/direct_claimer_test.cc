@@ -21,6 +21,21 @@ namespace {
 
 using Claimer = DirectClaimer<EventfdDoorbell>;
 
+Claimer& ClaimerOf(testing::ManualRig& rig) {
+  return dynamic_cast<Claimer&>(HsmTestPeer::Engine(rig.hsm));
+}
+
+// Client `client`'s claim step on slot `vcpu`, routed on `snapshot`, in a
+// shared pass as a client's scan makes it.
+ClaimOutcome ClaimAs(testing::ManualRig& rig, ClientId client, uint32_t vcpu,
+                     IoRequest& snapshot, std::vector<EventfdDoorbell*>& wakes) {
+  HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
+  auto scan = ctx.gate.SharedPass();
+  return ClaimerOf(rig).ClaimSlot(**ctx.registry.FindVm(rig.vm),
+                                  **ctx.registry.FindClient(client), vcpu,
+                                  snapshot, wakes);
+}
+
 TEST(DirectClaimer, SlotReusedUnderTheSnapshotGoesBackToItsOwner) {
   testing::ManualRig rig(/*vcpus=*/1, testing::ManualOptions(Topology::kDirect));
   const ClientId uart = rig.AddConstantClient("uart", 0x60);
@@ -36,18 +51,11 @@ TEST(DirectClaimer, SlotReusedUnderTheSnapshotGoesBackToItsOwner) {
                                    /*polling=*/true).ok());
 
   HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
-  auto* claimer = dynamic_cast<Claimer*>(&HsmTestPeer::Engine(rig.hsm));
-  ASSERT_NE(claimer, nullptr);
   VmState& vm = **ctx.registry.FindVm(rig.vm);
-  ClientState& uart_client = **ctx.registry.FindClient(uart);
   ClientState& dm_client = **ctx.registry.FindClient(dm);
 
   std::vector<EventfdDoorbell*> wakes;
-  {
-    auto scan = ctx.gate.SharedPass();
-    EXPECT_EQ(claimer->ClaimSlot(vm, uart_client, 0, stale, wakes),
-              ClaimOutcome::kGivenBack);
-  }
+  EXPECT_EQ(ClaimAs(rig, uart, 0, stale, wakes), ClaimOutcome::kGivenBack);
   EXPECT_EQ(rig.State(0), kStatePending);
   EXPECT_EQ(*rig.hsm.PendingBitmap(uart), 0u);
   EXPECT_EQ(rig.hsm.stats().rerouted, 1u);
@@ -76,34 +84,55 @@ TEST(DirectClaimer, SnapshotOfAnotherOwnerIsNotClaimed) {
   ASSERT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
 
-  HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
-  auto* claimer = dynamic_cast<Claimer*>(&HsmTestPeer::Engine(rig.hsm));
-  ASSERT_NE(claimer, nullptr);
-  VmState& vm = **ctx.registry.FindVm(rig.vm);
   std::vector<EventfdDoorbell*> wakes;
-  auto scan = ctx.gate.SharedPass();
   IoRequest snapshot = RouteSnapshot(rig.Slot(0));
-  EXPECT_EQ(claimer->ClaimSlot(vm, **ctx.registry.FindClient(uart), 0,
-                               snapshot, wakes),
-            ClaimOutcome::kNotMine);
+  EXPECT_EQ(ClaimAs(rig, uart, 0, snapshot, wakes), ClaimOutcome::kNotMine);
   EXPECT_EQ(rig.State(0), kStatePending);
   EXPECT_TRUE(wakes.empty());
+}
+
+// One VM of two vCPUs, a UART client with its range and a device model,
+// routed as in production (a check of the index looks up, under the lock).
+struct SteadyState {
+  SteadyState() : rig(/*vcpus=*/2, Options()) {
+    uart = rig.AddConstantClient("uart", 0x60);
+    EXPECT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+    EXPECT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
+  }
+  static HsmOptions Options() {
+    HsmOptions options = testing::ManualOptions(Topology::kDirect);
+    options.check_range_index = false;
+    return options;
+  }
+  HsmContext& ctx() { return HsmTestPeer::Context(rig.hsm); }
+  VmState& vm() { return **ctx().registry.FindVm(rig.vm); }
+  ClientState& uart_client() { return **ctx().registry.FindClient(uart); }
+
+  testing::ManualRig rig;
+  ClientId uart = 0;
+};
+
+// Runs `step` on another thread while this one holds the VM's clients_mu:
+// true if it finished within 5 s. The lock is let go either way, so a step
+// that waited for it finishes before this returns.
+template <typename Step>
+bool FinishesWhileTheClientsLockIsHeld(VmState& vm, Step step) {
+  std::unique_lock<std::mutex> held(vm.clients_mu);
+  std::future<void> done = std::async(std::launch::async, step);
+  const bool returned =
+      done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  held.unlock();
+  done.get();
+  return returned;
 }
 
 // [find-client] in steady state, the upcall's look routes from the memo
 // without clients_mu: a vCPU's upcall rings its owner while another thread
 // holds the lock (a range edit, a claim), instead of queueing behind it.
 TEST(DirectClaimer, AnUpcallInSteadyStateRingsItsOwnerWithoutTheClientsLock) {
-  HsmOptions options = testing::ManualOptions(Topology::kDirect);
-  options.check_range_index = false;  // checking looks up, under the lock
-  testing::ManualRig rig(/*vcpus=*/2, options);
-  const ClientId uart = rig.AddConstantClient("uart", 0x60);
-  ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
-  ASSERT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
-  HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
-  VmState& vm = **ctx.registry.FindVm(rig.vm);
-  EventfdDoorbell& bell =
-      BellOf<EventfdDoorbell>(**ctx.registry.FindClient(uart));
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  EventfdDoorbell& bell = BellOf<EventfdDoorbell>(s.uart_client());
 
   // The first access to the port is looked up (and remembered).
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
@@ -111,17 +140,101 @@ TEST(DirectClaimer, AnUpcallInSteadyStateRingsItsOwnerWithoutTheClientsLock) {
   ASSERT_FALSE(bell.Peek());
 
   // The next one, on the other vCPU, while the lock is held elsewhere.
-  std::unique_lock<std::mutex> held(vm.clients_mu);
-  std::future<absl::Status> upcall = std::async(std::launch::async, [&] {
-    return rig.hv.InsertRequest(rig.vm, 1, PortRead(0x3F8, 1), true);
-  });
-  const bool returned =
-      upcall.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
-  held.unlock();  // lets a blocked upcall finish either way
-  EXPECT_TRUE(returned) << "the upcall waited for clients_mu";
-  EXPECT_TRUE(upcall.get().ok());
+  absl::Status upcall;
+  EXPECT_TRUE(FinishesWhileTheClientsLockIsHeld(s.vm(), [&] {
+    upcall = rig.hv.InsertRequest(rig.vm, 1, PortRead(0x3F8, 1), true);
+  })) << "the upcall waited for clients_mu";
+  EXPECT_TRUE(upcall.ok());
   EXPECT_TRUE(bell.Peek()) << "the owner was not rung";
   EXPECT_EQ(rig.State(1), kStatePending);  // rung, not claimed
+}
+
+// [kernel-handled] A claimer whose snapshot is stale (its request went to
+// another client after a routing change, and the slot now holds one the
+// default client took) must leave the slot as it is: marking it the
+// kernel's would hide the device model's request from ACRN's device model
+// for good. Checked on the locked path (the index checked) and on the path
+// without the lock, which finds the slot unmarked and goes to the locked one.
+TEST(DirectClaimer, AStaleSnapshotNeverMarksARequestTheDefaultClientHolds) {
+  for (const bool check_index : {true, false}) {
+    SCOPED_TRACE(check_index ? "index checked" : "as in production");
+    HsmOptions options = testing::ManualOptions(Topology::kDirect);
+    options.check_range_index = check_index;
+    testing::ManualRig rig(/*vcpus=*/1, options);
+    const ClientId uart = rig.AddConstantClient("uart", 0x60);
+    ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+    const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+
+    // The uart client's old look at the slot, a UART read...
+    IoRequest stale{};
+    EncodeAccess(PortRead(0x3F8, 1), stale);
+    // ...and since then the slot has come to hold a request the device
+    // model took.
+    ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+    rig.hsm.Dispatch();
+    ASSERT_EQ(rig.State(0), kStateProcessing);
+    ASSERT_EQ(*rig.hsm.PendingBitmap(dm), 1u);
+    ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u);
+
+    std::vector<EventfdDoorbell*> wakes;
+    EXPECT_EQ(ClaimAs(rig, uart, 0, stale, wakes), ClaimOutcome::kLost);
+    EXPECT_EQ(rig.State(0), kStateProcessing);
+    EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u)
+        << "the device model's request was marked the kernel's";
+    EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u);
+    EXPECT_TRUE(wakes.empty());
+  }
+}
+
+// [kernel-handled] The default client's hold ends with the slot marked the
+// kernel's again, so that an in-process claim of the slot's next request
+// needs no mark; a slot the hypervisor never marked (ACRN's never writes the
+// field) is marked by the first claim, under the lock.
+TEST(DirectClaimer, TheDefaultClientsHoldEndsWithTheSlotMarkedTheKernels) {
+  HsmOptions options = testing::ManualOptions(Topology::kDirect);
+  options.check_range_index = false;
+  testing::ManualRig rig(/*vcpus=*/1, options, Profile::kAcrn);
+  const ClientId uart = rig.AddConstantClient("uart", 0x60);
+  ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u);  // a fresh page
+
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u);  // the device model's
+  ASSERT_TRUE(rig.hsm.NotifyRequestFinish(rig.vm, 0).ok());
+  EXPECT_EQ(rig.State(0), kStateComplete);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  rig.hsm.Dispatch();
+  EXPECT_EQ(*rig.hsm.PendingBitmap(uart), 1u);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);
+  (void)dm;
+}
+
+// [find-client] In steady state an in-process client claims its request
+// without clients_mu (the memo routes it; the slot is already marked the
+// kernel's): a claim goes on while another thread holds the lock.
+TEST(DirectClaimer, AClaimInSteadyStateTakesItsRequestWithoutTheClientsLock) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+
+  // The first access to the port is looked up (and remembered).
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x3F8, 1), true).ok());
+
+  ClaimOutcome outcome = ClaimOutcome::kNotMine;
+  EXPECT_TRUE(FinishesWhileTheClientsLockIsHeld(s.vm(), [&] {
+    std::vector<EventfdDoorbell*> wakes;
+    IoRequest snapshot = RouteSnapshot(rig.Slot(1));
+    outcome = ClaimAs(rig, s.uart, 1, snapshot, wakes);
+  })) << "the claim waited for clients_mu";
+  EXPECT_EQ(outcome, ClaimOutcome::kTaken);
+  EXPECT_EQ(rig.State(1), kStateProcessing);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(1)), 1u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(s.uart), 2u);
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ namespace hsm_internal {
 
 struct HsmContext {
   HsmContext(HypervisorCalls* hv, const HsmOptions& o)
-      : hypervisor(hv), options(o), completer(hv, counters) {}
+      : hypervisor(hv), options(o), completer(hv, counters, o.topology) {}
 
   HypervisorCalls* const hypervisor;
   const HsmOptions options;

@@ -19,7 +19,9 @@
 // thread would otherwise preempt the ringer and block on it at once. The
 // direct upcall in steady state takes only 1 (shared): it finds the VM
 // without 2 (Registry::VmInPass()) and reads route_memo and
-// default_client_in_pass without 3.
+// default_client_in_pass without 3; so does an in-process client's claim
+// (DirectClaimer::ClaimWithoutLock()). Every write of kernel_handled into a
+// PENDING or the default client's slot in the direct topology is under 3.
 //
 // Example (inside the HSM):
 //   std::lock_guard<std::mutex> lock(vm.clients_mu);

@@ -15,11 +15,11 @@
 namespace ioreq {
 namespace {
 
-HsmOptions ManualOptions(Topology topology) {
+HsmOptions ManualOptions(Topology topology, bool check_range_index) {
   HsmOptions o;
   o.topology = topology;
-  o.run_threads = false;      // every step is a call on this thread
-  o.check_range_index = true;  // the index against the kernel's list
+  o.run_threads = false;  // every step is a call on this thread
+  o.check_range_index = check_range_index;
   o.clear_drain_timeout = absl::ZeroDuration();
   return o;
 }
@@ -34,13 +34,15 @@ std::string Holder(std::optional<ClientId> id) {
 
 }  // namespace
 
-Lockstep::Lockstep(Topology topology, Profile profile, uint32_t vcpu_num)
+Lockstep::Lockstep(Topology topology, Profile profile, uint32_t vcpu_num,
+                   bool check_range_index)
     : topology_(topology), profile_(profile), vcpu_num_(vcpu_num) {
   // Spin doorbells: the rules do not depend on the strategy (the doorbell
   // contract suite proves each one), and they make no system call.
   hv_ = std::make_unique<EmulatedHypervisor>(
       Strategy::kSpin, absl::InfiniteDuration(), profile);
-  hsm_ = std::make_unique<Hsm>(hv_.get(), ManualOptions(topology),
+  hsm_ = std::make_unique<Hsm>(hv_.get(),
+                               ManualOptions(topology, check_range_index),
                                Strategy::kSpin);
   absl::StatusOr<uint16_t> vm = CreateWiredVm(*hv_, *hsm_, vcpu_num);
   if (!vm.ok()) {

@@ -60,7 +60,13 @@ class Lockstep {
  public:
   static constexpr size_t kMaxClients = 4;  // in-process, besides the default
 
-  Lockstep(Topology topology, Profile profile, uint32_t vcpu_num);
+  // With `check_range_index` (the default), every route is looked up under
+  // clients_mu and the index checked against the kernel's list; without
+  // it, the HSM routes as in production (the route memo, without the lock,
+  // wherever it answers: the direct topology's upcall and in-process
+  // claims).
+  Lockstep(Topology topology, Profile profile, uint32_t vcpu_num,
+           bool check_range_index = true);
   ~Lockstep();
   Lockstep(const Lockstep&) = delete;
   Lockstep& operator=(const Lockstep&) = delete;

@@ -21,25 +21,30 @@ hsm_internal::VmState& VmOf(Lockstep& world) {
   return **HsmTestPeer::Context(world.hsm()).registry.FindVm(world.vm());
 }
 
+// Each topology and profile, with every route checked against the kernel's
+// list (under clients_mu) and routed as in production (the memo, without
+// the lock where it answers).
 class LockstepTest
-    : public ::testing::TestWithParam<std::tuple<Topology, Profile>> {
+    : public ::testing::TestWithParam<std::tuple<Topology, Profile, bool>> {
  protected:
   Topology topology() const { return std::get<0>(GetParam()); }
   Profile profile() const { return std::get<1>(GetParam()); }
+  bool checked() const { return std::get<2>(GetParam()); }
 };
 
 INSTANTIATE_TEST_SUITE_P(
-    EveryTopologyAndProfile, LockstepTest,
+    EveryTopologyProfileAndRouting, LockstepTest,
     ::testing::Combine(::testing::ValuesIn(kAllTopologies),
-                       ::testing::ValuesIn(kAllProfiles)),
+                       ::testing::ValuesIn(kAllProfiles), ::testing::Bool()),
     [](const auto& info) {
       return std::string(TopologyName(std::get<0>(info.param))) + "_" +
-             ProfileName(std::get<1>(info.param));
+             ProfileName(std::get<1>(info.param)) +
+             (std::get<2>(info.param) ? "_checked" : "_production");
     });
 
 // The life cycle of every rule the shadow keeps, each step compared.
 TEST_P(LockstepTest, AgreesOnEveryRuleOfTheLifeCycle) {
-  Lockstep w(topology(), profile(), 4);
+  Lockstep w(topology(), profile(), 4, checked());
   ASSERT_TRUE(w.CreateClient(false).ok());
   ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
   ASSERT_TRUE(w.CreateClient(true).ok());
@@ -82,7 +87,7 @@ TEST_P(LockstepTest, AgreesOnEveryRuleOfTheLifeCycle) {
 // makes, on every configuration, with Restart() between walks.
 TEST_P(LockstepTest, AgreesOnRandomWalks) {
   for (uint32_t vcpus : {1u, 3u, 16u}) {
-    Lockstep w(topology(), profile(), vcpus);
+    Lockstep w(topology(), profile(), vcpus, checked());
     std::mt19937 rng(vcpus);
     auto pick = [&](uint32_t n) { return rng() % n; };
     for (int walk = 0; walk < 20; ++walk) {
@@ -139,7 +144,7 @@ TEST_P(LockstepTest, AgreesOnRandomWalks) {
 // reset made its slot FREE but left the client's bit, with which it could
 // complete the vCPU's next request. Hsm::ResetVm() now drops such bits.
 TEST_P(LockstepTest, AResetLeavesNothingHeld) {
-  Lockstep w(topology(), profile(), 2);
+  Lockstep w(topology(), profile(), 2, checked());
   ASSERT_TRUE(w.CreateClient(false).ok());
   ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
   IoRequest& slot = w.page()->slots[1];
@@ -161,7 +166,7 @@ TEST_P(LockstepTest, AResetLeavesNothingHeld) {
 // request in no place (found by the concurrent target's replay).
 TEST_P(LockstepTest, GarbageThatFreesAHeldSlotIsFollowedUntilLetGo) {
   if (profile() != Profile::kHardened) GTEST_SKIP() << "acrn: wild until reset";
-  Lockstep w(topology(), profile(), 2);
+  Lockstep w(topology(), profile(), 2, checked());
   ASSERT_TRUE(w.CreateClient(false).ok());
   ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
   ASSERT_TRUE(w.Insert(1, PortRead(0x3f8, 1), false).ok());
