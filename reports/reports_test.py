@@ -413,11 +413,20 @@ class RenderTest(unittest.TestCase):
         # The throughput table names each row's poll too.
         self.assertIn("| service poll |", md)
         # The verdict names, per topology, the row with the fewest calls.
+        # With a poll, it also says what the fewer calls cost against the
+        # same strategy with neither option.
         for topology in ("kernel", "direct"):
             fewest = min((r for r in rows if r[1] == topology), key=lambda r: float(r[4]))
             self.assertIn("System calls at 16 vCPUs (%s topology): closest to the floor is %s "
                           "with service poll %s, %s calls per request"
                           % (topology, fewest[0], fewest[2], fewest[4]), md)
+            if fewest[2] != "0":
+                plain = [r for r in rows if r[1] == topology and r[0] == fewest[0]
+                         and r[2] == "0"][0]
+                self.assertIn("It costs p50 %s µs, %s CPU µs per request, %s requests/s, "
+                              "against %s µs, %s and %s with neither option."
+                              % (fewest[12], fewest[11], fewest[10], plain[12], plain[11],
+                                 plain[10]), md)
 
     def test_carried_runs_are_set_beside_the_same_runs_without(self):
         self.assertEqual(report.main([FIXTURE_CARRY, self.out]), 0)
