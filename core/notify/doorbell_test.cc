@@ -38,6 +38,35 @@ TYPED_TEST(DoorbellTest, WaitForTimesOutWithoutARing) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(19));
 }
 
+// A timeout of 20 ms is the coarse ticker's (internal/coarse_timeout.h):
+// rings that land around it, before, as and after it fires, never leave a
+// fired timeout behind to end a later wait early. Every wait that reads as
+// a timeout lasted its whole timeout.
+TYPED_TEST(DoorbellTest, ARingRacingATimeoutNeverShortensALaterWait) {
+  TypeParam bell;
+  std::atomic<bool> done{false};
+  std::thread ringer([&] {
+    uint32_t x = 12345;
+    while (!done.load()) {
+      x = x * 1103515245u + 12345u;
+      absl::SleepFor(absl::Microseconds(15000 + (x >> 16) % 12000));
+      bell.Ring();
+    }
+  });
+  int timeouts = 0;
+  int short_timeouts = 0;
+  for (int i = 0; i < 30; ++i) {
+    const absl::Time start = absl::Now();
+    if (!bell.WaitFor(absl::Milliseconds(20))) {
+      ++timeouts;
+      if (absl::Now() - start < absl::Milliseconds(19)) ++short_timeouts;
+    }
+  }
+  done.store(true);
+  ringer.join();
+  EXPECT_EQ(short_timeouts, 0) << "of " << timeouts << " timeouts";
+}
+
 TYPED_TEST(DoorbellTest, RingsAreConsumedNotCounted) {
   TypeParam bell;
   bell.Ring();

@@ -1,9 +1,11 @@
 // core/notify/internal/waiter_word.h: the suppression protocol every
 // blocking doorbell shares.
 //
-// One 32-bit word per waiter holds two bits:
+// One 32-bit word per waiter holds three bits:
 //   kRung      a notification arrived and was not consumed yet;
-//   kSleeping  the waiter is (about to be) blocked in the kernel.
+//   kSleeping  the waiter is (about to be) blocked in the kernel;
+//   kTimedOut  the waiter's coarse timeout fired (coarse_timeout.h): set by
+//              the ticker like a ring, but read as a timeout.
 // A notifier sets kRung and makes a system call only if kSleeping was set:
 // while the waiter is awake it costs one atomic RMW, no system call (the
 // spirit of virtio's EVENT_IDX and KVM's halt-polling). The waiter consumes
@@ -15,6 +17,8 @@
 #ifndef IOREQ_CORE_NOTIFY_INTERNAL_WAITER_WORD_H_
 #define IOREQ_CORE_NOTIFY_INTERNAL_WAITER_WORD_H_
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +26,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/notify/internal/coarse_timeout.h"
 #include "core/notify/internal/deferred_wakes.h"
 #include "core/notify/syscall_tally.h"
 
@@ -30,6 +35,7 @@ namespace notify_internal {
 
 inline constexpr uint32_t kRung = 1;
 inline constexpr uint32_t kSleeping = 2;
+inline constexpr uint32_t kTimedOut = 4;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -72,7 +78,8 @@ template <typename Backend>
 class SuppressedWaiter {
  public:
   template <typename... Args>
-  explicit SuppressedWaiter(Args&&... args) : backend_(args...) {}
+  explicit SuppressedWaiter(Args&&... args)
+      : backend_(args...), coarse_(&FireTimeout, this) {}
 
   void Ring() {
     // Release: what the notifier wrote before ringing is visible to the
@@ -107,38 +114,79 @@ class SuppressedWaiter {
 
   // Blocks until rung or until `timeout` passed without a ring; false on
   // timeout. A return without a ring before the timeout (a signal) waits
-  // the whole timeout again.
+  // the whole timeout again. A timeout of kCoarseMin or more is the
+  // ticker's (coarse_timeout.h): the backend then sleeps with none, so no
+  // kernel timer is armed and cancelled on every sleep.
   bool BlockUntilRung(absl::Duration timeout) {
+    if (Consume()) return true;
+    const bool coarse = IsCoarse(timeout);
+    if (coarse) coarse_.Arm(timeout);
+    const absl::Duration kernel_timeout =
+        coarse ? absl::InfiniteDuration() : timeout;
     for (;;) {
-      if (Consume()) return true;
       uint32_t expected = 0;
-      // Release pairs with the acquire part of Ring()'s fetch_or: a notifier
-      // that sees kSleeping will wake us.
-      if (!word_.compare_exchange_strong(expected, kSleeping,
-                                         std::memory_order_acq_rel)) {
-        continue;  // rung in between: consume it
+      bool woke = true;
+      // Release pairs with the acquire part of Ring()'s fetch_or (and of
+      // FireTimeout()'s): a notifier that sees kSleeping will wake us. A
+      // failed exchange means a ring or the timeout came: consume it.
+      if (word_.compare_exchange_strong(expected, kSleeping,
+                                        std::memory_order_acq_rel)) {
+        counter_.sleeps.fetch_add(1, std::memory_order_relaxed);
+        CountSleepCall();
+        // A wake this thread holds (core/notify/wake_batch.h) goes out
+        // before it sleeps: with the sleep, or here.
+        if constexpr (!CarriesDeferredWakes<Backend>::value) {
+          SendDeferredWakes();
+        }
+        woke = backend_.Block(word_, kernel_timeout);
       }
-      counter_.sleeps.fetch_add(1, std::memory_order_relaxed);
-      CountSleepCall();
-      // A wake this thread holds (core/notify/wake_batch.h) goes out before
-      // it sleeps: with the sleep, or here.
-      if constexpr (!CarriesDeferredWakes<Backend>::value) {
-        SendDeferredWakes();
+      // Acquire pairs with the release in Ring() and FireTimeout().
+      const uint32_t bits = word_.exchange(0, std::memory_order_acquire);
+      if (bits & kRung) {
+        if (coarse) EndCoarseTimeout(bits);
+        return true;
       }
-      const bool woke = backend_.Block(word_, timeout);
-      if (Consume()) return true;
-      if (!woke) return false;
+      if (bits & kTimedOut) return false;  // the ticker took it: disarmed
+      if (!woke) return false;             // the kernel's timeout passed
     }
   }
-
   Backend& backend() { return backend_; }
   const SyscallCounter& counter() const { return counter_; }
   SyscallCounter& counter() { return counter_; }
 
  private:
+  // On the ticker's thread: the coarse timeout is due. Like Ring(), but
+  // the bit reads as a timeout. Acq_rel: the release pairs with the
+  // waiter's acquire exchange in BlockUntilRung(), the acquire with its
+  // release of kSleeping.
+  static void FireTimeout(void* self) {
+    auto& waiter = *static_cast<SuppressedWaiter*>(self);
+    if (waiter.word_.fetch_or(kTimedOut, std::memory_order_acq_rel) &
+        kSleeping) {
+      waiter.counter_.wakes.fetch_add(1, std::memory_order_relaxed);
+      waiter.backend_.Wake(waiter.word_);
+    }
+  }
+
+  // Rung while a coarse timeout was armed: disarm it. If the ticker had
+  // already claimed it, its kTimedOut lands now or soon (the ticker is
+  // between two instructions); it is taken here, so that it cannot end the
+  // next sleep early. `bits` is what the waiter consumed with the ring.
+  void EndCoarseTimeout(uint32_t bits) {
+    if (coarse_.Disarm() || (bits & kTimedOut)) return;
+    // Acquire pairs with the release in FireTimeout().
+    while (!(word_.load(std::memory_order_acquire) & kTimedOut)) {
+      sched_yield();
+    }
+    word_.fetch_and(~kTimedOut, std::memory_order_relaxed);
+  }
+
   alignas(64) std::atomic<uint32_t> word_{0};
   SyscallCounter counter_;
   Backend backend_;
+  // After backend_: destroyed first, so the ticker never fires into a
+  // backend that is gone.
+  CoarseTimeout coarse_;
 };
 
 // The doorbell interface (core/notify/strategy.h) over a SuppressedWaiter:
