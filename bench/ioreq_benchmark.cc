@@ -5,6 +5,8 @@
 // next to the raw primitive it is compared with). Names carry their parameters as Google Benchmark's name/key:value:
 //
 //   Primitive/impl:{raw,doorbell}/primitive:P      two-thread ping-pong
+//   Primitive/impl:raw_ring3/primitive:futex       three threads in a ring
+//              (the floor of the kernel topology's three hand-offs)
 //   RoundTrip/strategy:S/topology:T/completion:C[/carry_wakes:1]
 //              one vCPU, one client (carry_wakes: uring, notified only)
 //   Throughput/strategy:S/topology:T/vms:V/vcpus:N/clients:K[/rate:R]
@@ -69,19 +71,34 @@ namespace {
 
 // ------------------------------------------------------------ primitives
 
-void RawPrimitive(benchmark::State& state, Primitive primitive,
-                  const ioreq::Placement& placement) {
-  ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread initiates
-  std::unique_ptr<PingPong> pair = MakePingPong(primitive, placement.hsm_cpus);
+// Round trips of a raw hand-off (`pair`, started by this thread), against
+// the two-thread ping-pong of `baseline` under the same placement.
+void RawRoundTrips(benchmark::State& state, PingPong& pair, Primitive baseline,
+                   const ioreq::Placement& placement) {
   LatencyHistogram h;
   for (auto _ : state) {
     const int64_t start = absl::GetCurrentTimeNanos();
-    pair->RoundTrip();
+    pair.RoundTrip();
     h.Record(absl::GetCurrentTimeNanos() - start);
   }
   ReportTail(state, h);
   state.counters["ratio_to_raw"] =
-      h.Percentile(50) / BaselineMedianNs(primitive, placement);
+      h.Percentile(50) / BaselineMedianNs(baseline, placement);
+}
+
+void RawPrimitive(benchmark::State& state, Primitive primitive,
+                  const ioreq::Placement& placement) {
+  ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread initiates
+  RawRoundTrips(state, *MakePingPong(primitive, placement.hsm_cpus), primitive,
+                placement);
+}
+
+// The raw three-thread futex ring (MakeFutexRing3()): the floor of the
+// kernel topology's three hand-offs, against the two-thread ping-pong.
+void RawFutexRing3(benchmark::State& state, const ioreq::Placement& placement) {
+  ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread initiates
+  RawRoundTrips(state, *MakeFutexRing3(placement.hsm_cpus), Primitive::kFutex,
+                placement);
 }
 
 // Ping-pong between two threads through the model's doorbell type: the
@@ -322,6 +339,12 @@ void RegisterAll() {
           [p, placement](benchmark::State& s) { RawPrimitive(s, p, placement); })
           ->UseRealTime();
     }
+    benchmark::RegisterBenchmark(
+        pinned(Name("Primitive", {{"impl", "raw_ring3"}, {"primitive", "futex"}}),
+               placement)
+            .c_str(),
+        [placement](benchmark::State& s) { RawFutexRing3(s, placement); })
+        ->UseRealTime();
   }
   auto doorbell = [](const char* prim, auto fn) {
     benchmark::RegisterBenchmark(

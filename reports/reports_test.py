@@ -320,6 +320,31 @@ class RenderTest(unittest.TestCase):
                               if line.startswith("| ")][1:]), 8)
         self.assertIn("Beside a busy process (direct topology): adaptive's p50 is", md)
 
+    def test_the_kernel_cost_is_set_against_the_raw_three_thread_ring(self):
+        def rt_row(strategy, pin, p50, ratio):
+            return {"strategy": strategy, "topology": "kernel", "completion": "notify",
+                    "pin": pin, "p50": p50, "ratio": ratio}
+        rt = [rt_row("futex", "same-core", 8000.0, 2.29),
+              rt_row("eventfd", "same-core", 8100.0, 2.10),
+              rt_row("futex", "cross-core", 45000.0, 1.02)]
+        prim = [{"impl": "raw", "primitive": "futex", "pin": "same-core",
+                 "p50": 3500.0, "ratio": 1.0},
+                {"impl": "raw_ring3", "primitive": "futex", "pin": "same-core",
+                 "p50": 7000.0, "ratio": 2.0}]
+        lines = report.cost_verdict(rt, prim)
+        same = [l for l in lines if "pinned same-core" in l]
+        self.assertEqual(len(same), 1)
+        self.assertIn("not met by eventfd, futex", same[0])
+        self.assertIn("A raw three-thread futex ring (three hand-offs, no model) reads "
+                      "2.00× the ping-pong here; futex's round trip is 1.14× that ring.",
+                      same[0])
+        # No ring under that placement: no sentence about it.
+        cross = [l for l in lines if "pinned cross-core" in l]
+        self.assertEqual(len(cross), 1)
+        self.assertNotIn("three-thread", cross[0])
+        # Without the rows the line is as before.
+        self.assertNotIn("three-thread", " ".join(report.cost_verdict(rt)))
+
     def test_the_model_cost_and_adaptive_targets_have_their_verdicts(self):
         self.assertEqual(report.main([FIXTURE_PIN, self.out]), 0)
         with open(os.path.join(self.out, "report.md")) as f:

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 
@@ -208,7 +209,61 @@ std::unique_ptr<PingPong> UringReadPingPong(const std::vector<int>& cpus) {
       [st, post, arm_and_wait](int64_t) { arm_and_wait(&st->b); post(&st->a); }, cpus);
 }
 
+class FutexRing3 : public PingPong {
+ public:
+  explicit FutexRing3(const std::vector<int>& cpus) {
+    for (int k = 1; k <= 2; ++k) {
+      responders_.emplace_back([this, k, cpus] {
+        if (!cpus.empty()) ioreq::PinCurrentThread(cpus).IgnoreError();
+        for (uint32_t i = 1;; ++i) {
+          WaitFor(words_[k].value, i);
+          Post(words_[(k + 1) % 3].value, i);
+          // Acquire pairs with the destructor's release store: it comes
+          // before the post that started this round.
+          if (i == final_round_.load(std::memory_order_acquire)) return;
+        }
+      });
+    }
+  }
+  ~FutexRing3() override {
+    // Release pairs with the responders' acquire load.
+    final_round_.store(round_ + 1, std::memory_order_release);
+    RoundTrip();  // both responders pass it on, then stop
+    for (std::thread& t : responders_) t.join();
+  }
+  void RoundTrip() override {
+    ++round_;
+    Post(words_[1].value, round_);
+    WaitFor(words_[0].value, round_);
+  }
+
+ private:
+  static void Post(std::atomic<uint32_t>& word, uint32_t round) {
+    // Release pairs with the acquire load in WaitFor().
+    word.store(round, std::memory_order_release);
+    Futex(&word, FUTEX_WAKE_PRIVATE, 1);
+  }
+  static void WaitFor(std::atomic<uint32_t>& word, uint32_t round) {
+    for (uint32_t v; (v = word.load(std::memory_order_acquire)) != round;) {
+      Futex(&word, FUTEX_WAIT_PRIVATE, v);
+    }
+  }
+
+  struct alignas(64) Word {
+    std::atomic<uint32_t> value{0};
+  };
+  Word words_[3];  // 0: the caller's, 1 and 2: the responders'
+  std::atomic<uint32_t> final_round_{0};
+  uint32_t round_ = 0;
+  std::vector<std::thread> responders_;
+};
+
 }  // namespace
+
+std::unique_ptr<PingPong> MakeFutexRing3(
+    const std::vector<int>& responder_cpus) {
+  return std::make_unique<FutexRing3>(responder_cpus);
+}
 
 const char* PrimitiveName(Primitive p) {
   switch (p) {

@@ -39,6 +39,15 @@ class PingPong {
 std::unique_ptr<PingPong> MakePingPong(
     Primitive primitive, const std::vector<int>& responder_cpus = {});
 
+// Three threads in a ring over futexes: the caller wakes the first
+// responder, which wakes the second, which wakes the caller; each hand-off
+// is a FUTEX_WAKE and a FUTEX_WAIT, as in the futex ping-pong. The floor of
+// the kernel topology's round trip (vCPU -> dispatcher -> client -> vCPU):
+// three hand-offs where the ping-pong has two. Both responders run on
+// `responder_cpus` (the dispatcher's and the client's place).
+std::unique_ptr<PingPong> MakeFutexRing3(
+    const std::vector<int>& responder_cpus = {});
+
 // Runs `rounds` round trips and returns each one's duration in ns, as the
 // initiating thread saw it. The initiator (this thread, for the call) runs
 // on the placement's vCPU CPUs, the responder on its HSM CPUs: the same
