@@ -150,6 +150,7 @@ class SuppressedWaiter {
       if (!woke) return false;             // the kernel's timeout passed
     }
   }
+
   Backend& backend() { return backend_; }
   const SyscallCounter& counter() const { return counter_; }
   SyscallCounter& counter() { return counter_; }
