@@ -281,7 +281,7 @@ absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
   // PENDING is. Pairs with the dispatcher's LoadStateAcquire() in
   // Hsm::DispatchVm().
   StoreStateRelease(slot, kStatePending);
-  inserted_.fetch_add(1, std::memory_order_relaxed);
+  (*v)->inserted.fetch_add(1, std::memory_order_relaxed);
   FireUpcall(vmid, vcpu);
   return absl::OkStatus();
 }
@@ -366,7 +366,7 @@ absl::StatusOr<uint64_t> EmulatedHypervisor::WaitForCompletion(uint16_t vmid,
   // the next InsertRequest()'s acquire and with the dispatcher, which skips
   // FREE slots.
   StoreStateRelease(slot, kStateFree);
-  completed_.fetch_add(1, std::memory_order_relaxed);
+  (*v)->completed.fetch_add(1, std::memory_order_relaxed);
   // Pairs with the acquire loads in ResetVm().
   (*v)->in_flight.store(false, std::memory_order_release);
   return value;
@@ -495,8 +495,15 @@ absl::Status EmulatedHypervisor::ResetVm(uint16_t vmid) {
 
 HypervisorStats EmulatedHypervisor::stats() const {
   HypervisorStats s;
-  s.inserted = inserted_.load(std::memory_order_relaxed);
-  s.completed = completed_.load(std::memory_order_relaxed);
+  for (const std::atomic<Vm*>& entry : table_) {
+    // Pairs with the release store in CreateVm().
+    const Vm* vm = entry.load(std::memory_order_acquire);
+    if (vm == nullptr) continue;
+    for (uint32_t i = 0; i < vm->vcpu_num; ++i) {
+      s.inserted += vm->vcpus[i].inserted.load(std::memory_order_relaxed);
+      s.completed += vm->vcpus[i].completed.load(std::memory_order_relaxed);
+    }
+  }
   s.notifications = notifications_.load(std::memory_order_relaxed);
   s.insert_refused = insert_refused_.load(std::memory_order_relaxed);
   s.rescued_by_rescan = rescued_by_rescan_.load(std::memory_order_relaxed);

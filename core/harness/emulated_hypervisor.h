@@ -161,9 +161,14 @@ class EmulatedHypervisor : public Hypervisor {
   absl::Status ResumeVm(uint16_t vmid) override;
 
  private:
+  // What the HSM's completing thread reads has a line of its own, apart
+  // from what the vCPU thread writes on every request: on one line, each
+  // notified request would move it between their CPUs once more.
   struct alignas(64) Vcpu {
-    std::unique_ptr<AnyDoorbell> completion;  // rung by NotifyRequestFinish()
-    std::atomic<bool> in_flight{false};       // a request awaits completion
+    // Rung by NotifyRequestFinish(), on the thread that completes; written
+    // once, when the VM is created.
+    std::unique_ptr<AnyDoorbell> completion;
+    alignas(64) std::atomic<bool> in_flight{false};  // a request awaits completion
     std::atomic<bool> polling{false};
     IoAccess access;                          // what was issued; vCPU thread only
     // [acrn-vpci] The request in flight was completed by the vPCI with this
@@ -171,6 +176,10 @@ class EmulatedHypervisor : public Hypervisor {
     bool handled_here = false;
     uint64_t handled_value = 0;
     std::atomic<uint64_t> handled_count{0};   // read by HandledInHypervisor()
+    // This vCPU's share of stats().inserted and .completed, counted by its
+    // own thread: one counter for all vCPUs would move between their CPUs.
+    std::atomic<uint64_t> inserted{0};
+    std::atomic<uint64_t> completed{0};
   };
   struct Vm {
     uint16_t vmid;
@@ -221,8 +230,9 @@ class EmulatedHypervisor : public Hypervisor {
   std::function<void(uint16_t, uint32_t)> upcall_;  // written before vCPUs run
   std::atomic<bool> has_upcall_{false};
 
-  std::atomic<uint64_t> inserted_{0}, completed_{0}, notifications_{0},
-      insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0},
+  // Counted by the HSM's completing threads, apart from the vCPUs' lines.
+  alignas(64) std::atomic<uint64_t> notifications_{0};
+  std::atomic<uint64_t> insert_refused_{0}, rescued_by_rescan_{0}, abandoned_{0},
       handled_in_hypervisor_{0}, gp_injected_{0}, released_without_value_{0},
       posted_{0}, posted_reads_{0}, posted_corrupt_{0};
 };

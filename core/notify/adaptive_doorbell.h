@@ -56,7 +56,13 @@ class AdaptiveDoorbell {
 
   void Ring() {
     // Relaxed: a hint for the next wait, not part of the ring's ordering.
-    last_ring_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+    // Stored only when it changes: the waiter reads it before every spin,
+    // and a store of the same CPU would still take the line from the
+    // waiter's cache on every ring.
+    const int cpu = sched_getcpu();
+    if (last_ring_cpu_.load(std::memory_order_relaxed) != cpu) {
+      last_ring_cpu_.store(cpu, std::memory_order_relaxed);
+    }
     // The waiter is runnable from this ring on, before it gets a CPU: the
     // spinners that count runnable threads must see it now (the kernel
     // marks a woken task runnable at the wake, too).

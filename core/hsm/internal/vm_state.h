@@ -107,8 +107,11 @@ struct VmState {
   uint32_t pci_config_address = 0;
 
   // ioreq_clients_lock: guards everything down to route_memo (route_memo
-  // and default_client_in_pass may also be read in a shared pass).
-  std::mutex clients_mu;
+  // and default_client_in_pass may also be read in a shared pass). On a
+  // line of its own: the kernel dispatcher takes it on every pass, and the
+  // client serving on another CPU reads `page` and `vcpu_num` above on
+  // every request.
+  alignas(64) std::mutex clients_mu;
   std::vector<std::shared_ptr<ClientState>> clients;  // non-default, newest first
   absl::flat_hash_map<ClientId, ClientState*> by_id;
   std::shared_ptr<ClientState> default_client;
