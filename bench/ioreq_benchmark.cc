@@ -64,6 +64,7 @@
 #include "core/placement/placement.h"
 #include "core/hsm/kernel_range_list.h"
 #include "core/hsm/range_index.h"
+#include "bench/internal/abseil_clock.h"
 #include "core/abi/slot_decode.h"
 
 namespace bench {
@@ -697,6 +698,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
   bench::AddContext();
   bench::RegisterAll();
+  // Every family times its runs with Abseil's clock.
+  bench::CalibrateAbseilClock();
   // The console (unless another display format was asked for) shows the
   // runs without their encoded histograms; colour as Google Benchmark's
   // own default would have it.
