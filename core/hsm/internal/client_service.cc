@@ -84,24 +84,31 @@ absl::Status ClientService::ServeHeld(ClientState& client) {
     if (LoadStateAcquire(req) != kStateProcessing) {
       // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
       client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+      client.own_claims &= ~Bit(vcpu);
       Count(ctx_.counters.ownership_lost);
       continue;
     }
     // The kernel hands its handler the shared slot itself, which the
-    // hypervisor may rewrite under it. The model checks a copy, decodes the
-    // access from it, hands the handler that access (a handler only ever
-    // sees a request that passed CheckRequest(); the router's check was of
-    // earlier contents), and writes back only the value.
+    // hypervisor may rewrite under it. The model hands the handler an
+    // access decoded from a checked copy (a handler only ever sees a
+    // request that passed CheckRequest()), and writes back only the value.
+    // The client's own claim already made that copy and checked it
+    // (OwnClaim()); a request another thread handed over was checked on
+    // contents the hypervisor may since have rewritten, so it is copied
+    // and checked here.
+    const IoRequest* checked = OwnClaim(client, vcpu);
     IoRequest copy;
-    std::memcpy(static_cast<void*>(&copy), &req, sizeof(copy));
-    if (CheckRequest(copy) != SlotCheck::kValid) {
-      Count(ctx_.counters.rejected_invalid);
-      SetRequestValue(req, kAllOnes);
-      client.failed_attempts[vcpu] = 0;
-      ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
-      continue;
+    if (checked == nullptr) {
+      std::memcpy(static_cast<void*>(&copy), &req, sizeof(copy));
+      if (CheckRequest(copy) != SlotCheck::kValid) {
+        Count(ctx_.counters.rejected_invalid);
+        SetRequestValue(req, kAllOnes);
+        Finish(vm, client, vcpu);
+        continue;
+      }
+      checked = &copy;
     }
-    IoAccess access = DecodeAccess(copy);
+    IoAccess access = DecodeAccess(*checked);
     absl::Status handled = client.handler(access);
     if (!handled.ok()) {
       Count(ctx_.counters.handler_errors);
@@ -114,9 +121,28 @@ absl::Status ClientService::ServeHeld(ClientState& client) {
       access.value = kAllOnes;
     }
     SetRequestValue(req, access.value);
-    client.failed_attempts[vcpu] = 0;
-    ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
+    Finish(vm, client, vcpu);
   }
+}
+
+const IoRequest* ClientService::OwnClaim(const ClientState& client,
+                                         uint32_t vcpu) {
+  if ((client.own_claims & Bit(vcpu)) == 0) return nullptr;
+  // Relaxed: read after the acquire load of `pending` that found the bit.
+  // Another thread that delivered to this client since the claim counted
+  // before its release of a bit, so the count has moved and the copy is
+  // not used (for any vCPU: such deliveries are rare).
+  if (client.claimed_at[vcpu] !=
+      client.foreign_deliveries.load(std::memory_order_relaxed)) {
+    return nullptr;
+  }
+  return &client.claimed_copy[vcpu];
+}
+
+void ClientService::Finish(VmState& vm, ClientState& client, uint32_t vcpu) {
+  client.failed_attempts[vcpu] = 0;
+  client.own_claims &= ~Bit(vcpu);
+  ctx_.completer.CompleteRequest(vm, client, vcpu).IgnoreError();
 }
 
 absl::StatusOr<uint32_t> ClientService::WaitForRequests(ClientState& client) {

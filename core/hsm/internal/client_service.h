@@ -54,6 +54,14 @@ class ClientService {
  private:
   // Handles the requests the client holds, lowest vCPU first.
   absl::Status ServeHeld(ClientState& client);
+  // The copy of the slot the client's own claim checked and kept for
+  // `vcpu` (ClientState::own_claims), if that claim is still the one the
+  // pending bit stands for; null where the slot must be copied and checked
+  // again.
+  static const IoRequest* OwnClaim(const ClientState& client, uint32_t vcpu);
+  // Completes the request the client served for `vcpu` and forgets its
+  // retries and its kept access.
+  void Finish(VmState& vm, ClientState& client, uint32_t vcpu);
   // Counts a scan that ran because rescan_interval passed without a ring.
   void CountRescan(int claimed);
 

@@ -4,11 +4,14 @@
 // (RouteSnapshot()) and rings only the client it belongs to; each client
 // scans the VM's slots under the PassGate (shared) and claims, with a
 // compare-exchange PENDING -> PROCESSING, the requests whose snapshot routes
-// to it. Only then are the slot's real fields read, and routed again with
-// RouteRequest(): the slot may have been completed and reused between the
-// snapshot and the compare-exchange, in which case it holds another request
-// than the one routed, and it goes back PENDING to its real owner, which is
-// rung (`rerouted`). The default client is the only one that folds
+// to it. Only then are the slot's real fields read (in steady state into a
+// private copy), and routed again with RouteRequest(): the slot may have
+// been completed and reused between the snapshot and the compare-exchange,
+// in which case it holds another request than the one routed, and it goes
+// back PENDING to its real owner, which is rung (`rerouted`). A client that
+// claims for itself keeps the access decoded from that checked copy for its
+// serving (ClientState::own_claims), which then checks nothing again. The
+// default client is the only one that folds
 // 0xCF8/0xCFC, so it alone touches the VM's latch. Routing changes ring every
 // client of the VM, so a request whose owner changed is rescanned; [rescan]:
 // a client also scans after rescan_interval without a ring.
@@ -38,6 +41,13 @@ enum class ClaimOutcome {
   kGivenBack,  // PENDING again: no client, or another owner (rerouted)
 };
 
+// Who makes a claim: the thread that goes on to serve the claimer's
+// requests (the client's own Take()), which may keep the checked access for
+// that serving (ClientState::own_claims), or another thread (a pass for
+// every client, a test), which counts in ClientState::foreign_deliveries
+// before it hands the client a request.
+enum class Claimant { kServingThread, kOtherThread };
+
 template <typename Bell>
 class DirectClaimer final : public EngineWithBell<Bell> {
  public:
@@ -65,7 +75,8 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   // clients_mu once. Public for the tests of a slot reused under the
   // snapshot.
   ClaimOutcome ClaimSlot(VmState& vm, ClientState& claimer, uint32_t vcpu,
-                         IoRequest& snapshot, std::vector<Bell*>& wakes);
+                         IoRequest& snapshot, std::vector<Bell*>& wakes,
+                         Claimant who = Claimant::kOtherThread);
 
  private:
   // Every client of the VM claims in turn, the default client last. The
@@ -73,20 +84,25 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   void ClaimForEveryClient(VmState& vm, std::vector<Bell*>& wakes);
   // Claims for `claimer` every slot of its VM; returns the slots taken
   // (every outcome after a won compare-exchange). The PassGate is held.
-  int ClaimVm(VmState& vm, ClientState& claimer, std::vector<Bell*>& wakes);
+  int ClaimVm(VmState& vm, ClientState& claimer, std::vector<Bell*>& wakes,
+              Claimant who);
   // ClaimSlot() for an in-process client, without clients_mu: routed from
-  // the memo, the slot already marked the kernel's. False, having changed
+  // the memo, the slot already marked the kernel's. After the claim the
+  // slot is copied and the copy routed (checked); a claim on the serving
+  // thread keeps the access decoded from it. False, having changed
   // nothing, where only the locked path can claim (the default client, a
   // memo miss, a check of the index, a slot not marked 1).
   bool ClaimWithoutLock(VmState& vm, ClientState& claimer, uint32_t vcpu,
                         IoRequest& snapshot, std::vector<Bell*>& wakes,
-                        ClaimOutcome* outcome);
+                        Claimant who, ClaimOutcome* outcome);
   // After a won compare-exchange, for a request routed kDeliver: taken by
   // `claimer` if it is the owner, else given back PENDING and the owner
-  // rung. The default client's only under clients_mu.
+  // rung. The default client's only under clients_mu. `kept`: the route
+  // was decided on the claimer's own copy (ClientState::claimed_copy),
+  // which its serving may then use (Claimant::kServingThread only).
   ClaimOutcome Deliver(VmState& vm, ClientState& claimer, uint32_t vcpu,
                        IoRequest& req, const RouteDecision& d,
-                       std::vector<Bell*>& wakes);
+                       std::vector<Bell*>& wakes, Claimant who, bool kept);
   // After a won compare-exchange, for any other route: answered (or given
   // back PENDING without a client). Without clients_mu.
   ClaimOutcome Answer(VmState& vm, uint32_t vcpu, const RouteDecision& d);

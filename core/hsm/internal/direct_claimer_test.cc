@@ -237,6 +237,80 @@ TEST(DirectClaimer, AClaimInSteadyStateTakesItsRequestWithoutTheClientsLock) {
   EXPECT_EQ(*rig.hsm.PendingBitmap(s.uart), 2u);
 }
 
+// A client that records every access it is handed and fails the first
+// call (the request stays held, as after a handler error), then answers
+// reads with 0x60.
+struct RecordingClient {
+  explicit RecordingClient(SteadyState& s) {
+    id = s.rig.hsm
+             .CreateClient(s.rig.vm, "recorder",
+                           [this](IoAccess& access) {
+                             seen.push_back(access);
+                             if (seen.size() == 1) {
+                               return absl::UnavailableError("first try");
+                             }
+                             if (access.direction == kDirRead) access.value = 0x60;
+                             return absl::OkStatus();
+                           },
+                           /*is_default=*/false)
+             .value();
+    EXPECT_TRUE(s.rig.hsm.AddRange(id, kTypePortIo, 0x2F8, 0x2FF).ok());
+  }
+  ClientId id = 0;
+  std::vector<IoAccess> seen;
+};
+
+// A handler gets a checked copy: a client's own claim copies the slot and
+// checks it once, and its serving hands the handler the access decoded
+// then, so a slot the hypervisor rewrites while the client holds it does
+// not reach the handler, and is not checked a second time.
+TEST(DirectClaimer, TheClientsOwnClaimIsServedFromTheCopyItChecked) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  RecordingClient client(s);
+  // The upcall looks the port up (and remembers it): the claim is lock-free.
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x2F8, 1), false).ok());
+  EXPECT_FALSE(rig.hsm.ServeClient(client.id).ok());  // claimed, first try fails
+  ASSERT_EQ(rig.State(0), kStateProcessing);
+  ASSERT_EQ(client.seen.size(), 1u);
+
+  rig.Slot(0).reqs.pio_request.size = 3;  // hostile: not 1, 2 or 4
+  const uint64_t rejected = rig.hsm.stats().rejected_invalid;
+  ASSERT_TRUE(rig.hsm.ServeClient(client.id).ok());
+
+  ASSERT_EQ(client.seen.size(), 2u);
+  EXPECT_EQ(client.seen[1].address, 0x2F8u);
+  EXPECT_EQ(client.seen[1].size, 1u);  // as claimed, not as rewritten
+  EXPECT_EQ(rig.hsm.stats().rejected_invalid, rejected);
+  EXPECT_EQ(rig.State(0), kStateComplete);
+  EXPECT_EQ(RequestValue(rig.Slot(0)) & 0xFF, 0x60u);
+}
+
+// What the client's own claim kept stands for its claim only: when another
+// thread hands the client a request for the same vCPU (here a pass for
+// every client, after a hostile hypervisor recycled the held slot), the
+// serving copies and checks the slot as it is now.
+TEST(DirectClaimer, AnotherThreadsDeliveryIsCheckedAgainNotServedFromTheOwnClaim) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  RecordingClient client(s);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x2F8, 1), false).ok());
+  EXPECT_FALSE(rig.hsm.ServeClient(client.id).ok());  // claimed, kept, held
+  ASSERT_EQ(rig.State(0), kStateProcessing);
+
+  // The hypervisor reuses the slot it does not own: a write, PENDING again.
+  EncodeAccess(PortWrite(0x2F8, 1, 0x5A), rig.Slot(0));
+  StoreStateRelease(rig.Slot(0), kStatePending);
+  rig.hsm.Dispatch();  // claimed for the client by this thread, not its own
+  ASSERT_EQ(rig.State(0), kStateProcessing);
+  ASSERT_TRUE(rig.hsm.ServeClient(client.id).ok());
+
+  ASSERT_EQ(client.seen.size(), 2u);
+  EXPECT_EQ(client.seen[1].direction, kDirWrite);
+  EXPECT_EQ(client.seen[1].value, 0x5Au);
+  EXPECT_EQ(rig.State(0), kStateComplete);
+}
+
 }  // namespace
 }  // namespace hsm_internal
 }  // namespace ioreq

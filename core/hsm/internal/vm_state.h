@@ -80,6 +80,21 @@ struct ClientState {
   std::atomic<bool> attached{true};
   std::thread thread;                        // in-process clients only
   int failed_attempts[kIoRequestMax] = {};   // serving thread only
+
+  // Checked once: the copy of the slot an in-process client's own
+  // lock-free claim (DirectClaimer::ClaimWithoutLock(), on the thread that
+  // then serves) took after its compare-exchange and routed, which checked
+  // it; ClientService::ServeHeld() decodes the handler's access from it
+  // without copying and checking the slot again. Valid for vCPU v while bit
+  // v of `own_claims` is set and `foreign_deliveries` still reads
+  // `claimed_at[v]`: every other thread that gives this client a request
+  // counts there before it sets the pending bit, so a bit another thread
+  // set is never served from a copy of the client's own. Serving thread
+  // only, but `foreign_deliveries`.
+  uint32_t own_claims = 0;
+  std::array<uint64_t, kIoRequestMax> claimed_at = {};
+  std::atomic<uint64_t> foreign_deliveries{0};
+  std::array<IoRequest, kIoRequestMax> claimed_copy;
 };
 
 // A client with the wait queue of strategy `Bell`.
