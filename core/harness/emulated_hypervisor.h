@@ -178,6 +178,9 @@ class EmulatedHypervisor : public Hypervisor {
     std::atomic<uint64_t> handled_count{0};   // read by HandledInHypervisor()
     // This vCPU's share of stats().inserted and .completed, counted by its
     // own thread: one counter for all vCPUs would move between their CPUs.
+    // The vCPU's thread is the only writer of these three (a vCPU runs on
+    // one thread at a time), so each count is a load and a store, not a
+    // locked read-modify-write.
     std::atomic<uint64_t> inserted{0};
     std::atomic<uint64_t> completed{0};
   };

@@ -64,6 +64,18 @@ class PostedWrites {
     uint32_t unknown = 0;  // cookies no descriptor has
     bool corrupt = false;  // the ring's header was not sane: nothing read
   };
+  // Whether Drain() has anything to do: a ring whose indices differ. Inline
+  // and lock-free, since every upcall and claim scan asks: a call to
+  // Drain() that returns its empty result costs more than the question
+  // (the result is built in memory and read back).
+  bool HasEntries() const {
+    // Pairs with the release store in SetRing().
+    const PostedRing* ring = ring_.load(std::memory_order_acquire);
+    // Relaxed: DrainPosted() takes the acquire that matters.
+    return ring != nullptr &&
+           __atomic_load_n(&ring->header.head, __ATOMIC_RELAXED) !=
+               __atomic_load_n(&ring->header.tail, __ATOMIC_RELAXED);
+  }
   // Drains the ring, signalling each entry's eventfd. One drainer at a
   // time; cheap when the ring is empty (no lock is taken).
   Drained Drain();
