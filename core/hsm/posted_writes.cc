@@ -65,15 +65,10 @@ absl::Status PostedWrites::Deassign(uint64_t cookie) {
 
 PostedWrites::Drained PostedWrites::Drain() {
   Drained out;
-  // Pairs with the release store in SetRing().
+  if (!HasEntries()) return out;  // empty: no lock
+  // Pairs with the release store in SetRing(); null if detached meanwhile.
   PostedRing* ring = ring_.load(std::memory_order_acquire);
   if (ring == nullptr) return out;
-  // Empty without a lock: both indices equal (relaxed: DrainPosted() takes
-  // the acquire that matters).
-  if (__atomic_load_n(&ring->header.head, __ATOMIC_RELAXED) ==
-      __atomic_load_n(&ring->header.tail, __ATOMIC_RELAXED)) {
-    return out;
-  }
   std::lock_guard<std::mutex> drain(drain_mu_);
   std::lock_guard<std::mutex> table(table_mu_);
   const DrainResult r = DrainPosted(*ring, [&](uint64_t cookie) {
