@@ -5,7 +5,10 @@
 // (nobody waits on one), so the figure is the path's CPU work alone, in
 // cache: the part of a round trip that the raw primitive it is set against
 // does not pay. `RoundTrip` in bench/ioreq_benchmark.cc times the same path
-// with its threads and wakes.
+// with its threads and wakes. `client:default` serves the request as the
+// device model (the default client: ServeDefaultRequests(), whose finish
+// takes the clients lock as the kernel's finish ioctl does) instead of an
+// in-process client.
 //
 //   bazel run -c opt //core/harness:request_path_benchmark
 #include <cstdint>
@@ -21,20 +24,27 @@ namespace {
 
 constexpr uint64_t kPort = 0x3F8;
 
-void RequestPath(benchmark::State& state, Topology topology) {
+enum class Serving { kInProcess, kDefault };
+
+void RequestPath(benchmark::State& state, Topology topology, Serving serving) {
   HsmOptions options;
   options.topology = topology;
   options.run_threads = false;  // this thread is every party, in turn
   System system(Strategy::kFutex, options);
   const uint16_t vm = *system.AddVm(/*vcpu_num=*/1);
-  const ClientId uart = *system.hsm.CreateClient(
-      vm, "uart",
-      [](IoAccess& access) {
-        if (access.direction == kDirRead) access.value = 0x60;
-        return absl::OkStatus();
-      },
-      /*is_default=*/false);
-  if (!system.hsm.AddRange(uart, kTypePortIo, kPort, kPort + 7).ok()) {
+  const IoHandler handler = [](IoAccess& access) {
+    if (access.direction == kDirRead) access.value = 0x60;
+    return absl::OkStatus();
+  };
+  // The port is the in-process client's range; the device model (the
+  // default client) takes what no range owns.
+  const bool in_process = serving == Serving::kInProcess;
+  const ClientId client =
+      *system.hsm.CreateClient(vm, in_process ? "uart" : "dm",
+                               in_process ? handler : nullptr,
+                               /*is_default=*/!in_process);
+  if (in_process &&
+      !system.hsm.AddRange(client, kTypePortIo, kPort, kPort + 7).ok()) {
     state.SkipWithError("AddRange");
     return;
   }
@@ -45,7 +55,10 @@ void RequestPath(benchmark::State& state, Topology topology) {
       break;
     }
     if (topology == Topology::kKernel) system.hsm.Dispatch();
-    if (!system.hsm.ServeClient(uart).ok()) {
+    const absl::Status served =
+        in_process ? system.hsm.ServeClient(client)
+                   : system.hsm.ServeDefaultRequests(client, handler);
+    if (!served.ok()) {
       state.SkipWithError("ServeClient");
       break;
     }
@@ -59,8 +72,14 @@ void RequestPath(benchmark::State& state, Topology topology) {
   state.SetItemsProcessed(state.iterations());
 }
 
-BENCHMARK_CAPTURE(RequestPath, topology:kernel, Topology::kKernel);
-BENCHMARK_CAPTURE(RequestPath, topology:direct, Topology::kDirect);
+BENCHMARK_CAPTURE(RequestPath, topology:kernel, Topology::kKernel,
+                  Serving::kInProcess);
+BENCHMARK_CAPTURE(RequestPath, topology:direct, Topology::kDirect,
+                  Serving::kInProcess);
+BENCHMARK_CAPTURE(RequestPath, topology:kernel/client:default,
+                  Topology::kKernel, Serving::kDefault);
+BENCHMARK_CAPTURE(RequestPath, topology:direct/client:default,
+                  Topology::kDirect, Serving::kDefault);
 
 }  // namespace
 }  // namespace ioreq

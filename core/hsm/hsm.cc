@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "core/abi/slot_state.h"
 #include "core/hsm/internal/client_service.h"
 #include "core/hsm/internal/engine.h"
 #include "core/hsm/internal/registry.h"
@@ -98,12 +99,31 @@ absl::Status Hsm::CreateVm(uint16_t vmid, uint32_t vcpu_num) {
   return absl::OkStatus();
 }
 
+void Hsm::MarkSlotsTheKernels(SharedPage& page) {
+  if (ctx_->options.topology != Topology::kDirect) return;
+  // [kernel-handled] The direct topology's claims go on without a lock only
+  // on a slot marked the kernel's (direct_claimer.h), so every slot is
+  // marked while no claim can take it: a first request then needs no mark.
+  // Neither ACRN's hypervisor nor its device model reads the field of a
+  // slot that is not PROCESSING; a PROCESSING one keeps what it has.
+  for (IoRequest& slot : page.slots) {
+    if (LoadStateAcquire(slot) != kStateProcessing) {
+      StoreKernelHandledRelaxed(slot, 1);
+    }
+  }
+}
+
 absl::Status Hsm::SetIoreqBuffer(uint16_t vmid, SharedPage* page) {
   absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
   if (!vm.ok()) return vm.status();
   if (page == nullptr || reinterpret_cast<uintptr_t>(page) % kPageSize != 0) {
     return absl::InvalidArgumentError(
         "the I/O request buffer must be a 4 KiB-aligned page");
+  }
+  // Before any claim can see the page. Only a first page: a page in use
+  // may hold the default client's requests.
+  if ((*vm)->page.load(std::memory_order_acquire) == nullptr) {
+    MarkSlotsTheKernels(*page);
   }
   // Pairs with the acquire loads of `page` in the engines and the serving
   // paths: the page's contents are visible with the pointer.
@@ -396,6 +416,11 @@ absl::Status Hsm::ResetVm(uint16_t vmid) {
     };
     for (const auto& c : vm.clients) drop(*c);
     if (vm.default_client) drop(*vm.default_client);
+    // The hypervisor's reset may have cleared the field (the emulated one
+    // zeroes its slots); the VM is paused and every slot FREE.
+    if (SharedPage* page = vm.page.load(std::memory_order_acquire)) {
+      MarkSlotsTheKernels(*page);
+    }
   }
   absl::Status resumed = hv->ResumeVm(vmid);
   return result.ok() ? resumed : result;

@@ -236,6 +236,10 @@ class Hsm {
   // The VM, and the vCPU checked against its vcpu_num as a full u32.
   absl::StatusOr<std::shared_ptr<hsm_internal::VmState>> FindVcpu(
       uint16_t vmid, uint32_t vcpu) const;
+  // [kernel-handled] In the direct topology, marks every slot that is not
+  // PROCESSING the kernel's (1), where no claim can take one: a page not
+  // yet published, or a VM paused and just reset.
+  void MarkSlotsTheKernels(SharedPage& page);
 
   const Strategy strategy_;
   std::unique_ptr<hsm_internal::HsmContext> ctx_;

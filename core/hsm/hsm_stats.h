@@ -38,6 +38,7 @@ namespace ioreq {
   X(rescans, "scans after rescan_interval without a ring")                    \
   X(rescued_by_rescan, "requests such a scan found PENDING")                  \
   X(rerouted, "direct: a claimed slot held another request; given back")   \
+  X(left_to_default, "direct: PENDING slots not marked 1, left to default")  \
   X(posted_signaled, "posted writes drained and signalled to an eventfd")    \
   X(posted_unknown, "posted ring entries with no descriptor, dropped")       \
   X(posted_corrupt, "drains that found the ring's header not sane")

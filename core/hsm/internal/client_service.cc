@@ -173,8 +173,20 @@ absl::Status ClientService::ServeDefault(ClientState& client,
     const uint32_t vcpu = LowestBit(bits);
     bits &= bits - 1;
     IoRequest& slot = page->slots[vcpu];
+    // The default client's own claim (on this thread, in Take()) copied the
+    // slot and checked it, as an in-process client's does (ServeHeld()):
+    // served from that copy, with no lock before the finish. Acquire pairs
+    // with the release fetch_and() of a clear and with the claim's release
+    // of PROCESSING; a request answered meanwhile, or a slot no longer
+    // PROCESSING, goes to the locked look below.
+    const IoRequest* checked = OwnClaim(client, vcpu);
+    if (checked != nullptr &&
+        ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0 ||
+         LoadStateAcquire(slot) != kStateProcessing)) {
+      checked = nullptr;
+    }
     IoRequest copy;
-    {
+    if (checked == nullptr) {
       std::lock_guard<std::mutex> lock(vm.clients_mu);
       if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {
         continue;  // completed by ClearRequests() meanwhile
@@ -183,20 +195,25 @@ absl::Status ClientService::ServeDefault(ClientState& client,
       if (LoadStateAcquire(slot) != kStateProcessing) {
         // Drop the bit: pairs with the acquire loads of `pending` elsewhere.
         client.pending.fetch_and(~Bit(vcpu), std::memory_order_acq_rel);
+        client.own_claims &= ~Bit(vcpu);
         ctx_.completer.EndDefaultHold(vm, vcpu);
         Count(ctx_.counters.ownership_lost);
         continue;
       }
       std::memcpy(static_cast<void*>(&copy), &slot, sizeof(copy));
+      // Checked again on the copy: the hypervisor may have rewritten the
+      // slot since the router checked it, and the handler sees only the
+      // access decoded from the copy.
+      if (CheckRequest(copy) != SlotCheck::kValid) {
+        Count(ctx_.counters.rejected_invalid);
+      } else {
+        checked = &copy;
+      }
     }
-    // Checked again on the copy: the hypervisor may have rewritten the slot
-    // since the router checked it, and the handler sees only the access
-    // decoded from the copy.
+    client.own_claims &= ~Bit(vcpu);  // used: a later bit is a later claim
     uint64_t value = kAllOnes;
-    if (CheckRequest(copy) != SlotCheck::kValid) {
-      Count(ctx_.counters.rejected_invalid);
-    } else {
-      IoAccess access = DecodeAccess(copy);
+    if (checked != nullptr) {
+      IoAccess access = DecodeAccess(*checked);
       if (handler(access).ok()) {
         value = access.value;
       } else {
@@ -224,6 +241,11 @@ void ClientService::HandOverLocked(VmState& vm, ClientState& client) {
     if (page == nullptr) continue;
     IoRequest& slot = page->slots[vcpu];
     if (!client.is_default && vm.default_client) {
+      // Counted before the bit, so that what the default client's own
+      // claim kept for this vCPU is not served for this request
+      // (ClientState::own_claims).
+      vm.default_client->foreign_deliveries.fetch_add(
+          1, std::memory_order_relaxed);
       // Pairs with the acquire load of `pending` by the default client's
       // waiter; the slot stays PROCESSING, already released by the engine.
       vm.default_client->pending.fetch_or(Bit(vcpu),

@@ -57,10 +57,11 @@ void Completer::EndDefaultHold(VmState& vm, uint32_t vcpu) {
   if (!marks_at_end_of_default_hold_) return;
   SharedPage* page = vm.page.load(std::memory_order_acquire);
   if (page == nullptr) return;
-  // Relaxed: an in-process claim goes on without a mark only if it reads
-  // this 1 itself, and the device model, which acquires PROCESSING from
-  // that claim's release, then reads no older value; a claim that still
-  // reads the old 0 takes the locked path, which marks.
+  // Relaxed: a claim goes on without a mark only if it reads this 1
+  // itself, and the device model, which acquires PROCESSING from that
+  // claim's release, then reads no older value. A claim that reads the old
+  // 0 (it acquired PENDING from a hypervisor that gave the slot back
+  // before this store) takes the locked path (direct_claimer.h).
   StoreKernelHandledRelaxed(page->slots[vcpu], 1);
 }
 

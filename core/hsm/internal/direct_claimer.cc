@@ -7,6 +7,7 @@
 #include "absl/container/inlined_vector.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
+#include "core/hsm/cf8cfc.h"
 #include "core/hsm/internal/router.h"
 
 namespace ioreq {
@@ -23,6 +24,11 @@ static_assert(kRequestBytes == 128, "type at 0, the request at 64..127");
 static_assert(offsetof(IoRequest, reqs) + sizeof(IoRequest{}.reqs) ==
                   kRequestBytes,
               "the request ends where the copy does");
+
+// An access the default client folds (its claim moves the VM's latch).
+bool IsConfigPortAccess(const IoRequest& req) {
+  return IsConfigAddressAccess(req) || IsConfigDataAccess(req);
+}
 
 }  // namespace
 
@@ -118,7 +124,8 @@ void DirectClaimer<Bell>::ClaimForEveryClient(VmState& vm,
   // No client can go while the gate is held (DestroyClient() pauses). A
   // client that was given work here, not on its own thread, is rung.
   for (const auto& claimer : claimers) {
-    if (ClaimVm(vm, *claimer, wakes, Claimant::kOtherThread) > 0) {
+    if (ClaimVm(vm, *claimer, wakes, Claimant::kOtherThread,
+                Pass::kExclusive) > 0) {
       wakes.push_back(&BellOf<Bell>(*claimer));
     }
   }
@@ -142,7 +149,8 @@ int DirectClaimer<Bell>::Take(ClientState& client) {
   {
     PassGate::Shared scan = ctx_.gate.SharedPass();
     if (!ctx_.gate.paused()) {
-      claimed = ClaimVm(*client.vm, client, wakes, Claimant::kServingThread);
+      claimed = ClaimVm(*client.vm, client, wakes, Claimant::kServingThread,
+                        Pass::kShared);
     }
   }
   Bell::RingMany(wakes.data(), wakes.size());
@@ -205,7 +213,8 @@ ClientState* DirectClaimer<Bell>::OwnerOf(VmState& vm, const RouteDecision& d,
 
 template <typename Bell>
 int DirectClaimer<Bell>::ClaimVm(VmState& vm, ClientState& claimer,
-                                 std::vector<Bell*>& wakes, Claimant who) {
+                                 std::vector<Bell*>& wakes, Claimant who,
+                                 Pass pass) {
   // [posted] Every claim scan (a client's rescan among them) drains too, so
   // a lost upcall strands no posted write.
   ctx_.completer.DrainPosted(vm);
@@ -220,8 +229,9 @@ int DirectClaimer<Bell>::ClaimVm(VmState& vm, ClientState& claimer,
     // compare-exchange, and only then trust the fields.
     IoRequest snapshot = RouteSnapshot(page->slots[i]);
     const ClaimOutcome outcome =
-        ClaimSlot(vm, claimer, i, snapshot, wakes, who);
-    if (outcome != ClaimOutcome::kNotMine && outcome != ClaimOutcome::kLost) {
+        ClaimSlot(vm, claimer, i, snapshot, wakes, who, pass);
+    if (outcome != ClaimOutcome::kNotMine && outcome != ClaimOutcome::kLost &&
+        outcome != ClaimOutcome::kLeftToDefault) {
       ++claimed;
     }
   }
@@ -232,7 +242,7 @@ template <typename Bell>
 ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
                                             uint32_t vcpu, IoRequest& snapshot,
                                             std::vector<Bell*>& wakes,
-                                            Claimant who) {
+                                            Claimant who, Pass pass) {
   ClaimOutcome outcome;
   if (ClaimWithoutLock(vm, claimer, vcpu, snapshot, wakes, who, &outcome)) {
     return outcome;
@@ -241,20 +251,34 @@ ClaimOutcome DirectClaimer<Bell>::ClaimSlot(VmState& vm, ClientState& claimer,
   RouteDecision d;
   {
     std::lock_guard<std::mutex> lock(vm.clients_mu);
-    if (SnapshotOwner(vm, snapshot, &claimer) != &claimer) {
+    ClientState* owner = SnapshotOwner(vm, snapshot, &claimer);
+    if (owner != &claimer) {
+      if (claimer.is_default) MarkForItsOwner(req, owner, wakes);
       return ClaimOutcome::kNotMine;
     }
-    // [kernel-handled] Before PROCESSING is published the slot is marked
-    // as the kernel's (1): a device model that follows ACRN's contract scans
-    // for PROCESSING && !kernel_handled, and must never see a request an
-    // in-process client is taking, nor one given back PENDING below, with a
-    // stale 0. The mark goes only on a slot still PENDING: a claimer whose
-    // snapshot is stale must not mark a request the default client holds
-    // (0). The look and the mark are one step to every claimer that marks
-    // or unmarks (they hold clients_mu; ClaimWithoutLock() does neither).
+    // [kernel-handled] Before PROCESSING is published the slot must be
+    // marked as the kernel's (1): a device model that follows ACRN's
+    // contract scans for PROCESSING && !kernel_handled, and must never see
+    // a request an in-process client is taking, nor one given back PENDING
+    // below, with a stale 0. A PENDING slot reads 1 (the page was marked
+    // when the HSM got it); one that does not is marked only where no other
+    // claim can unmark it between this look and the mark (direct_claimer.h):
+    // the default client's claim (the only one that unmarks without
+    // clients_mu), an exclusive pass, or a VM without a default client (the
+    // lock held keeps one from attaching). Otherwise it is left to the
+    // default client, which marks it and rings its owner: this claimer's
+    // mark could land after the default client had claimed and unmarked
+    // the slot since this look, and hide its request from the device model.
     // Acquire pairs with the hypervisor's release of PENDING.
     if (LoadStateAcquire(req) != kStatePending) return ClaimOutcome::kLost;
-    StoreKernelHandledRelaxed(req, 1);
+    if (LoadKernelHandledAcquire(req) != 1) {
+      if (!claimer.is_default && pass == Pass::kShared && vm.default_client) {
+        Count(ctx_.counters.left_to_default);
+        wakes.push_back(&BellOf<Bell>(*vm.default_client));
+        return ClaimOutcome::kLeftToDefault;
+      }
+      StoreKernelHandledRelaxed(req, 1);
+    }
     // Acquire pairs with the hypervisor's release of PENDING; release pairs
     // with the serving side's acquire of PROCESSING, and publishes the mark
     // (LoadKernelHandledAcquire() after the device model's acquire of
@@ -281,25 +305,29 @@ bool DirectClaimer<Bell>::ClaimWithoutLock(VmState& vm, ClientState& claimer,
                                            std::vector<Bell*>& wakes,
                                            Claimant who,
                                            ClaimOutcome* outcome) {
-  // The default client marks the slot its own (kernel_handled 0) and folds
-  // 0xCF8/0xCFC: both under clients_mu. A check of the index looks up,
-  // under it too.
-  if (claimer.is_default || ctx_.options.check_range_index) return false;
+  // A check of the index looks up, under clients_mu. The default client
+  // folds 0xCF8/0xCFC, which moves the VM's latch: under it too.
+  if (ctx_.options.check_range_index) return false;
+  if (claimer.is_default && IsConfigPortAccess(snapshot)) return false;
   RouteDecision d;
   if (!RouteSnapshotWithoutLock(vm, snapshot, &d)) return false;
-  if (OwnerOf(vm, d, &claimer) != &claimer) {
+  IoRequest& req = vm.page.load(std::memory_order_acquire)->slots[vcpu];
+  ClientState* owner = OwnerOf(vm, d, &claimer);
+  if (owner != &claimer) {
+    if (claimer.is_default) MarkForItsOwner(req, owner, wakes);
     *outcome = ClaimOutcome::kNotMine;
     return true;
   }
-  IoRequest& req = vm.page.load(std::memory_order_acquire)->slots[vcpu];
   // [kernel-handled] No mark: kernel_handled is already 1 everywhere but in
   // a slot the default client holds, whose hold ends with it back at 1
   // (Completer::EndDefaultHold()) before the slot can be PENDING again. A
-  // 0 here (a page fresh from the hypervisor, which never writes the field,
-  // or one the default client lost without completing) takes the locked
-  // path, which marks. Read-read coherence then keeps the device model,
-  // which acquires PROCESSING from the compare-exchange below, from seeing
-  // an older value than this 1.
+  // slot that reads otherwise (a hypervisor wrote the field, or gave back
+  // a slot the default client held) takes the locked path. Read-read
+  // coherence then keeps the device model, which acquires PROCESSING from
+  // the compare-exchange below, from seeing an older value than this 1.
+  // The default client, which unmarks its request after the claim
+  // (Deliver()), needs that 1 too: the device model must not take the
+  // request before its pending bit is set.
   if (LoadKernelHandledAcquire(req) != 1) return false;
   // Acquire pairs with the hypervisor's release of PENDING; release pairs
   // with the serving side's acquire of PROCESSING.
@@ -321,15 +349,37 @@ bool DirectClaimer<Bell>::ClaimWithoutLock(VmState& vm, ClientState& claimer,
     copy = &claimer.claimed_copy[vcpu];
   }
   std::memcpy(static_cast<void*>(copy), &req, kRequestBytes);
-  if (!RouteSnapshotWithoutLock(vm, *copy, &d)) {
+  bool kept = copy != &local;
+  if (claimer.is_default && IsConfigPortAccess(*copy)) {
+    // Reused under the snapshot for a 0xCF8/0xCFC access: the default
+    // client folds it in the slot itself (the device model reads the
+    // PCICFG request there), moving the latch, under clients_mu.
+    std::lock_guard<std::mutex> lock(vm.clients_mu);
+    d = RouteRequest(vm, req, &vm.pci_config_address, /*check_index=*/false);
+    if (d.folded) Count(ctx_.counters.cf8cfc_converted);
+    kept = false;
+  } else if (!RouteSnapshotWithoutLock(vm, *copy, &d)) {
     std::lock_guard<std::mutex> lock(vm.clients_mu);
     d = RouteRequest(vm, *copy, /*latch=*/nullptr, /*check_index=*/false);
   }
   *outcome = d.route == Route::kDeliver
-                 ? Deliver(vm, claimer, vcpu, req, d, wakes, who,
-                           /*kept=*/copy != &local)
+                 ? Deliver(vm, claimer, vcpu, req, d, wakes, who, kept)
                  : Answer(vm, vcpu, d);
   return true;
+}
+
+template <typename Bell>
+void DirectClaimer<Bell>::MarkForItsOwner(IoRequest& req, ClientState* owner,
+                                          std::vector<Bell*>& wakes) {
+  // Only a PENDING slot (acquire pairs with the hypervisor's release of
+  // PENDING): a PROCESSING one is held, and its mark names its holder. No
+  // claim but this thread's can take the slot while it reads other than 1
+  // (direct_claimer.h), so the look and the mark need no lock. Relaxed: a
+  // claim that reads this 1 publishes it with its release of PROCESSING.
+  if (LoadKernelHandledAcquire(req) == 1) return;
+  if (LoadStateAcquire(req) != kStatePending) return;
+  StoreKernelHandledRelaxed(req, 1);
+  if (owner != nullptr) wakes.push_back(&BellOf<Bell>(*owner));
 }
 
 template <typename Bell>
@@ -375,8 +425,9 @@ ClaimOutcome DirectClaimer<Bell>::Deliver(VmState& vm, ClientState& claimer,
   claimer.pending.fetch_or(Bit(vcpu), std::memory_order_release);
   // The device model's request only now, after its pending bit, so its
   // finish ioctl finds the request held. Release pairs with the device
-  // model's LoadKernelHandledAcquire(). (The default client claims under
-  // clients_mu only.)
+  // model's LoadKernelHandledAcquire(). Without clients_mu in steady
+  // state: no other claim marks a slot this claim could hold
+  // (direct_claimer.h).
   if (claimer.is_default) StoreKernelHandledRelease(req, 0);
   Count(ctx_.counters.dispatched);
   return ClaimOutcome::kTaken;

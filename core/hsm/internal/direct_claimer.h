@@ -16,6 +16,20 @@
 // client of the VM, so a request whose owner changed is rescanned; [rescan]:
 // a client also scans after rescan_interval without a ring.
 //
+// [kernel-handled] in this topology, the marks, so that no claim needs
+// clients_mu in steady state: the HSM marks every slot the kernel's (1) when
+// it is given the page; the default client's claim unmarks its own request
+// (0) after its pending bit and its hold ends with the slot marked again
+// (Completer::EndDefaultHold()). So a PENDING slot reads 1, and every claim
+// that reads 1 goes on without a mark. A PENDING slot that reads otherwise
+// (a hypervisor wrote the field, or gave back a slot the default client
+// held) is marked only where no claim can unmark it meanwhile: by the
+// default client's own claim scan, the only thread that unmarks without the
+// lock (it then rings the slot's owner), in an exclusive pass, or under
+// clients_mu in a VM without a default client. Another client's shared scan
+// leaves such a slot to the default client and rings it
+// (ClaimOutcome::kLeftToDefault).
+//
 // Example:
 //   DirectClaimer<FutexDoorbell> engine(context);
 //   int taken = engine.Take(client);  // on the client's thread
@@ -39,6 +53,8 @@ enum class ClaimOutcome {
   kTaken,      // PROCESSING, the claimer's pending bit set
   kAnswered,   // completed (clearing, invalid, 0xCF8/0xCFC in place)
   kGivenBack,  // PENDING again: no client, or another owner (rerouted)
+  kLeftToDefault,  // PENDING, not marked the kernel's: the default client,
+                   // rung, marks it (a shared scan of another client)
 };
 
 // Who makes a claim: the thread that goes on to serve the claimer's
@@ -47,6 +63,11 @@ enum class ClaimOutcome {
 // every client, a test), which counts in ClientState::foreign_deliveries
 // before it hands the client a request.
 enum class Claimant { kServingThread, kOtherThread };
+
+// The PassGate as the claim holds it: shared (a client's own scan; other
+// claims may run beside it) or exclusive (a pass for every client; nothing
+// else claims).
+enum class Pass { kShared, kExclusive };
 
 template <typename Bell>
 class DirectClaimer final : public EngineWithBell<Bell> {
@@ -69,14 +90,15 @@ class DirectClaimer final : public EngineWithBell<Bell> {
 
   // One claimer's step on slot `vcpu`, routed on `snapshot`: the caller's
   // own earlier copy of the slot (routed without folding: never written).
-  // The PassGate is held. Owners to ring are added to `wakes`. In steady
-  // state an in-process client's step takes no lock (ClaimWithoutLock());
-  // the default client's, and any step the memo cannot answer, take
-  // clients_mu once. Public for the tests of a slot reused under the
-  // snapshot.
+  // The PassGate is held as `pass` says. Owners to ring are added to
+  // `wakes`. In steady state no step takes a lock (ClaimWithoutLock()); a
+  // step the memo cannot answer, the default client's fold of 0xCF8/0xCFC
+  // and a slot not marked the kernel's take clients_mu once. Public for the
+  // tests of a slot reused under the snapshot.
   ClaimOutcome ClaimSlot(VmState& vm, ClientState& claimer, uint32_t vcpu,
                          IoRequest& snapshot, std::vector<Bell*>& wakes,
-                         Claimant who = Claimant::kOtherThread);
+                         Claimant who = Claimant::kOtherThread,
+                         Pass pass = Pass::kShared);
 
  private:
   // Every client of the VM claims in turn, the default client last. The
@@ -85,21 +107,28 @@ class DirectClaimer final : public EngineWithBell<Bell> {
   // Claims for `claimer` every slot of its VM; returns the slots taken
   // (every outcome after a won compare-exchange). The PassGate is held.
   int ClaimVm(VmState& vm, ClientState& claimer, std::vector<Bell*>& wakes,
-              Claimant who);
-  // ClaimSlot() for an in-process client, without clients_mu: routed from
-  // the memo, the slot already marked the kernel's. After the claim the
-  // slot is copied and the copy routed (checked); a claim on the serving
-  // thread keeps the access decoded from it. False, having changed
-  // nothing, where only the locked path can claim (the default client, a
-  // memo miss, a check of the index, a slot not marked 1).
+              Claimant who, Pass pass);
+  // ClaimSlot() without clients_mu: routed from the memo, the slot already
+  // marked the kernel's. After the claim the slot is copied and the copy
+  // routed (checked); a claim on the serving thread keeps the access
+  // decoded from it. False, having changed nothing, where only the locked
+  // path can claim (a memo miss, a check of the index, a slot not marked 1,
+  // a 0xCF8/0xCFC access the default client folds).
   bool ClaimWithoutLock(VmState& vm, ClientState& claimer, uint32_t vcpu,
                         IoRequest& snapshot, std::vector<Bell*>& wakes,
                         Claimant who, ClaimOutcome* outcome);
+  // The default client's step on a PENDING slot that routes to `owner`: a
+  // slot not marked the kernel's is marked, and its owner rung (another
+  // client's shared scan left it, kLeftToDefault). Never on another
+  // claimer's thread: the default client's claim is the only one that
+  // unmarks without clients_mu.
+  void MarkForItsOwner(IoRequest& req, ClientState* owner,
+                       std::vector<Bell*>& wakes);
   // After a won compare-exchange, for a request routed kDeliver: taken by
   // `claimer` if it is the owner, else given back PENDING and the owner
-  // rung. The default client's only under clients_mu. `kept`: the route
-  // was decided on the claimer's own copy (ClientState::claimed_copy),
-  // which its serving may then use (Claimant::kServingThread only).
+  // rung. `kept`: the route was decided on the claimer's own copy
+  // (ClientState::claimed_copy), which its serving may then use
+  // (Claimant::kServingThread only).
   ClaimOutcome Deliver(VmState& vm, ClientState& claimer, uint32_t vcpu,
                        IoRequest& req, const RouteDecision& d,
                        std::vector<Bell*>& wakes, Claimant who, bool kept);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "core/abi/slot_decode.h"
@@ -97,7 +98,7 @@ struct SteadyState {
   SteadyState() : rig(/*vcpus=*/2, Options()) {
     uart = rig.AddConstantClient("uart", 0x60);
     EXPECT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
-    EXPECT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
+    dm = rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).value();
   }
   static HsmOptions Options() {
     HsmOptions options = testing::ManualOptions(Topology::kDirect);
@@ -110,6 +111,7 @@ struct SteadyState {
 
   testing::ManualRig rig;
   ClientId uart = 0;
+  ClientId dm = 0;
 };
 
 // Runs `step` on another thread while this one holds the VM's clients_mu:
@@ -187,9 +189,9 @@ TEST(DirectClaimer, AStaleSnapshotNeverMarksARequestTheDefaultClientHolds) {
 }
 
 // [kernel-handled] The default client's hold ends with the slot marked the
-// kernel's again, so that an in-process claim of the slot's next request
-// needs no mark; a slot the hypervisor never marked (ACRN's never writes the
-// field) is marked by the first claim, under the lock.
+// kernel's again, so that a claim of the slot's next request needs no mark;
+// a page the hypervisor never marked (ACRN's never writes the field) is
+// marked when the HSM is given it, before any claim can see it.
 TEST(DirectClaimer, TheDefaultClientsHoldEndsWithTheSlotMarkedTheKernels) {
   HsmOptions options = testing::ManualOptions(Topology::kDirect);
   options.check_range_index = false;
@@ -197,7 +199,7 @@ TEST(DirectClaimer, TheDefaultClientsHoldEndsWithTheSlotMarkedTheKernels) {
   const ClientId uart = rig.AddConstantClient("uart", 0x60);
   ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
   const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
-  ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u);  // a fresh page
+  ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);  // marked with the page
 
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
   rig.hsm.Dispatch();
@@ -214,27 +216,105 @@ TEST(DirectClaimer, TheDefaultClientsHoldEndsWithTheSlotMarkedTheKernels) {
   (void)dm;
 }
 
+// Client `client`'s claim of slot 1, made while this thread holds the VM's
+// clients_mu (on another thread, given up after 5 s): the outcome, or
+// nothing if the claim waited for the lock.
+std::optional<ClaimOutcome> ClaimWhileTheClientsLockIsHeld(SteadyState& s,
+                                                           ClientId client) {
+  ClaimOutcome outcome = ClaimOutcome::kNotMine;
+  if (!FinishesWhileTheClientsLockIsHeld(s.vm(), [&] {
+        std::vector<EventfdDoorbell*> wakes;
+        IoRequest snapshot = RouteSnapshot(s.rig.Slot(1));
+        outcome = ClaimAs(s.rig, client, 1, snapshot, wakes);
+      })) {
+    return std::nullopt;
+  }
+  return outcome;
+}
+
 // [find-client] In steady state an in-process client claims its request
 // without clients_mu (the memo routes it; the slot is already marked the
 // kernel's): a claim goes on while another thread holds the lock.
 TEST(DirectClaimer, AClaimInSteadyStateTakesItsRequestWithoutTheClientsLock) {
   SteadyState s;
   testing::ManualRig& rig = s.rig;
-
-  // The first access to the port is looked up (and remembered).
-  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  // The upcall looks the port up (and remembers it).
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x3F8, 1), true).ok());
 
-  ClaimOutcome outcome = ClaimOutcome::kNotMine;
-  EXPECT_TRUE(FinishesWhileTheClientsLockIsHeld(s.vm(), [&] {
-    std::vector<EventfdDoorbell*> wakes;
-    IoRequest snapshot = RouteSnapshot(rig.Slot(1));
-    outcome = ClaimAs(rig, s.uart, 1, snapshot, wakes);
-  })) << "the claim waited for clients_mu";
-  EXPECT_EQ(outcome, ClaimOutcome::kTaken);
+  EXPECT_EQ(ClaimWhileTheClientsLockIsHeld(s, s.uart), ClaimOutcome::kTaken)
+      << "the claim waited for clients_mu, or did not take the request";
   EXPECT_EQ(rig.State(1), kStateProcessing);
   EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(1)), 1u);
   EXPECT_EQ(*rig.hsm.PendingBitmap(s.uart), 2u);
+}
+
+// [kernel-handled] [find-client] The default client, too, claims its
+// request in steady state without clients_mu, and unmarks it (0) for the
+// device model after its pending bit.
+TEST(DirectClaimer, TheDefaultClientClaimsInSteadyStateWithoutTheClientsLock) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  // The upcall looks the port up (and remembers it: the default client's).
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x60, 1), true).ok());
+
+  EXPECT_EQ(ClaimWhileTheClientsLockIsHeld(s, s.dm), ClaimOutcome::kTaken)
+      << "the claim waited for clients_mu, or did not take the request";
+  EXPECT_EQ(rig.State(1), kStateProcessing);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(1)), 0u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(s.dm), 2u);
+}
+
+// [kernel-handled] A PENDING slot not marked the kernel's (here a hostile
+// hypervisor wrote 0) is not marked by another client's shared scan, whose
+// mark could land after the default client had claimed and unmarked the
+// slot: it is left to the default client, which is rung, marks it on its own
+// scan and rings the owner, which then claims it.
+TEST(DirectClaimer, AnUnmarkedSlotIsLeftToTheDefaultClientWhichMarksIt) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  StoreKernelHandledRelaxed(rig.Slot(0), 0);  // hostile
+
+  std::vector<EventfdDoorbell*> wakes;
+  IoRequest snapshot = RouteSnapshot(rig.Slot(0));
+  EXPECT_EQ(ClaimAs(rig, s.uart, 0, snapshot, wakes),
+            ClaimOutcome::kLeftToDefault);
+  EXPECT_EQ(rig.State(0), kStatePending);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u);
+  EXPECT_EQ(rig.hsm.stats().left_to_default, 1u);
+  HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
+  ASSERT_EQ(wakes.size(), 1u);
+  EXPECT_EQ(wakes[0], &BellOf<EventfdDoorbell>(**ctx.registry.FindClient(s.dm)));
+
+  wakes.clear();
+  EXPECT_EQ(ClaimAs(rig, s.dm, 0, snapshot, wakes), ClaimOutcome::kNotMine);
+  EXPECT_EQ(rig.State(0), kStatePending);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);
+  ASSERT_EQ(wakes.size(), 1u);
+  EXPECT_EQ(wakes[0], &BellOf<EventfdDoorbell>(s.uart_client()));
+
+  wakes.clear();
+  EXPECT_EQ(ClaimAs(rig, s.uart, 0, snapshot, wakes), ClaimOutcome::kTaken);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(s.uart), 1u);
+}
+
+// [kernel-handled] In a VM without a default client nobody unmarks, so the
+// owner's claim marks an unmarked slot itself, under clients_mu.
+TEST(DirectClaimer, WithoutADefaultClientTheOwnersClaimMarksTheSlot) {
+  HsmOptions options = testing::ManualOptions(Topology::kDirect);
+  options.check_range_index = false;
+  testing::ManualRig rig(/*vcpus=*/1, options);
+  const ClientId uart = rig.AddConstantClient("uart", 0x60);
+  ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  StoreKernelHandledRelaxed(rig.Slot(0), 0);  // hostile
+
+  std::vector<EventfdDoorbell*> wakes;
+  IoRequest snapshot = RouteSnapshot(rig.Slot(0));
+  EXPECT_EQ(ClaimAs(rig, uart, 0, snapshot, wakes), ClaimOutcome::kTaken);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);
+  EXPECT_EQ(rig.hsm.stats().left_to_default, 0u);
 }
 
 // A client that records every access it is handed and fails the first
@@ -308,6 +388,65 @@ TEST(DirectClaimer, AnotherThreadsDeliveryIsCheckedAgainNotServedFromTheOwnClaim
   ASSERT_EQ(client.seen.size(), 2u);
   EXPECT_EQ(client.seen[1].direction, kDirWrite);
   EXPECT_EQ(client.seen[1].value, 0x5Au);
+  EXPECT_EQ(rig.State(0), kStateComplete);
+}
+
+// The default client's own claim, too, is served from the copy it checked:
+// its serving neither copies nor checks the slot again (nor takes the lock
+// before the finish), so a slot the hypervisor rewrites while the device
+// model holds it does not reach the handler.
+TEST(DirectClaimer, TheDefaultClientsOwnClaimIsServedFromTheCopyItChecked) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), false).ok());
+  ASSERT_EQ(*rig.hsm.WaitForRequests(s.dm), 1u);  // claimed on this thread
+  ASSERT_EQ(rig.State(0), kStateProcessing);
+
+  rig.Slot(0).reqs.pio_request.size = 3;  // hostile: not 1, 2 or 4
+  const uint64_t rejected = rig.hsm.stats().rejected_invalid;
+  std::vector<IoAccess> seen;
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(s.dm, [&](IoAccess& a) {
+    seen.push_back(a);
+    a.value = 0x77;
+    return absl::OkStatus();
+  }).ok());
+
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].address, 0x60u);
+  EXPECT_EQ(seen[0].size, 1u);  // as claimed, not as rewritten
+  EXPECT_EQ(rig.hsm.stats().rejected_invalid, rejected);
+  EXPECT_EQ(rig.State(0), kStateComplete);
+  EXPECT_EQ(RequestValue(rig.Slot(0)) & 0xFF, 0x77u);
+}
+
+// A request a destroyed client held is handed to the default client by
+// another thread, which counts in its foreign_deliveries: the default
+// client's serving copies and checks the slot as it is now, and never serves
+// what an earlier claim of its own kept for the same vCPU (here one a clear
+// answered before the device model served it).
+TEST(DirectClaimer, AHandedOverRequestIsNotServedFromAnOlderOwnClaim) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  RecordingClient client(s);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), false).ok());
+  ASSERT_EQ(*rig.hsm.WaitForRequests(s.dm), 1u);  // claimed, kept
+  ASSERT_TRUE(rig.hsm.ClearRequests(rig.vm).ok());  // answered unserved
+  ASSERT_EQ(*rig.hsm.PendingBitmap(s.dm), 0u);
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x2F8, 1), false).ok());
+  EXPECT_FALSE(rig.hsm.ServeClient(client.id).ok());  // claimed, held
+  ASSERT_TRUE(rig.hsm.DestroyClient(client.id).ok());  // handed over
+  ASSERT_EQ(*rig.hsm.PendingBitmap(s.dm), 1u);
+
+  std::vector<IoAccess> seen;
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(s.dm, [&](IoAccess& a) {
+    seen.push_back(a);
+    a.value = 0x33;
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].address, 0x2F8u);
   EXPECT_EQ(rig.State(0), kStateComplete);
 }
 

@@ -19,9 +19,10 @@
 // thread would otherwise preempt the ringer and block on it at once. The
 // direct upcall in steady state takes only 1 (shared): it finds the VM
 // without 2 (Registry::VmInPass()) and reads route_memo and
-// default_client_in_pass without 3; so does an in-process client's claim
-// (DirectClaimer::ClaimWithoutLock()). Every write of kernel_handled into a
-// PENDING or the default client's slot in the direct topology is under 3.
+// default_client_in_pass without 3; so does a client's claim, the default
+// client's included (DirectClaimer::ClaimWithoutLock()). In the direct
+// topology the marks of kernel_handled keep to the rules in
+// direct_claimer.h, which need no lock in steady state.
 //
 // Example (inside the HSM):
 //   std::lock_guard<std::mutex> lock(vm.clients_mu);
