@@ -43,9 +43,10 @@ std::string ModelCounts(Fault f, const StressResult& r) {
     case Fault::kGarbage:
       return absl::StrFormat(
           "%u rejected as invalid, %u ownership lost, %u stale completions "
-          "refused, %u requests abandoned",
+          "refused, %u left unmarked to the default client, %u requests "
+          "abandoned",
           h.rejected_invalid, h.ownership_lost, h.spurious_completions,
-          r.hypervisor.abandoned);
+          h.left_to_default, r.hypervisor.abandoned);
     case Fault::kClear:
       return absl::StrFormat("%u completed by clear, %u forced by clear",
                              h.completed_while_clearing, h.forced_by_clear);
