@@ -19,9 +19,15 @@ AcrnDeviceModelThread::AcrnDeviceModelThread(Hsm* hsm, uint16_t vmid,
       vcpu_num_(vcpu_num),
       handler_(std::move(handler)),
       thread_(hsm, vmid, handler_, std::move(cpus),
-              [this](const ClientHandle&) { ScanOnce(); }) {}
+              [this](const ClientHandle& client) { ScanOnce(client); }) {}
 
-int AcrnDeviceModelThread::ScanOnce() {
+int AcrnDeviceModelThread::ScanOnce() { return Scan(nullptr); }
+
+int AcrnDeviceModelThread::ScanOnce(const ClientHandle& client) {
+  return Scan(&client);
+}
+
+int AcrnDeviceModelThread::Scan(const ClientHandle* client) {
   std::unique_lock<std::mutex> lock(scan_mu_);
   // ACRN's device model runs its reset on the thread that scans: no scan
   // starts while one is under way (it would emulate again what the scan
@@ -63,7 +69,10 @@ int AcrnDeviceModelThread::ScanOnce() {
       postponed_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    if (!hsm_->NotifyRequestFinish(vmid_, vcpu).ok()) {
+    const absl::Status finished =
+        client != nullptr ? hsm_->NotifyRequestFinish(*client, vcpu)
+                          : hsm_->NotifyRequestFinish(vmid_, vcpu);
+    if (!finished.ok()) {
       finish_refused_.fetch_add(1, std::memory_order_relaxed);
     }
   }

@@ -63,8 +63,12 @@ class AcrnDeviceModelThread {
   void Stop() { thread_.Stop(); }
 
   // One scan of every slot, on the caller's thread (the loop calls it after
-  // each wake; tests call it directly). Returns how many it emulated.
+  // each wake; tests call it directly). Returns how many it emulated. Each
+  // finish names the VM (Hsm::NotifyRequestFinish(vmid, vcpu)), or, given
+  // the device model's own handle (the loop's), goes through it with no
+  // look-up, as ACRN's device model's ioctl goes through its file.
   int ScanOnce();
+  int ScanOnce(const ClientHandle& client);
 
   // Runs `reset` (pause, clear, reset, resume) as ACRN's device model runs
   // its VM reset: marked resetting first, so a scan under way emulates but
@@ -75,12 +79,16 @@ class AcrnDeviceModelThread {
   AcrnDeviceModelStats stats() const;
 
  private:
+  // ScanOnce(), finishing through `client` where it is not null.
+  int Scan(const ClientHandle* client);
+
   Hsm* const hsm_;
   const uint16_t vmid_;
   SharedPage* const page_;
   const uint32_t vcpu_num_;
   const IoHandler handler_;
-  // The attachment and the wait loop; after each wake it calls ScanOnce().
+  // The attachment and the wait loop; after each wake it calls ScanOnce()
+  // with its handle.
   // ACRN_IOCTL_ATTACH_IOREQ_CLIENT returns 0 there, and the device model
   // looks at no bitmap, so neither does the scan.
   DeviceModelThread thread_;

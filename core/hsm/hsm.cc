@@ -315,16 +315,41 @@ absl::Status Hsm::ServeDefaultRequests(const ClientHandle& client,
 absl::Status Hsm::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
   absl::StatusOr<std::shared_ptr<VmState>> vm = FindVcpu(vmid, vcpu);
   if (!vm.ok()) return vm.status();
-  std::lock_guard<std::mutex> lock((*vm)->clients_mu);
-  if (!(*vm)->default_client) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("VM %u has no default client", vmid));
+  return FinishDefault(**vm, /*client=*/nullptr, vcpu);
+}
+
+absl::Status Hsm::NotifyRequestFinish(const ClientHandle& client,
+                                      uint32_t vcpu) {
+  // The kernel's ioctl has the VM from the device model's file; the handle
+  // has it from its client (which keeps its VM alive): no look-up.
+  if (absl::Status s = CheckAttached(client); !s.ok()) return s;
+  if (!client.state_->is_default) {
+    return absl::InvalidArgumentError("not the default client");
   }
-  if ((*vm)->page.load(std::memory_order_acquire) == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("VM %u has no I/O request buffer", vmid));
+  VmState& vm = *client.state_->vm;
+  // The full u32 is checked, as FindVcpu() does.
+  if (vcpu >= vm.vcpu_num) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vCPU %u: VM %u has %u vCPUs", vcpu, vm.vmid, vm.vcpu_num));
   }
-  return ctx_->completer.CompleteRequest(**vm, *(*vm)->default_client, vcpu);
+  return FinishDefault(vm, client.state_.get(), vcpu);
+}
+
+absl::Status Hsm::FinishDefault(VmState& vm, const ClientState* client,
+                                uint32_t vcpu) {
+  // acrn_ioreq_request_default_complete() takes ioreq_clients_lock too.
+  std::lock_guard<std::mutex> lock(vm.clients_mu);
+  if (!vm.default_client ||
+      (client != nullptr && vm.default_client.get() != client)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("VM %u has no default client%s", vm.vmid,
+                        client != nullptr ? " by that handle" : ""));
+  }
+  if (vm.page.load(std::memory_order_acquire) == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("VM %u has no I/O request buffer", vm.vmid));
+  }
+  return ctx_->completer.CompleteRequest(vm, *vm.default_client, vcpu);
 }
 
 // ---------------------------------------------------------------------------

@@ -161,6 +161,12 @@ class Hsm {
   // vCPU whose request the default client does not hold is refused
   // (FailedPrecondition) instead of turning a FREE slot COMPLETE.
   absl::Status NotifyRequestFinish(uint16_t vmid, uint32_t vcpu);
+  // The same through the default client's handle, as the ioctl goes
+  // through the device model's file: the VM is the client's, with no
+  // look-up (a device model's finish, once a request). Refused for a
+  // client that is not the default one (InvalidArgument) or has left its
+  // VM (NotFound).
+  absl::Status NotifyRequestFinish(const ClientHandle& client, uint32_t vcpu);
 
   // --- Dispatch [dispatch] [pause] [clear] ---------------------------------
   // The hypervisor's upcall (ioreq_intr_handler()): schedules routing.
@@ -236,6 +242,11 @@ class Hsm {
   // The VM, and the vCPU checked against its vcpu_num as a full u32.
   absl::StatusOr<std::shared_ptr<hsm_internal::VmState>> FindVcpu(
       uint16_t vmid, uint32_t vcpu) const;
+  // [notify-finish] once the VM is found; `client`, where not null, must
+  // still be its default client.
+  absl::Status FinishDefault(hsm_internal::VmState& vm,
+                             const hsm_internal::ClientState* client,
+                             uint32_t vcpu);
   // [kernel-handled] In the direct topology, marks every slot that is not
   // PROCESSING the kernel's (1), where no claim can take one: a page not
   // yet published, or a VM paused and just reset.

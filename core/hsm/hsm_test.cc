@@ -484,6 +484,37 @@ TEST_P(NotifyFinish, CompletesTheDefaultClientsRequest) {
   EXPECT_TRUE(rig.hv.WaitForCompletion(rig.vm, 1, kShort).ok());
 }
 
+// The device model's finish through its own handle, as ACRN's goes through
+// its file: the same completion, with the VM taken from the client. Refused
+// for an in-process client's handle, a vCPU the VM lacks, a handle whose
+// client has left its VM, and a request the default client does not hold.
+TEST_P(NotifyFinish, TheDefaultClientsHandleFinishesWithoutNamingItsVm) {
+  ManualRig rig(/*vcpus=*/2, Options());
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  const ClientId uart = rig.AddConstantClient("uart", 0x60);
+  const ClientHandle handle = *rig.hsm.Resolve(dm);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortWrite(0x80, 1, 5), false).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(*rig.hsm.PendingBitmap(dm), 1u << 1);
+
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(*rig.hsm.Resolve(uart), 1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(handle, 2).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(handle, 0).code(),
+            absl::StatusCode::kFailedPrecondition);  // not held
+  EXPECT_EQ(rig.State(1), kStateProcessing);
+
+  ASSERT_TRUE(rig.hsm.NotifyRequestFinish(handle, 1).ok());
+  EXPECT_EQ(rig.State(1), kStateComplete);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 0u);
+  EXPECT_TRUE(rig.hv.WaitForCompletion(rig.vm, 1, kShort).ok());
+
+  ASSERT_TRUE(rig.hsm.DestroyClient(dm).ok());
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(handle, 1).code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_P(NotifyFinish, VcpuAtOrBeyondVcpuNumIsAnError) {
   ManualRig rig(/*vcpus=*/2, Options());
   ASSERT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
