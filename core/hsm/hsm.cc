@@ -31,6 +31,14 @@ namespace {
 
 constexpr absl::Duration kClearPollInterval = absl::Milliseconds(10);
 
+// The vCPU id against the VM's vcpu_num, as the full u32: the kernel passes
+// it on as a u16, so vCPU 65536 would name vCPU 0.
+absl::Status CheckVcpu(const VmState& vm, uint32_t vcpu) {
+  if (vcpu < vm.vcpu_num) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "vCPU %u: VM %u has %u vCPUs", vcpu, vm.vmid, vm.vcpu_num));
+}
+
 }  // namespace
 
 const char* TopologyName(Topology topology) {
@@ -65,12 +73,7 @@ absl::StatusOr<std::shared_ptr<VmState>> Hsm::FindVcpu(uint16_t vmid,
                                                        uint32_t vcpu) const {
   absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
   if (!vm.ok()) return vm.status();
-  // The full u32 is checked: the kernel passes it on as a u16, so vCPU
-  // 65536 would name vCPU 0.
-  if (vcpu >= (*vm)->vcpu_num) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "vCPU %u: VM %u has %u vCPUs", vcpu, vmid, (*vm)->vcpu_num));
-  }
+  if (absl::Status s = CheckVcpu(**vm, vcpu); !s.ok()) return s;
   return vm;
 }
 
@@ -313,7 +316,7 @@ absl::Status Hsm::ServeDefaultRequests(const ClientHandle& client,
 }
 
 absl::Status Hsm::NotifyRequestFinish(uint16_t vmid, uint32_t vcpu) {
-  absl::StatusOr<std::shared_ptr<VmState>> vm = FindVcpu(vmid, vcpu);
+  absl::StatusOr<std::shared_ptr<VmState>> vm = ctx_->registry.FindVm(vmid);
   if (!vm.ok()) return vm.status();
   return FinishDefault(**vm, /*client=*/nullptr, vcpu);
 }
@@ -326,17 +329,12 @@ absl::Status Hsm::NotifyRequestFinish(const ClientHandle& client,
   if (!client.state_->is_default) {
     return absl::InvalidArgumentError("not the default client");
   }
-  VmState& vm = *client.state_->vm;
-  // The full u32 is checked, as FindVcpu() does.
-  if (vcpu >= vm.vcpu_num) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "vCPU %u: VM %u has %u vCPUs", vcpu, vm.vmid, vm.vcpu_num));
-  }
-  return FinishDefault(vm, client.state_.get(), vcpu);
+  return FinishDefault(*client.state_->vm, client.state_.get(), vcpu);
 }
 
 absl::Status Hsm::FinishDefault(VmState& vm, const ClientState* client,
                                 uint32_t vcpu) {
+  if (absl::Status s = CheckVcpu(vm, vcpu); !s.ok()) return s;
   // acrn_ioreq_request_default_complete() takes ioreq_clients_lock too.
   std::lock_guard<std::mutex> lock(vm.clients_mu);
   if (!vm.default_client ||

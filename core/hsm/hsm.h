@@ -242,8 +242,8 @@ class Hsm {
   // The VM, and the vCPU checked against its vcpu_num as a full u32.
   absl::StatusOr<std::shared_ptr<hsm_internal::VmState>> FindVcpu(
       uint16_t vmid, uint32_t vcpu) const;
-  // [notify-finish] once the VM is found; `client`, where not null, must
-  // still be its default client.
+  // [notify-finish] once the VM is found: the vCPU id checked, and
+  // `client`, where not null, still the VM's default client.
   absl::Status FinishDefault(hsm_internal::VmState& vm,
                              const hsm_internal::ClientState* client,
                              uint32_t vcpu);
