@@ -63,6 +63,22 @@ FAULTS = {
         "core/hsm/internal/direct_claimer.cc",
         "  if (LoadKernelHandledAcquire(req) != 1) return false;",
         "  (void)LoadKernelHandledAcquire(req);"),
+    # [kernel-handled] a client's own scan marks and claims a PENDING slot
+    # not marked the kernel's, which the rules leave to the default client:
+    # beside the default client's lock-free claim, that mark can land after
+    # the default client has claimed and unmarked the slot, and hide its
+    # request from ACRN's device model.
+    "shared_scan_marks": (
+        "core/hsm/internal/direct_claimer.cc",
+        "if (!claimer.is_default && pass == Pass::kShared && vm.default_client) {",
+        "if (false) {"),
+    # [kernel-handled] the default client's claim leaves a slot it does not
+    # own unmarked: its owner's own scan leaves it to the default client
+    # again and again, and only a pass for every client serves it.
+    "default_leaves_unmarked": (
+        "core/hsm/internal/direct_claimer.cc",
+        "if (LoadKernelHandledAcquire(req) == 1) return;",
+        "if (LoadKernelHandledAcquire(req) != 7) return;"),
 }
 
 FLAGS = ["-O1", "-g", "-fsanitize=fuzzer-no-link,address,undefined"]

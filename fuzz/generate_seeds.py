@@ -252,6 +252,7 @@ def take(v): return op(14, v)
 def finish(v): return op(7, v)
 def pause(): return op(13, 0)
 def resume(): return op(13, 1)
+def unmark(v): return op(2, v, 0x84, 3, 0, 0, 0, 0)  # kernel_handled = 0
 
 
 DISPATCH_OPS_SCENARIOS = {
@@ -292,6 +293,15 @@ DISPATCH_OPS_SCENARIOS = {
                             take(1), op(2, 1, 0x08, 1, 0xf8), DISPATCH,
                             op(2, 1, 252, 3, 0, 0, 0, 0), DISPATCH, RESET,
                             insert_uart_read(1), DISPATCH, serve(0), take(1)],
+    # [kernel-handled] the hypervisor writes kernel_handled 0 alone: the
+    # owner's own scan leaves the request to the default client, whose claim
+    # (or a pass for every client) marks it; under `acrn` a 0 written into
+    # a FREE slot outlives the insert.
+    "kernel_handled_written": [CREATE, UART_RANGE, CREATE_DEFAULT,
+                               insert_uart_read(0), unmark(0), serve(0),
+                               SERVE_DEFAULT, serve(0), take(0), unmark(0),
+                               insert_uart_read(0), serve(0), DISPATCH,
+                               serve(0), take(0)],
 }
 
 

@@ -1,5 +1,6 @@
 #include "core/hsm/testing/lockstep.h"
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -154,8 +155,19 @@ absl::Status Lockstep::Garbage(uint32_t v, size_t offset,
   return Step("garbage", false, [&]() -> absl::Status {
     offset %= sizeof(IoRequest);
     const size_t n = std::min(bytes.size(), sizeof(IoRequest) - offset);
+    // kernel_handled alone, in a slot no client holds, is followed: the
+    // rules say what the claims do with it (ShadowHsm::WriteKernelHandled()).
+    constexpr size_t kMark = offsetof(IoRequest, kernel_handled);
+    const bool mark_only = offset >= kMark &&
+                           offset + n <= kMark + sizeof(uint32_t) &&
+                           LoadStateRelaxed(Slot(v)) != kStateProcessing &&
+                           !shadow_->slot(v).wild;
     std::memcpy(reinterpret_cast<char*>(&Slot(v)) + offset, bytes.data(), n);
-    shadow_->MarkWild(v);
+    if (mark_only) {
+      shadow_->WriteKernelHandled(v, LoadKernelHandledAcquire(Slot(v)));
+    } else {
+      shadow_->MarkWild(v);
+    }
     return absl::OkStatus();
   });
 }
@@ -400,7 +412,8 @@ void Lockstep::Adopt() {
     const IoRequest& slot = Slot(v);
     const bool was_wild = shadow_->slot(v).wild;
     shadow_->AdoptSlot(v, LoadStateRelaxed(slot), DecodeAccess(slot),
-                       RequestValue(slot), RealHolder(v), done[v]);
+                       RequestValue(slot), LoadKernelHandledAcquire(slot),
+                       RealHolder(v), done[v]);
     if (was_wild && !shadow_->slot(v).wild) {  // FREE again: counted afresh
       vcpu_[v].base = done[v];
       vcpu_[v].taken = 0;
@@ -519,6 +532,16 @@ absl::Status Lockstep::Compare(const char* name) {
             want.request.address));
       }
     }
+    // [kernel-handled] The direct topology's marks, in every slot (the
+    // kernel's dispatcher writes the field only when it hands a request
+    // over, which the invariants check).
+    if (topology_ == Topology::kDirect &&
+        LoadKernelHandledAcquire(slot) != want.kernel_handled) {
+      return Diverged(name, absl::StrFormat(
+          "vCPU %u's slot (%s) has kernel_handled %u; the rules say %u", v,
+          StateName(state), LoadKernelHandledAcquire(slot),
+          want.kernel_handled));
+    }
     if (state == kStateComplete && want.read && RequestValue(slot) != want.value) {
       return Diverged(name, absl::StrFormat(
           "vCPU %u completed with value 0x%x; the rules say 0x%x", v,
@@ -554,6 +577,7 @@ absl::Status Lockstep::Compare(const char* name) {
   IOREQ_LOCKSTEP_COMPARE(no_client)
   IOREQ_LOCKSTEP_COMPARE(handed_over_on_destroy)
   IOREQ_LOCKSTEP_COMPARE(completed_on_destroy)
+  IOREQ_LOCKSTEP_COMPARE(left_to_default)
 #undef IOREQ_LOCKSTEP_COMPARE
   return absl::OkStatus();
 }

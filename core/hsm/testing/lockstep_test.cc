@@ -123,8 +123,15 @@ TEST_P(LockstepTest, AgreesOnRandomWalks) {
           case 11: s = pick(2) ? w.Pause() : w.Resume(); break;
           case 12: {
             const char bytes[4] = {char(pick(256)), char(pick(4)), 0, 0};
-            s = pick(8) == 0 ? w.Garbage(v, pick(256), std::string(bytes, 4))
-                             : w.Take(v);
+            const char mark[4] = {char(pick(3)), 0, 0, 0};  // 0, 1 or 2
+            switch (pick(8)) {
+              case 0: s = w.Garbage(v, pick(256), std::string(bytes, 4)); break;
+              case 1:
+                s = w.Garbage(v, offsetof(IoRequest, kernel_handled),
+                              std::string(mark, 4));
+                break;
+              default: s = w.Take(v); break;
+            }
             break;
           }
           default: s = w.Take(v); break;
@@ -187,6 +194,56 @@ TEST_P(LockstepTest, GarbageThatFreesAHeldSlotIsFollowedUntilLetGo) {
   EXPECT_TRUE(again.ok()) << again;
 }
 
+// [kernel-handled] A hypervisor that writes kernel_handled alone, into a
+// slot no client holds, makes nothing wild: the oracle goes on comparing,
+// the direct topology's marks included. There the owner's own scan leaves
+// a PENDING slot not marked 1 to the default client, whose claim marks it
+// (`hardened`; under `acrn` the device model claims nothing, and a pass
+// for every client marks it); the kernel topology's dispatcher writes the
+// field when it hands the request over.
+TEST_P(LockstepTest, AKernelHandledWriteAloneIsFollowedNotWild) {
+  Lockstep w(topology(), profile(), 2, checked());
+  ASSERT_TRUE(w.CreateClient(false).ok());
+  ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
+  ASSERT_TRUE(w.CreateClient(true).ok());
+  ASSERT_TRUE(w.Insert(0, PortRead(0x3f8, 1), false).ok());
+  const uint32_t unmarked = 0;
+  const absl::Status written = w.Garbage(
+      0, offsetof(IoRequest, kernel_handled),
+      std::string(reinterpret_cast<const char*>(&unmarked), 4));
+  ASSERT_TRUE(written.ok()) << written;
+  EXPECT_FALSE(w.shadow().AnyWild());
+  const IoRequest& slot = w.page()->slots[0];
+  const absl::Status served = w.ServeClient(0);
+  ASSERT_TRUE(served.ok()) << served;
+  if (topology() == Topology::kDirect) {
+    EXPECT_EQ(LoadStateRelaxed(slot), kStatePending);
+    EXPECT_EQ(w.hsm().stats().left_to_default, 1u);
+    const absl::Status marked = profile() == Profile::kHardened
+                                    ? w.ServeDefault()
+                                    : w.Dispatch();
+    ASSERT_TRUE(marked.ok()) << marked;
+    EXPECT_EQ(LoadKernelHandledAcquire(slot), 1u);
+    ASSERT_TRUE(w.ServeClient(0).ok());
+  } else {
+    ASSERT_TRUE(w.Dispatch().ok());
+    EXPECT_EQ(LoadKernelHandledAcquire(slot), 1u);
+    ASSERT_TRUE(w.ServeClient(0).ok());
+  }
+  EXPECT_EQ(LoadStateRelaxed(slot), kStateComplete);
+  const absl::Status taken = w.Take(0);
+  EXPECT_TRUE(taken.ok()) << taken;
+  EXPECT_FALSE(w.shadow().AnyWild());
+  // On a PROCESSING slot the field names its holder: a write there is
+  // garbage like any other.
+  ASSERT_TRUE(w.Insert(0, PortRead(0x3f8, 1), false).ok());
+  ASSERT_TRUE(w.Dispatch().ok());
+  ASSERT_TRUE(w.Garbage(0, offsetof(IoRequest, kernel_handled),
+                        std::string(reinterpret_cast<const char*>(&unmarked), 4))
+                  .ok());
+  EXPECT_TRUE(w.shadow().slot(0).wild);
+}
+
 // The oracle is proved on faults planted in the real model.
 class PlantedFaultTest : public ::testing::TestWithParam<Topology> {
  protected:
@@ -238,6 +295,19 @@ TEST_P(PlantedFaultTest, AStaleKernelHandledIsFound) {
   StoreKernelHandledRelaxed(w_->page()->slots[1], 1);
   const absl::Status s = w_->Check();
   EXPECT_THAT(std::string(s.message()), HasSubstr("kernel_handled 1"));
+}
+
+// The direct topology keeps every slot the default client does not hold
+// marked the kernel's: a mark lost where no client holds the slot is found.
+TEST_P(PlantedFaultTest, AnUnheldSlotThatLostItsMarkIsFound) {
+  if (GetParam() != Topology::kDirect) {
+    GTEST_SKIP() << "the kernel's dispatcher writes the field at hand-over";
+  }
+  ASSERT_TRUE(w_->ServeClient(0).ok());  // COMPLETE, held by no client
+  StoreKernelHandledRelaxed(w_->page()->slots[0], 0);
+  const absl::Status s = w_->Check();
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("has kernel_handled 0; the rules say 1"));
 }
 
 TEST_P(PlantedFaultTest, ACompletionBehindTheHoldersBackIsFound) {

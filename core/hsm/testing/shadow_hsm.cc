@@ -64,9 +64,12 @@ bool ShadowHsm::Insert(uint32_t vcpu, const IoAccess& access) {
   // [acrn-insert] ACRN's insert rewrites neither completion_polling (when
   // 0) nor kernel_handled: garbage there outlives the slot's FREE state.
   const bool wild = s.wild && profile_ == Profile::kAcrn;
+  const uint32_t kernel_handled = s.kernel_handled;
   s = Slot();
   s.completions = completions;
   s.wild = wild;
+  // Under `hardened` the insert marks the slot the kernel's.
+  if (profile_ == Profile::kAcrn) s.kernel_handled = kernel_handled;
   s.state = kStatePending;
   s.request = access;
   s.value = FieldWidth(access.type, access.value);
@@ -82,7 +85,12 @@ std::optional<uint64_t> ShadowHsm::Take(uint32_t vcpu) {
   return s.read ? s.value & SizeMask(s.access_size) : 0;
 }
 
+void ShadowHsm::WriteKernelHandled(uint32_t vcpu, uint32_t value) {
+  slots_[vcpu].kernel_handled = value;
+}
+
 void ShadowHsm::ResetSlots() {
+  // The direct topology then marks every slot the kernel's (Slot()'s 1).
   for (Slot& s : slots_) {
     const uint64_t completions = s.completions;
     s = Slot();
@@ -133,6 +141,7 @@ void ShadowHsm::Deliver(uint32_t v, Client& c) {
   Slot& s = slots_[v];
   s.state = kStateProcessing;
   s.holder = c.id;
+  s.kernel_handled = c.is_default ? 0 : 1;  // [kernel-handled]
   c.held |= Bit(v);
   ++counters_.dispatched;
 }
@@ -141,7 +150,14 @@ void ShadowHsm::Complete(uint32_t v) {
   // [complete]
   Slot& s = slots_[v];
   if (s.holder) {
-    if (Client* c = FindClient(*s.holder)) c->held &= ~Bit(v);
+    if (Client* c = FindClient(*s.holder)) {
+      c->held &= ~Bit(v);
+      // [kernel-handled] The direct topology ends the default client's
+      // hold with the slot marked the kernel's again, before COMPLETE.
+      if (c->is_default && topology_ == Topology::kDirect) {
+        s.kernel_handled = 1;
+      }
+    }
     s.holder.reset();
   }
   s.state = kStateComplete;
@@ -223,11 +239,27 @@ bool ShadowHsm::MayClaim(uint32_t v, const Client& c) {
   return Owner(a) == &c;
 }
 
-void ShadowHsm::Claim(Client& c) {
+void ShadowHsm::Claim(Client& c, Pass pass) {
   for (uint32_t v = 0; v < vcpu_num_; ++v) {
-    if (slots_[v].state == kStatePending && MayClaim(v, c)) {
-      Route(v, c.is_default);
+    Slot& s = slots_[v];
+    if (s.state != kStatePending) continue;
+    // [kernel-handled] A slot not marked the kernel's is marked by the
+    // default client's claim, whoever it routes to; another client's own
+    // scan leaves its request there to the default client (which marks
+    // it), and marks it itself only in a VM without one or in a pass for
+    // every client.
+    if (s.kernel_handled != 1) {
+      if (c.is_default) {
+        s.kernel_handled = 1;
+      } else if (MayClaim(v, c)) {
+        if (pass == Pass::kOwnScan && DefaultClient() != nullptr) {
+          ++counters_.left_to_default;
+          continue;
+        }
+        s.kernel_handled = 1;
+      }
     }
+    if (MayClaim(v, c)) Route(v, c.is_default);
   }
 }
 
@@ -242,7 +274,7 @@ void ShadowHsm::Dispatch() {
   }
   // Direct: every client claims what routes to it; only the default folds,
   // in vCPU order, as the dispatcher would.
-  for (Client& c : clients_) Claim(c);
+  for (Client& c : clients_) Claim(c, Pass::kEveryClient);
 }
 
 // --- Clients -------------------------------------------------------------------
@@ -261,7 +293,7 @@ void ShadowHsm::ServeClient(ClientId id) {
   Client* c = FindClient(id);
   if (c == nullptr || c->is_default) return;
   // The direct topology's clients claim before they serve; not while paused.
-  if (topology_ == Topology::kDirect && paused_ == 0) Claim(*c);
+  if (topology_ == Topology::kDirect && paused_ == 0) Claim(*c, Pass::kOwnScan);
   Serve(*c);
 }
 
@@ -274,7 +306,7 @@ void ShadowHsm::ServeDefault() {
   // what it finds is exactly what the default client holds.
   if (profile_ == Profile::kHardened && topology_ == Topology::kDirect &&
       paused_ == 0) {
-    Claim(*d);
+    Claim(*d, Pass::kOwnScan);
   }
   Serve(*d);
 }
@@ -314,9 +346,14 @@ void ShadowHsm::DestroyClient(ClientId id) {
     Slot& s = slots_[v];
     if (d != nullptr) {
       s.holder = d->id;
+      s.kernel_handled = 0;  // [kernel-handled] the device model's now
       d->held |= Bit(v);
       ++counters_.handed_over_on_destroy;
     } else {
+      // [kernel-handled] The default client's hold ends marked, as ever.
+      if (c->is_default && topology_ == Topology::kDirect) {
+        s.kernel_handled = 1;
+      }
       s.holder.reset();
       s.value = FieldWidth(s.request.type, kAllOnes);
       Complete(v);
@@ -356,9 +393,13 @@ void ShadowHsm::Clear() {
   // upcall): every PENDING request completes unemulated. In the direct
   // topology some client always claims them (every VM has its ioeventfd
   // client). Not while routing is paused.
+  // (The direct topology's pass for every client marks each slot it
+  // claims the kernel's [kernel-handled].)
   if (paused_ == 0) {
     for (uint32_t v = 0; v < vcpu_num_; ++v) {
-      if (slots_[v].state == kStatePending) Route(v, /*may_fold=*/true);
+      if (slots_[v].state != kStatePending) continue;
+      slots_[v].kernel_handled = 1;
+      Route(v, /*may_fold=*/true);
     }
   }
   // In-process clients drain on their own threads within the clear's
@@ -391,6 +432,7 @@ bool ShadowHsm::AnyWild() const {
 
 void ShadowHsm::AdoptSlot(uint32_t vcpu, uint32_t state,
                           const IoAccess& request, uint64_t value,
+                          uint32_t kernel_handled,
                           std::optional<ClientId> holder,
                           uint64_t completions) {
   Slot& s = slots_[vcpu];
@@ -400,6 +442,7 @@ void ShadowHsm::AdoptSlot(uint32_t vcpu, uint32_t state,
   s.state = state;
   s.request = request;
   s.value = value;
+  s.kernel_handled = kernel_handled;
   s.holder = holder;
   if (holder) {
     if (Client* c = FindClient(*holder)) c->held |= Bit(vcpu);

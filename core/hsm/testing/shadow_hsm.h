@@ -23,6 +23,10 @@
 // rewrites every field the rules read; garbage that frees a held slot leaves
 // the holder's bit until it lets go), and only after a reset under `acrn`, whose insert leaves
 // completion_polling and kernel_handled as it finds them [acrn-insert].
+// A write of kernel_handled alone into a slot that is not PROCESSING is not
+// wild: the rules say what the direct topology's claims do with a slot not
+// marked the kernel's, and the shadow follows the field there
+// (WriteKernelHandled()).
 //
 // Example (the oracle in core/hsm/testing/lockstep.h does this per step):
 //   ioreq::ShadowHsm shadow(ioreq::Topology::kKernel, ioreq::Profile::kHardened,
@@ -65,6 +69,11 @@ class ShadowHsm {
     std::optional<ClientId> holder;
     uint64_t completions = 0;   // times the HSM published COMPLETE
     bool wild = false;          // garbage written: followed, not predicted
+    // [kernel-handled] The direct topology's mark, predicted there only: 1
+    // (the kernel's) in every slot the default client does not hold, but
+    // for a value the hypervisor wrote into a slot no claim has marked
+    // since.
+    uint32_t kernel_handled = 1;
   };
   struct Client {
     ClientId id = 0;
@@ -85,6 +94,13 @@ class ShadowHsm {
   std::optional<uint64_t> Take(uint32_t vcpu);
   // The hypervisor wrote garbage into the slot.
   void MarkWild(uint32_t vcpu) { slots_[vcpu].wild = true; }
+  // The hypervisor wrote `value` into kernel_handled alone, in a slot that
+  // is not PROCESSING: followed, not wild. No rule reads the field of such
+  // a slot but the direct topology's claims [kernel-handled]: a PENDING
+  // slot not marked 1 is marked by the default client's claim, by a pass
+  // for every client, or by its owner's claim in a VM without a default
+  // client; its owner's own scan otherwise leaves it to the default client.
+  void WriteKernelHandled(uint32_t vcpu, uint32_t value);
   // [hv-reset] Every slot FREE and zero.
   void ResetSlots();
 
@@ -117,8 +133,8 @@ class ShadowHsm {
   // bytes), holder and completion count; a FREE slot no client holds is no
   // longer wild.
   void AdoptSlot(uint32_t vcpu, uint32_t state, const IoAccess& request,
-                 uint64_t value, std::optional<ClientId> holder,
-                 uint64_t completions);
+                 uint64_t value, uint32_t kernel_handled,
+                 std::optional<ClientId> holder, uint64_t completions);
   void AdoptLatch(uint32_t latch) { latch_ = latch; }
   void AdoptCounters(const HsmStats& real) { counters_ = real; }
 
@@ -136,7 +152,10 @@ class ShadowHsm {
   void Deliver(uint32_t v, Client& c);
   void Complete(uint32_t v);
   void Serve(Client& c);
-  void Claim(Client& c);
+  // Who runs a direct topology's claim: the client's own scan (beside
+  // other claims), or a pass that claims for every client (alone).
+  enum class Pass { kOwnScan, kEveryClient };
+  void Claim(Client& c, Pass pass);
 
   const Topology topology_;
   const Profile profile_;
