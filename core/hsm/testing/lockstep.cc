@@ -29,6 +29,30 @@ absl::Status Diverged(const char* step, const std::string& what) {
   return absl::InternalError(absl::StrFormat("after %s: %s", step, what));
 }
 
+// Does [offset, offset + n) overlap [start, start + size)?
+bool Overlaps(size_t offset, size_t n, size_t start, size_t size) {
+  return offset < start + size && start < offset + n;
+}
+
+// Are bytes [offset, offset + n) of a slot all in reserved0, reserved1 or
+// kernel_handled: bytes no rule reads, and the mark the shadow follows?
+bool OnlyUnreadOrMark(size_t offset, size_t n) {
+  auto inside = [](size_t byte, size_t start, size_t size) {
+    return byte >= start && byte < start + size;
+  };
+  for (size_t byte = offset; byte < offset + n; ++byte) {
+    if (!inside(byte, offsetof(IoRequest, reserved0),
+                sizeof(IoRequest::reserved0)) &&
+        !inside(byte, offsetof(IoRequest, reserved1),
+                sizeof(IoRequest::reserved1)) &&
+        !inside(byte, offsetof(IoRequest, kernel_handled),
+                sizeof(IoRequest::kernel_handled))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string Holder(std::optional<ClientId> id) {
   return id ? absl::StrFormat("client %u", *id) : std::string("no client");
 }
@@ -155,18 +179,20 @@ absl::Status Lockstep::Garbage(uint32_t v, size_t offset,
   return Step("garbage", false, [&]() -> absl::Status {
     offset %= sizeof(IoRequest);
     const size_t n = std::min(bytes.size(), sizeof(IoRequest) - offset);
-    // kernel_handled alone, in a slot no client holds, is followed: the
+    // Bytes no rule reads (reserved0, reserved1) change nothing, and
+    // kernel_handled in a slot that is not PROCESSING is followed: the
     // rules say what the claims do with it (ShadowHsm::WriteKernelHandled()).
-    constexpr size_t kMark = offsetof(IoRequest, kernel_handled);
-    const bool mark_only = offset >= kMark &&
-                           offset + n <= kMark + sizeof(uint32_t) &&
-                           LoadStateRelaxed(Slot(v)) != kStateProcessing &&
-                           !shadow_->slot(v).wild;
+    // Anything else makes the slot wild.
+    const bool touches_mark = Overlaps(offset, n, offsetof(IoRequest, kernel_handled),
+                                       sizeof(uint32_t));
+    const bool followed =
+        !shadow_->slot(v).wild && OnlyUnreadOrMark(offset, n) &&
+        !(touches_mark && LoadStateRelaxed(Slot(v)) == kStateProcessing);
     std::memcpy(reinterpret_cast<char*>(&Slot(v)) + offset, bytes.data(), n);
-    if (mark_only) {
-      shadow_->WriteKernelHandled(v, LoadKernelHandledAcquire(Slot(v)));
-    } else {
+    if (!followed) {
       shadow_->MarkWild(v);
+    } else if (touches_mark) {
+      shadow_->WriteKernelHandled(v, LoadKernelHandledAcquire(Slot(v)));
     }
     return absl::OkStatus();
   });

@@ -7,8 +7,8 @@
 // compares everything the rules decide:
 //   - every slot's state, its holder, a folded request's PCI register, a
 //     completed read's value, and in the direct topology its
-//     kernel_handled mark (which the hypervisor may write alone: followed,
-//     see Garbage());
+//     kernel_handled mark (which the hypervisor may write: followed, see
+//     Garbage());
 //   - every client's pending bitmap, the 0xCF8 latch, how many times each
 //     slot was made COMPLETE, and the HSM's counters of each outcome;
 // and asserts what must hold whatever the hypervisor wrote into the page:
@@ -80,8 +80,9 @@ class Lockstep {
   // [hv-insert] Skipped while the vCPU has a request in flight.
   absl::Status Insert(uint32_t vcpu, const IoAccess& access, bool polling);
   // Writes `bytes` at `offset` into the vCPU's slot (the state word too).
-  // The slot is then wild (shadow_hsm.h), but for bytes of kernel_handled
-  // alone in a slot that is not PROCESSING, which the shadow follows.
+  // The slot is then wild (shadow_hsm.h), but for bytes no rule reads
+  // (reserved0, reserved1), which change nothing, and kernel_handled in a
+  // slot that is not PROCESSING, which the shadow follows.
   absl::Status Garbage(uint32_t vcpu, size_t offset, absl::string_view bytes);
   // The vCPU takes its completion if its slot is COMPLETE.
   absl::Status Take(uint32_t vcpu);

@@ -21,6 +21,15 @@ hsm_internal::VmState& VmOf(Lockstep& world) {
   return **HsmTestPeer::Context(world.hsm()).registry.FindVm(world.vm());
 }
 
+// An in-process client on the UART's ports (0x3f8..0x3ff), then the
+// default client.
+absl::Status AddUartClientAndDefault(Lockstep& w) {
+  absl::Status s = w.CreateClient(false);
+  if (s.ok()) s = w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff});
+  if (s.ok()) s = w.CreateClient(true);
+  return s;
+}
+
 // Each topology and profile, with every route checked against the kernel's
 // list (under clients_mu) and routed as in production (the memo, without
 // the lock where it answers).
@@ -45,9 +54,7 @@ INSTANTIATE_TEST_SUITE_P(
 // The life cycle of every rule the shadow keeps, each step compared.
 TEST_P(LockstepTest, AgreesOnEveryRuleOfTheLifeCycle) {
   Lockstep w(topology(), profile(), 4, checked());
-  ASSERT_TRUE(w.CreateClient(false).ok());
-  ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
-  ASSERT_TRUE(w.CreateClient(true).ok());
+  ASSERT_TRUE(AddUartClientAndDefault(w).ok());
   // [find-client] one to the in-process client, one to the default.
   ASSERT_TRUE(w.Insert(0, PortRead(0x3f8, 1), false).ok());
   ASSERT_TRUE(w.Insert(1, MmioRead(0x2000, 4), true).ok());
@@ -203,9 +210,7 @@ TEST_P(LockstepTest, GarbageThatFreesAHeldSlotIsFollowedUntilLetGo) {
 // field when it hands the request over.
 TEST_P(LockstepTest, AKernelHandledWriteAloneIsFollowedNotWild) {
   Lockstep w(topology(), profile(), 2, checked());
-  ASSERT_TRUE(w.CreateClient(false).ok());
-  ASSERT_TRUE(w.AddRange(0, {kTypePortIo, 0x3f8, 0x3ff}).ok());
-  ASSERT_TRUE(w.CreateClient(true).ok());
+  ASSERT_TRUE(AddUartClientAndDefault(w).ok());
   ASSERT_TRUE(w.Insert(0, PortRead(0x3f8, 1), false).ok());
   const uint32_t unmarked = 0;
   const absl::Status written = w.Garbage(
@@ -240,6 +245,34 @@ TEST_P(LockstepTest, AKernelHandledWriteAloneIsFollowedNotWild) {
   ASSERT_TRUE(w.Dispatch().ok());
   ASSERT_TRUE(w.Garbage(0, offsetof(IoRequest, kernel_handled),
                         std::string(reinterpret_cast<const char*>(&unmarked), 4))
+                  .ok());
+  EXPECT_TRUE(w.shadow().slot(0).wild);
+}
+
+// Bytes no rule reads (reserved0, reserved1) make nothing wild, whatever
+// the slot's state, and the request goes on as if they were never written.
+TEST_P(LockstepTest, WritesIntoBytesNoRuleReadsChangeNothing) {
+  Lockstep w(topology(), profile(), 2, checked());
+  ASSERT_TRUE(AddUartClientAndDefault(w).ok());
+  ASSERT_TRUE(w.Insert(0, PortRead(0x3f8, 1), false).ok());
+  ASSERT_TRUE(w.Insert(1, MmioRead(0x2000, 4), false).ok());
+  const std::string ones(4, '\xff');
+  ASSERT_TRUE(w.Garbage(0, offsetof(IoRequest, reserved0), ones).ok());
+  ASSERT_TRUE(w.Dispatch().ok());
+  ASSERT_EQ(LoadStateRelaxed(w.page()->slots[1]), kStateProcessing);
+  ASSERT_TRUE(w.Garbage(1, offsetof(IoRequest, reserved0) + 52, ones).ok());
+  ASSERT_TRUE(w.Garbage(1, offsetof(IoRequest, reserved1), ones).ok());
+  EXPECT_FALSE(w.shadow().AnyWild());
+  ASSERT_TRUE(w.ServeClient(0).ok());
+  ASSERT_TRUE(w.ServeDefault().ok());
+  for (uint32_t v : {0u, 1u}) {
+    const absl::Status taken = w.Take(v);
+    EXPECT_TRUE(taken.ok()) << taken;
+  }
+  EXPECT_FALSE(w.shadow().AnyWild());
+  // A write that runs from reserved1 into the request's state is garbage.
+  ASSERT_TRUE(w.Garbage(0, offsetof(IoRequest, reserved1) + 2,
+                        std::string(8, '\0'))
                   .ok());
   EXPECT_TRUE(w.shadow().slot(0).wild);
 }

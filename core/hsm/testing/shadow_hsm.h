@@ -23,8 +23,10 @@
 // rewrites every field the rules read; garbage that frees a held slot leaves
 // the holder's bit until it lets go), and only after a reset under `acrn`, whose insert leaves
 // completion_polling and kernel_handled as it finds them [acrn-insert].
-// A write of kernel_handled alone into a slot that is not PROCESSING is not
-// wild: the rules say what the direct topology's claims do with a slot not
+// Two hypervisor writes leave a slot ordinary (core/hsm/testing/lockstep.h
+// decides which): into bytes no rule reads (reserved0, reserved1), which
+// change nothing, and into kernel_handled of a slot that is not PROCESSING:
+// the rules say what the direct topology's claims do with a slot not
 // marked the kernel's, and the shadow follows the field there
 // (WriteKernelHandled()).
 //
