@@ -73,6 +73,9 @@ TEST(SlotDecode, ReservedNonZero) {
   IoRequest req = Encoded(PortRead(0x60, 1));
   req.reqs.pio_request.reserved = 1;
   EXPECT_EQ(CheckRequest(req), SlotCheck::kReservedNonZero);
+  IoRequest mmio = Encoded(MmioWrite(0x1000, 4, 5));
+  mmio.reqs.mmio_request.reserved = 1;
+  EXPECT_EQ(CheckRequest(mmio), SlotCheck::kReservedNonZero);
 }
 
 TEST(SlotDecode, BadPciAddress) {
@@ -84,9 +87,19 @@ TEST(SlotDecode, BadPciAddress) {
   EXPECT_EQ(CheckRequest(req), SlotCheck::kValid);
   req.reqs.pci_request.reg = 0xFFE;
   EXPECT_EQ(CheckRequest(req), SlotCheck::kBadPciAddress);
+  req.reqs.pci_request.reg = 0xFFD;  // one byte past the end
+  EXPECT_EQ(CheckRequest(req), SlotCheck::kBadPciAddress);
   req.reqs.pci_request.reg = 0;
   req.reqs.pci_request.dev = 32;
   EXPECT_EQ(CheckRequest(req), SlotCheck::kBadPciAddress);
+  req.reqs.pci_request.dev = 31;
+  req.reqs.pci_request.func = 8;
+  EXPECT_EQ(CheckRequest(req), SlotCheck::kBadPciAddress);
+  req.reqs.pci_request.func = 7;
+  req.reqs.pci_request.bus = 0x100;
+  EXPECT_EQ(CheckRequest(req), SlotCheck::kBadPciAddress);
+  req.reqs.pci_request.bus = 0xFF;
+  EXPECT_EQ(CheckRequest(req), SlotCheck::kValid);
 }
 
 TEST(SlotDecode, UnknownState) {

@@ -520,6 +520,10 @@ TEST_P(NotifyFinish, VcpuAtOrBeyondVcpuNumIsAnError) {
   ASSERT_TRUE(rig.hsm.CreateClient(rig.vm, "dm", nullptr, true).ok());
   EXPECT_EQ(rig.hsm.NotifyRequestFinish(rig.vm, 2).code(),
             absl::StatusCode::kInvalidArgument);
+  // Every look-up by vCPU id checks it the same way (CheckVcpu()).
+  EXPECT_EQ(rig.hsm.HolderOf(rig.vm, 1).value_or("?"), "");
+  EXPECT_EQ(rig.hsm.HolderOf(rig.vm, 2).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------- [clear]
