@@ -183,8 +183,9 @@ absl::Status Lockstep::Garbage(uint32_t v, size_t offset,
     // kernel_handled in a slot that is not PROCESSING is followed: the
     // rules say what the claims do with it (ShadowHsm::WriteKernelHandled()).
     // Anything else makes the slot wild.
-    const bool touches_mark = Overlaps(offset, n, offsetof(IoRequest, kernel_handled),
-                                       sizeof(uint32_t));
+    const bool touches_mark =
+        Overlaps(offset, n, offsetof(IoRequest, kernel_handled),
+                 sizeof(IoRequest::kernel_handled));
     const bool followed =
         !shadow_->slot(v).wild && OnlyUnreadOrMark(offset, n) &&
         !(touches_mark && LoadStateRelaxed(Slot(v)) == kStateProcessing);

@@ -350,11 +350,8 @@ void ShadowHsm::DestroyClient(ClientId id) {
       d->held |= Bit(v);
       ++counters_.handed_over_on_destroy;
     } else {
-      // [kernel-handled] The default client's hold ends marked, as ever.
-      if (c->is_default && topology_ == Topology::kDirect) {
-        s.kernel_handled = 1;
-      }
-      s.holder.reset();
+      // Complete() lets go of the holder (the default client's hold ends
+      // marked [kernel-handled]).
       s.value = FieldWidth(s.request.type, kAllOnes);
       Complete(v);
       ++counters_.completed_on_destroy;
