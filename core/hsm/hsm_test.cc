@@ -1,6 +1,6 @@
 // The HSM's rules (docs/spec.md sections 2 to 9), one test each or more,
 // driven by hand (core/harness/manual_rig.h) so every intermediate state can
-// be checked, and every one run on both topologies. One file of about 750
+// be checked, and every one run on both topologies. One file of about 1,000
 // lines on purpose: the rules and their proofs read in the order the spec
 // states them, and a test suite named after each rule ([dispatch] is
 // Dispatch.*) finds them all here.
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/hsm/cf8cfc.h"
+#include "core/hsm/hsm_test_peer.h"
 #include "core/harness/emulated_hypervisor.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
@@ -763,13 +764,20 @@ TEST_P(Hazard, DefaultClientCheckThenCreateRace) {
   }
 }
 
+// An in-process client "dev" for ports 0x100-0x1FF that answers every read
+// with 0x12 and counts its calls.
+ClientId AddPortDevice(ManualRig& rig, int* calls) {
+  const ClientId c = rig.AddConstantClient("dev", 0x12, calls);
+  EXPECT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0x100, 0x1FF).ok());
+  return c;
+}
+
 // A handler sees only a request that passes CheckRequest(), even when the
 // hypervisor rewrites the slot after the dispatcher checked it.
 TEST_P(Hazard, SlotRewrittenAfterDispatchNeverReachesAHandler) {
   ManualRig rig(/*vcpus=*/4, Options());
   int calls = 0;
-  const ClientId c = rig.AddConstantClient("dev", 0x12, &calls);
-  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0x100, 0x1FF).ok());
+  const ClientId c = AddPortDevice(rig, &calls);
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x100, 1), false).ok());
   rig.hsm.Dispatch();
   ASSERT_EQ(rig.State(0), kStateProcessing);
@@ -797,6 +805,138 @@ TEST_P(Hazard, DefaultClientGetsOnlyCheckedCopies) {
   }).ok());
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(rig.State(1), kStateComplete);
+}
+
+// The HSM takes a slot from PENDING and gives it back as COMPLETE with
+// compare-exchanges from the state it owns: a hostile hypervisor that
+// rewrote the state meanwhile keeps what it wrote, nothing of the HSM's
+// reaches that slot, and the HSM counts it in ownership_lost. One test for
+// each place the HSM can find it so: the hand-over, the serving, the
+// completion and a reset.
+
+// The kernel dispatcher routed a PENDING slot, then lost it before its
+// store of PROCESSING (core/hsm/internal/engine.h's before_hand_over is
+// that window).
+TEST_P(Hazard, StateRewrittenBeforeTheHandOverIsLeftAlone) {
+  if (direct()) {
+    GTEST_SKIP() << "no dispatcher: a client's claim that loses its "
+                    "compare-exchange has taken nothing (DirectClaimer)";
+  }
+  ManualRig rig(/*vcpus=*/2, Options());
+  int calls = 0;
+  const ClientId c = AddPortDevice(rig, &calls);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x100, 1), false).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x104, 1), false).ok());
+  HsmTestPeer::Context(rig.hsm).before_hand_over =
+      [&rig](hsm_internal::VmState&, uint32_t vcpu) {
+        if (vcpu == 0) StoreStateRelease(rig.Slot(0), kStateFree);
+      };
+  rig.hsm.Dispatch();
+  EXPECT_EQ(rig.State(0), kStateFree);  // as the hypervisor wrote it
+  EXPECT_EQ(rig.State(1), kStateProcessing);
+  EXPECT_EQ(rig.hsm.stats().ownership_lost, 1u);
+  EXPECT_EQ(rig.hsm.stats().dispatched, 1u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0b10u);  // vCPU 0's bit never set
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(rig.State(0), kStateFree);
+  EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 1, kShort), 0x12u);
+}
+
+// A held request's slot was rewritten before its client served it: the
+// client lets go of it without calling its handler, for an in-process
+// client and for the default client alike.
+TEST_P(Hazard, StateRewrittenBeforeServingReachesNoHandler) {
+  ManualRig rig(/*vcpus=*/2, Options());
+  int calls = 0;
+  const ClientId c = AddPortDevice(rig, &calls);
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x100, 1), false).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x60, 1), false).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(*rig.hsm.PendingBitmap(c), 0b01u);
+  ASSERT_EQ(*rig.hsm.PendingBitmap(dm), 0b10u);
+  StoreStateRelease(rig.Slot(0), kStateFree);
+  StoreStateRelease(rig.Slot(1), kStateComplete);
+  int dm_calls = 0;
+  auto device_model = [&dm_calls](IoAccess&) {
+    ++dm_calls;
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, device_model).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(dm_calls, 0);
+  EXPECT_EQ(rig.hsm.stats().ownership_lost, 2u);
+  EXPECT_EQ(rig.hsm.stats().completed, 0u);
+  EXPECT_EQ(rig.State(0), kStateFree);
+  EXPECT_EQ(rig.State(1), kStateComplete);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 0u);
+  // The device model no longer holds vCPU 1's request: its finish is
+  // refused rather than completing whatever the slot holds next.
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(rig.vm, 1).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// The handler ran, and meanwhile the hypervisor made the slot PENDING
+// again: the completion does not store COMPLETE over the hypervisor's state
+// or notify, and the request the slot now holds is served once, afresh.
+TEST_P(Hazard, StateRewrittenWhileServedIsNotCompletedOver) {
+  ManualRig rig(/*vcpus=*/1, Options());
+  int calls = 0;
+  const ClientId c = *rig.hsm.CreateClient(
+      rig.vm, "dev",
+      [&rig, &calls](IoAccess& access) {
+        if (++calls == 1) StoreStateRelease(rig.Slot(0), kStatePending);
+        access.value = 0x30 + calls;
+        return absl::OkStatus();
+      },
+      /*is_default=*/false);
+  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0x100, 0x1FF).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x100, 1), false).ok());
+  rig.hsm.Dispatch();
+  const uint64_t notified = rig.hv.stats().notifications;
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(rig.State(0), kStatePending);  // not COMPLETE
+  EXPECT_EQ(rig.hsm.stats().ownership_lost, 1u);
+  EXPECT_EQ(rig.hsm.stats().completed, 0u);
+  EXPECT_EQ(rig.hv.stats().notifications, notified);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
+  rig.hsm.Dispatch();
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(rig.hsm.stats().completed, 1u);
+  EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, kShort), 0x32u);
+}
+
+// A client that did not serve within the clear's window keeps its bit
+// through a reset's clear; the reset makes every slot FREE and drops the
+// bit, so the client cannot complete the vCPU's next request. The request
+// is one the hypervisor's garbage made (PENDING stored into a FREE slot,
+// no vCPU waiting): the reset waits for every vCPU that does wait.
+TEST_P(Hazard, ABitKeptThroughAResetIsDropped) {
+  ManualRig rig(/*vcpus=*/2, Options());
+  int calls = 0;
+  const ClientId c = AddPortDevice(rig, &calls);
+  EncodeAccess(PortRead(0x100, 1), rig.Slot(1));
+  StoreStateRelease(rig.Slot(1), kStatePending);
+  rig.hsm.Dispatch();
+  ASSERT_EQ(*rig.hsm.PendingBitmap(c), 0b10u);
+  // Nothing serves here, so the clear's drain runs out (20 ms).
+  ASSERT_TRUE(rig.hsm.ResetVm(rig.vm).ok());
+  EXPECT_EQ(rig.State(1), kStateFree);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
+  EXPECT_EQ(rig.hsm.stats().ownership_lost, 1u);
+  // vCPU 1's next request goes to the default client, not to `dev`.
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x60, 1), false).ok());
+  rig.hsm.Dispatch();
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(rig.State(1), kStateProcessing);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 0b10u);
 }
 
 // ---------------------------------------------------------------- placement

@@ -21,6 +21,7 @@
 #define IOREQ_CORE_HSM_INTERNAL_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/time/time.h"
@@ -48,6 +49,12 @@ struct HsmContext {
   Completer completer;
   Registry registry;
   PassGate gate;
+  // Tests only (set through HsmTestPeer before any thread of the HSM runs):
+  // called on the kernel dispatcher's thread between its route of a
+  // PENDING slot and its compare-exchange to PROCESSING, the window where a
+  // hostile hypervisor's write makes that compare-exchange lose. Empty: no
+  // call (one predictable branch per routed request).
+  std::function<void(VmState& vm, uint32_t vcpu)> before_hand_over;
 };
 
 class RoutingEngine {

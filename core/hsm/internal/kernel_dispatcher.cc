@@ -147,6 +147,7 @@ int KernelDispatcher<Bell>::DispatchVm(VmState& vm) {
     // !kernel_handled (its finish ioctl waits on clients_mu, held here until
     // the pending bit is set).
     StoreKernelHandledRelaxed(req, d.client->is_default ? 0 : 1);
+    if (ctx_.before_hand_over) ctx_.before_hand_over(vm, i);
     // The kernel's smp_store_release(PROCESSING), as a compare-exchange so
     // that a hypervisor that rewrote the state meanwhile is noticed. Pairs
     // with the serving side's LoadStateAcquire() in ClientService:
