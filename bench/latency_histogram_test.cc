@@ -58,6 +58,20 @@ TEST(LatencyHistogram, PercentilesMatchSortedSamples) {
   EXPECT_EQ(h.count(), samples.size());
 }
 
+// Below kLinearLimit every value has its own bucket, so percentiles are
+// exact: the nearest rank, ceil(p / 100 * count), counted from 1.
+TEST(LatencyHistogram, PercentileIsTheNearestRank) {
+  LatencyHistogram h;
+  for (uint64_t v : {10, 20, 30, 40}) h.Record(v);
+  EXPECT_EQ(h.Percentile(25), 10u);
+  EXPECT_EQ(h.Percentile(26), 20u);
+  EXPECT_EQ(h.Percentile(50), 20u);
+  EXPECT_EQ(h.Percentile(51), 30u);
+  EXPECT_EQ(h.Percentile(75), 30u);
+  EXPECT_EQ(h.Percentile(0), 10u);
+  EXPECT_EQ(h.Percentile(100), 40u);
+}
+
 TEST(LatencyHistogram, MergeAddsCounts) {
   LatencyHistogram a, b;
   a.Record(10);

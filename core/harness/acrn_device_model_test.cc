@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
 #include "core/harness/system.h"
 #include "gtest/gtest.h"
@@ -99,6 +100,33 @@ TEST_P(AcrnDeviceModelTest, StaleKernelHandledIsNeverSeenByTheScan) {
   ASSERT_EQ(dm_saw.size(), 1u);
   EXPECT_EQ(dm.stats().finish_refused, 0u);
   (void)dm_client;
+}
+
+// A request the hypervisor rewrote after routing into one no rule accepts
+// (a port access of 3 bytes): ACRN's device model exits on it; the model's
+// answers all-ones without calling its handler, and finishes it, so the
+// vCPU is not left waiting.
+TEST_P(AcrnDeviceModelTest, AnInvalidRequestIsAnsweredAllOnes) {
+  System system(Strategy::kEventfd, Manual(GetParam()), Profile::kAcrn);
+  const uint16_t vm = system.AddVm(1).value();
+  SharedPage* page = system.hv.shared_page(vm);
+  int calls = 0;
+  AcrnDeviceModelThread dm(&system.hsm, vm, page, 1, [&](IoAccess& a) {
+    ++calls;
+    a.value = 0x11;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
+  ASSERT_TRUE(system.hv.InsertRequest(vm, 0, PortRead(kDmPort, 4), false).ok());
+  system.hsm.Dispatch();
+  ASSERT_EQ(LoadStateAcquire(page->slots[0]), kStateProcessing);
+  page->slots[0].reqs.pio_request.size = 3;
+  ASSERT_EQ(dm.ScanOnce(), 1);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(dm.stats().unknown_type, 1u);
+  EXPECT_EQ(dm.stats().finish_refused, 0u);
+  EXPECT_EQ(LoadStateAcquire(page->slots[0]), kStateComplete);
+  EXPECT_EQ(RequestValue(page->slots[0]), 0xFFFFFFFFu);  // pio_request.value: 32 bits
 }
 
 // Concurrent: vCPU threads, in-process client threads and the device

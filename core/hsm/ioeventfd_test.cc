@@ -108,6 +108,13 @@ TEST_P(Ioeventfd, SameFdAddrTypeWithWildcardOrEqualDataExists) {
   // Wildcard against any data: exists.
   EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4, 0)).code(),
             absl::StatusCode::kAlreadyExists);
+  // An assigned wildcard against a later datamatch: exists.
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x2000, 4, 0)).ok());
+  EXPECT_EQ(rig.hsm
+                .Ioeventfd(rig.vm, Args(efd.fd(), 0x2000, 4,
+                                        kIoeventfdFlagDatamatch, 7))
+                .code(),
+            absl::StatusCode::kAlreadyExists);
   // Same address as PIO: a different type, allowed.
   EXPECT_TRUE(rig.hsm
                   .Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4, kIoeventfdFlagPio))
@@ -149,11 +156,20 @@ TEST_P(Ioeventfd, WriteAtAnotherAddressInsideTheRangeIsSwallowed) {
   EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->swallowed(), 1u);
 }
 
+// The read's value field holds whatever the hypervisor left there; the
+// kernel's handler stores 0 into it (reading does nothing and returns 0).
 TEST_P(Ioeventfd, ReadsCompleteWithZero) {
   ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;
   ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 4, 0)).ok());
-  EXPECT_EQ(RunAccess(rig, MmioRead(0xF000, 4), kIoeventfdClient), 0u);
+  IoAccess read = MmioRead(0xF000, 4);
+  read.value = 0xDEADBEEF;
+  EXPECT_EQ(RunAccess(rig, read, kIoeventfdClient), 0u);
+  IoAccess port_read = PortRead(0xF000, 2);
+  port_read.value = 0xBEEF;
+  ASSERT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0xF000, 2,
+                                             kIoeventfdFlagPio)).ok());
+  EXPECT_EQ(RunAccess(rig, port_read, kIoeventfdClient), 0u);
   EXPECT_EQ(efd.Take(), 0u);
 }
 

@@ -151,6 +151,19 @@ TEST(PostedWritesArgs, BadArgumentsAreRefused) {
   ASSERT_TRUE(rig.hsm.AssignPosted(rig.vm, Doorbell(e)).ok());
   EXPECT_EQ(rig.hsm.AssignPosted(rig.vm, Doorbell(e)).status().code(),
             absl::StatusCode::kAlreadyExists);
+  // A descriptor that matches data and one that matches any value overlap,
+  // whichever was assigned first.
+  PostedArgs matching = Doorbell(e);
+  matching.match_data = 1;
+  matching.data = 5;
+  EXPECT_EQ(rig.hsm.AssignPosted(rig.vm, matching).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  PostedArgs any_value = Doorbell(e);
+  any_value.address = kDoorbell + 16;
+  matching.address = kDoorbell + 16;
+  ASSERT_TRUE(rig.hsm.AssignPosted(rig.vm, matching).ok());
+  EXPECT_EQ(rig.hsm.AssignPosted(rig.vm, any_value).status().code(),
+            absl::StatusCode::kAlreadyExists);
   ASSERT_TRUE(rig.hsm.SetPostedRing(rig.vm, nullptr).ok());
   EventFd other;
   PostedArgs elsewhere = Doorbell(other);

@@ -2,7 +2,10 @@
 
 #include <sched.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -47,6 +50,25 @@ TEST(Placement, ExplicitListsAndBadSpellings) {
     EXPECT_FALSE(q.ok()) << bad;
     if (!q.ok()) {
       EXPECT_NE(q.status().message().find("--pin="), std::string::npos) << bad;
+    }
+  }
+}
+
+TEST(Placement, ACpuOutsideTheAllowedSetIsRefused) {
+  const std::vector<int> allowed = AllowedCpus();
+  int outside = 0;
+  while (std::find(allowed.begin(), allowed.end(), outside) != allowed.end()) {
+    ++outside;
+  }
+  const std::string in = std::to_string(allowed[0]);
+  const std::string out = std::to_string(outside);
+  for (const std::string& spelling : {out + "/" + in, in + "/" + out,
+                                      in + "," + out + "/" + in}) {
+    absl::StatusOr<Placement> p = ParsePlacement(spelling);
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument)
+        << spelling;
+    if (!p.ok()) {
+      EXPECT_NE(p.status().message().find("CPU " + out), std::string::npos) << spelling;
     }
   }
 }
