@@ -186,6 +186,25 @@ TEST_P(Dispatch, ScansOnlyTheVmsVcpus) {
   EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
 }
 
+// [kernel-handled] The page the HSM is given: the kernel topology leaves
+// every field as the hypervisor wrote it; the direct topology marks every
+// slot the kernel's (its lock-free claims rely on it) but one already
+// PROCESSING, whose mark says whose request it is.
+TEST_P(Dispatch, AFirstPageIsMarkedTheKernelsButNoProcessingSlot) {
+  EmulatedHypervisor hv;
+  Hsm hsm(&hv, Options());
+  const uint16_t vm = *hv.CreateVm(4);
+  ASSERT_TRUE(hsm.CreateVm(vm, 4).ok());
+  SharedPage* page = hv.shared_page(vm);
+  for (IoRequest& slot : page->slots) slot.kernel_handled = 0;
+  StoreStateRelease(page->slots[2], kStateProcessing);
+  ASSERT_TRUE(hsm.SetIoreqBuffer(vm, page).ok());
+  for (uint32_t v = 0; v < kIoRequestMax; ++v) {
+    EXPECT_EQ(page->slots[v].kernel_handled, direct() && v != 2 ? 1u : 0u) << v;
+  }
+  StoreStateRelease(page->slots[2], kStateFree);
+}
+
 TEST_P(Dispatch, SetsKernelHandledForInProcessClientsOnly) {
   ManualRig rig(/*vcpus=*/2, Options());
   const ClientId c = rig.AddConstantClient("c", 1);
@@ -306,6 +325,17 @@ TEST_P(Clients, RangeAddRejectsEndBelowStartAndDelNeedsExactMatch) {
   EXPECT_TRUE(rig.hsm.DelRange(c, kTypeMmio, 0x1000, 0x1FFF).ok());
   EXPECT_EQ(rig.hsm.DelRange(c, kTypeMmio, 0x1000, 0x1FFF).code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_P(Clients, TheDefaultClientHasNoRanges) {
+  ManualRig rig(/*vcpus=*/4, Options());
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  EXPECT_EQ(rig.hsm.AddRange(dm, kTypePortIo, 0x3F8, 0x3FF).code(),
+            absl::StatusCode::kInvalidArgument);
+  // It still takes what no range owns.
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), false).ok());
+  rig.hsm.Dispatch();
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u);
 }
 
 TEST_P(Clients, VcpuNumIsBoundedToSixteen) {
@@ -713,6 +743,19 @@ TEST_P(Hazard, SpuriousCompletionOnAFreeSlotIsRefused) {
   EXPECT_EQ(rig.hsm.stats().spurious_completions, 1u);
   // The slot still takes a request.
   EXPECT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+}
+
+TEST_P(Hazard, AnUnalignedBufferIsRefused) {
+  EmulatedHypervisor hv;
+  Hsm hsm(&hv, Options());
+  const uint16_t vm = *hv.CreateVm(1);
+  ASSERT_TRUE(hsm.CreateVm(vm, 1).ok());
+  char* base = reinterpret_cast<char*>(hv.shared_page(vm));
+  EXPECT_EQ(hsm.SetIoreqBuffer(vm, reinterpret_cast<SharedPage*>(base + 64)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hsm.SetIoreqBuffer(vm, nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(hsm.SetIoreqBuffer(vm, hv.shared_page(vm)).ok());
 }
 
 TEST_P(Hazard, UnboundedVcpuNumIsRejected) {
