@@ -133,8 +133,17 @@ TEST(TrappedExit, RefusesWhatIsNotAnAccess) {
   EXPECT_FALSE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "direction 7";
   SetPort(r, KVM_EXIT_IO_OUT, 0xFFFE, 4, 1);
   EXPECT_FALSE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "past 0xFFFF";
+  SetPort(r, KVM_EXIT_IO_OUT, 0xFFFF, 2, 1);
+  EXPECT_FALSE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "one byte past 0xFFFF";
   SetPort(r, KVM_EXIT_IO_OUT, 0xFFFC, 4, 1);
   EXPECT_TRUE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "ends at 0xFFFF";
+  SetPort(r, KVM_EXIT_IO_OUT, 0xFFFF, 1, 1);
+  EXPECT_TRUE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "the last port";
+  // A string of more elements than the model takes, though its bytes fit.
+  SetPort(r, KVM_EXIT_IO_OUT, 0x80, 1, kMaxStringElements + 1);
+  EXPECT_FALSE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "elements";
+  SetPort(r, KVM_EXIT_IO_OUT, 0x80, 1, kMaxStringElements);
+  EXPECT_TRUE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "the most elements";
 
   // Elements that would lie outside the run structure.
   SetPort(r, KVM_EXIT_IO_OUT, 0x80, 4, 2049);
