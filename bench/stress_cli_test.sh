@@ -28,6 +28,7 @@ for bad in --vcpus=0 --vcpus=17 --vcpus=abc --vcpus= --requests=-1 \
            --service_poll_us=-1 --service_poll_us=1001 --service_poll_us=x \
            --hypervisor=qemu --hypervisor= --pin=bogus --pin=0/99999 --pin=0 \
            --pin= --profile=ACRN --profile= --profile=acrn,hardened \
+           --plant=nope --plant= --plant=wrong_read,lost_write \
            --doorbell=eventfd --doorbell= "--hypervisor=kvm --doorbell=posted"; do
   # shellcheck disable=SC2086  # one case is two flags
   expect 2 "$stress" $bad
@@ -58,6 +59,10 @@ esac
 # Without the rescan, a lost notification strands its request: exit 1,
 # and the watchdog bound is not needed for that (the vCPU's timeout is).
 expect 1 "$stress" --requests=50 --faults=drop --drop_every=1 --norescan --timeout_ms=200
+# A bug planted in the devices is the oracle's to report: exit 1, both ways.
+expect 1 "$stress" --requests=2000 --plant=wrong_read
+expect 1 "$stress" --requests=2000 --plant=lost_write --topology=direct
+expect 0 "$stress" --requests=2000 --plant=none
 
 # The KVM producer: a guest's mix, with every fault; or, where /dev/kvm is
 # unusable, exit 2 with one line saying why.
@@ -65,6 +70,7 @@ if kvm_err=$("$stress" --hypervisor=kvm --requests=600 --vcpus=2 2>&1 >/dev/null
   expect 0 "$stress" --hypervisor=kvm --seconds=2 --faults=all --vcpus=3 --vms=2
   expect 0 "$stress" --hypervisor=kvm --soak --seconds=2 --topology=direct
   expect 2 "$stress" --hypervisor=kvm --clients=9
+  expect 1 "$stress" --hypervisor=kvm --requests=2000 --plant=wrong_read
   expect 2 "$stress" --hypervisor=kvm --rate=10
   kvm_json=$("$stress" --hypervisor=kvm --requests=300 --json)
   case "$kvm_json" in

@@ -89,6 +89,10 @@ ABSL_FLAG(bool, carry_wakes, false,
           "--strategy=uring (docs/performance.md)");
 ABSL_FLAG(double, progress_s, 0,
           "print a progress line to stderr every N seconds (0: none)");
+ABSL_FLAG(std::string, plant, "none",
+          "plant a bug in the harness's devices to see the oracle report it "
+          "(exit 1): none, wrong_read (a BAR flips a bit of one read in 13), "
+          "lost_write (the UART drops one written byte in 13)");
 ABSL_FLAG(bool, soak, false,
           "soak: every fault on (unless --faults says otherwise), progress "
           "every 5 s, and 600 s unless --seconds says otherwise");
@@ -102,7 +106,8 @@ int main(int argc, char** argv) {
       "[--strategy=S] [--topology=T] [--pin=P] "
       "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
-      "       [--faults=all|LIST] [--soak] [--progress_s=S]");
+      "       [--faults=all|LIST] [--soak] [--progress_s=S] "
+      "[--plant=none|wrong_read|lost_write]");
   if (!rest.empty()) {
     std::fprintf(stderr, "stress: unexpected argument '%s' (see --help)\n",
                  rest[0].c_str());
@@ -182,6 +187,12 @@ int main(int argc, char** argv) {
   config.rescan = absl::GetFlag(FLAGS_rescan);
   config.service_poll = absl::Microseconds(absl::GetFlag(FLAGS_service_poll_us));
   config.carry_wakes = absl::GetFlag(FLAGS_carry_wakes);
+  const std::string plant = absl::GetFlag(FLAGS_plant);
+  absl::StatusOr<bench::PlantedBug> planted = bench::ParsePlantedBug(plant);
+  if (!planted.ok()) {
+    tools::FlagError("plant", plant, "none, wrong_read or lost_write");
+  }
+  config.planted_bug = *planted;
   config.progress_s = absl::GetFlag(FLAGS_progress_s);
   if (soak) {
     if (config.seconds == 0) config.seconds = 600;

@@ -94,7 +94,7 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"gp_injected\": %u, \"released_without_value\": %u, "
       "\"dm_finish_refused\": %u, \"dm_postponed\": %u, "
       "\"doorbell\": \"%s\", \"posted\": %u, \"posted_reads\": %u, "
-      "\"posted_corrupt\": %u, %s\"ok\": %s}",
+      "\"posted_corrupt\": %u, \"plant\": \"%s\", %s\"ok\": %s}",
       ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
       ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
@@ -109,7 +109,8 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       r.hypervisor.released_without_value, r.dm_finish_refused,
       r.dm_postponed, c.posted_doorbell ? "posted" : "ioeventfd",
       r.hypervisor.posted, r.hypervisor.posted_reads,
-      r.hypervisor.posted_corrupt, FaultsJson(c, r),
+      r.hypervisor.posted_corrupt, PlantedBugName(c.planted_bug),
+      FaultsJson(c, r),
       r.clean() ? "true" : "false");
 }
 
@@ -123,6 +124,12 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
       c.vcpus, c.clients, c.polling ? "polling" : "notified",
       c.carry_wakes ? ", wakes carried by sleeps" : "", c.seed);
+  if (c.planted_bug != PlantedBug::kNone) {
+    absl::StrAppendFormat(&out,
+                          "  planted    %s, one access in %d (--plant): the "
+                          "oracle must report it\n",
+                          PlantedBugName(c.planted_bug), kPlantedEvery);
+  }
   absl::StrAppendFormat(
       &out,
       "  requests   issued %u, completed %u, lost %u, duplicated %u, "

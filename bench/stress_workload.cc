@@ -26,6 +26,27 @@ absl::StatusOr<Producer> ParseProducer(const std::string& name) {
       absl::StrFormat("--hypervisor=%s: accepts emulated or kvm", name));
 }
 
+const char* PlantedBugName(PlantedBug bug) {
+  switch (bug) {
+    case PlantedBug::kWrongRead:
+      return "wrong_read";
+    case PlantedBug::kLostWrite:
+      return "lost_write";
+    case PlantedBug::kNone:
+      break;
+  }
+  return "none";
+}
+
+absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name) {
+  for (PlantedBug bug :
+       {PlantedBug::kNone, PlantedBug::kWrongRead, PlantedBug::kLostWrite}) {
+    if (name == PlantedBugName(bug)) return bug;
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "--plant=%s: accepts none, wrong_read or lost_write", name));
+}
+
 absl::Status ValidateStressConfig(const StressConfig& c) {
   auto bad = [](const char* flag, const std::string& value, const char* what) {
     return absl::InvalidArgumentError(

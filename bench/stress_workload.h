@@ -68,6 +68,18 @@ enum class Producer { kEmulated, kKvm };
 const char* ProducerName(Producer producer);  // "emulated", "kvm"
 absl::StatusOr<Producer> ParseProducer(const std::string& name);
 
+// A bug planted in the harness's devices, never in the model, to show that
+// the oracle reports what it says it does (`--plant`): the run must find it
+// and exit 1. Each is one access in kPlantedEvery:
+//   wrong_read  an MMIO BAR answers a read with one bit flipped: a wrong
+//               value the vCPU must report;
+//   lost_write  the UART drops a byte written to it: a write the device
+//               never got, which the byte count and sum must report.
+enum class PlantedBug { kNone, kWrongRead, kLostWrite };
+inline constexpr int kPlantedEvery = 13;
+const char* PlantedBugName(PlantedBug bug);  // "none", "wrong_read", ...
+absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name);
+
 struct StressConfig {
   Producer hypervisor = Producer::kEmulated;
   // The world around the HSM (core/profile/profile.h): under `acrn` the
@@ -123,6 +135,8 @@ struct StressConfig {
   // `seconds` plus 600 s.
   absl::Duration hang_bound = absl::ZeroDuration();
   absl::Duration run_bound = absl::ZeroDuration();
+  // kNone in every measured run: see PlantedBug.
+  PlantedBug planted_bug = PlantedBug::kNone;
 };
 
 // Checks every field; the error names the field and what it accepts.

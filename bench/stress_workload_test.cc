@@ -77,6 +77,28 @@ TEST(Stress, OutputCarriesEveryDocumentedField) {
   EXPECT_TRUE(absl::StrContains(StressText(config, *r), "OK"));
 }
 
+// The oracle itself: a bug planted in a device (not the model) must come out
+// as the kind of problem it is, and the run must not be clean.
+TEST(Stress, TheOracleReportsABugPlantedInADevice) {
+  StressConfig config;
+  config.requests = 3000;
+  config.planted_bug = PlantedBug::kWrongRead;
+  absl::StatusOr<StressResult> wrong = RunStress(config);
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  EXPECT_GT(wrong->wrong_value, 0u);
+  EXPECT_EQ(wrong->undelivered_writes, 0u);
+  EXPECT_FALSE(wrong->clean());
+  EXPECT_TRUE(absl::StrContains(StressText(config, *wrong), "wrong_read"));
+  config.planted_bug = PlantedBug::kLostWrite;
+  absl::StatusOr<StressResult> lost = RunStress(config);
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  EXPECT_GT(lost->undelivered_writes, 0u);
+  EXPECT_FALSE(lost->clean());
+  EXPECT_TRUE(absl::StrContains(StressJson(config, *lost), "\"plant\": \"lost_write\""));
+  EXPECT_EQ(ParsePlantedBug("wrong_read").value(), PlantedBug::kWrongRead);
+  EXPECT_FALSE(ParsePlantedBug("Wrong_Read").ok());
+}
+
 TEST(Stress, ConfigValidationNamesTheFlag) {
   StressConfig c;
   c.vcpus = 17;

@@ -112,6 +112,7 @@ struct RunState {
   std::atomic<uint64_t> issued{0};       // all vCPUs, for destroy's cadence
   std::array<std::atomic<uint64_t>, kFaultCount> injected{};
   std::atomic<uint64_t> handler_calls{0}, upcalls{0}, notifications{0};
+  std::atomic<uint64_t> planted_calls{0};  // --plant's cadence
   std::atomic<uint64_t> resets{0}, reset_failures{0};
   std::mutex errors_mu;
   std::vector<std::string> fault_errors;  // guarded by errors_mu
@@ -173,6 +174,25 @@ struct RunState {
         rig->marks[vcpu].stall.fetch_add(1, std::memory_order_seq_cst);
         Injected(Fault::kStall);
         absl::SleepFor(config.faults.stall);
+      }
+      absl::Status done = handler(access);
+      if (config.planted_bug == PlantedBug::kWrongRead &&
+          access.direction == ioreq::kDirRead &&
+          OneIn(planted_calls, kPlantedEvery)) {
+        access.value ^= 1;  // the planted bug: a wrong answer
+      }
+      return done;
+    };
+  }
+
+  // The VM's UART client's handler; with --plant=lost_write it drops one
+  // written byte in kPlantedEvery.
+  ioreq::IoHandler UartHandler(VmRig* rig) {
+    return [this, handler = rig->uart.Handler()](ioreq::IoAccess& access) {
+      if (config.planted_bug == PlantedBug::kLostWrite &&
+          access.direction == ioreq::kDirWrite &&
+          OneIn(planted_calls, kPlantedEvery)) {
+        return absl::OkStatus();  // the planted bug: the byte is lost
       }
       return handler(access);
     };

@@ -249,7 +249,7 @@ absl::Status StressRun::BuildVm() {
   absl::Status s;
 
   absl::StatusOr<ioreq::ClientId> uart =
-      hsm_.CreateClient(rig->vmid, "uart", rig->uart.Handler(), false);
+      hsm_.CreateClient(rig->vmid, "uart", h_.UartHandler(rig.get()), false);
   if (!uart.ok()) return uart.status();
   s = hsm_.AddRange(*uart, ioreq::kTypePortIo, rig->uart.base(),
                     rig->uart.last());

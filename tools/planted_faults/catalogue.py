@@ -292,6 +292,21 @@ FAULTS = [
            "    --d.depth;",
            "a batch of held wakes goes out when the batch ends",
            ["//core/notify:wake_batch_test"]),
+    # --- the stress command's oracle (bench/): each check must report the
+    # bug `--plant` puts into a device
+    _fault("stress_wrong_value_uncounted",
+           "bench/internal/vcpu_load.cc",
+           "  wrong.fetch_add(1, std::memory_order_relaxed);\n  Problem(",
+           "  Problem(",
+           "the stress oracle counts a wrong read value",
+           ["//bench:stress_workload_test"]),
+    _fault("stress_device_writes_unchecked",
+           "bench/internal/stress_run.cc",
+           "    if (got < sent || got > sent + maybe ||\n"
+           "        (maybe == 0 && rig->uart.tx_sum() != rig->thr_sum.load())) {",
+           "    if (false) {",
+           "the stress oracle counts the bytes the device got against those sent",
+           ["//bench:stress_workload_test", "//bench:stress_cli_test"]),
     # --- the benchmarks' measures and flags
     _fault("histogram_top_rank_estimated",
            "bench/latency_histogram.cc",
