@@ -62,6 +62,7 @@ expect 1 "$stress" --requests=50 --faults=drop --drop_every=1 --norescan --timeo
 # A bug planted in the devices is the oracle's to report: exit 1, both ways.
 expect 1 "$stress" --requests=2000 --plant=wrong_read
 expect 1 "$stress" --requests=2000 --plant=lost_write --topology=direct
+expect 1 "$stress" --seconds=1 --plant=stray_finish
 expect 0 "$stress" --requests=2000 --plant=none
 
 # The KVM producer: a guest's mix, with every fault; or, where /dev/kvm is

@@ -92,7 +92,8 @@ ABSL_FLAG(double, progress_s, 0,
 ABSL_FLAG(std::string, plant, "none",
           "plant a bug in the harness's devices to see the oracle report it "
           "(exit 1): none, wrong_read (a BAR flips a bit of one read in 13), "
-          "lost_write (the UART drops one written byte in 13)");
+          "lost_write (the UART drops one written byte in 13), stray_finish "
+          "(a thread finishes requests it does not hold)");
 ABSL_FLAG(bool, soak, false,
           "soak: every fault on (unless --faults says otherwise), progress "
           "every 5 s, and 600 s unless --seconds says otherwise");
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
       "[--vms=N] [--vcpus=N] "
       "[--clients=N] [--requests=N | --seconds=S] [--polling] [--json]\n"
       "       [--faults=all|LIST] [--soak] [--progress_s=S] "
-      "[--plant=none|wrong_read|lost_write]");
+      "[--plant=none|wrong_read|lost_write|stray_finish]");
   if (!rest.empty()) {
     std::fprintf(stderr, "stress: unexpected argument '%s' (see --help)\n",
                  rest[0].c_str());
@@ -190,7 +191,8 @@ int main(int argc, char** argv) {
   const std::string plant = absl::GetFlag(FLAGS_plant);
   absl::StatusOr<bench::PlantedBug> planted = bench::ParsePlantedBug(plant);
   if (!planted.ok()) {
-    tools::FlagError("plant", plant, "none, wrong_read or lost_write");
+    tools::FlagError("plant", plant,
+                     "none, wrong_read, lost_write or stray_finish");
   }
   config.planted_bug = *planted;
   config.progress_s = absl::GetFlag(FLAGS_progress_s);

@@ -125,10 +125,12 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
       c.vcpus, c.clients, c.polling ? "polling" : "notified",
       c.carry_wakes ? ", wakes carried by sleeps" : "", c.seed);
   if (c.planted_bug != PlantedBug::kNone) {
-    absl::StrAppendFormat(&out,
-                          "  planted    %s, one access in %d (--plant): the "
-                          "oracle must report it\n",
-                          PlantedBugName(c.planted_bug), kPlantedEvery);
+    absl::StrAppendFormat(
+        &out, "  planted    %s%s (--plant): the oracle must report it\n",
+        PlantedBugName(c.planted_bug),
+        c.planted_bug == PlantedBug::kStrayFinish
+            ? ""
+            : absl::StrFormat(", one access in %d", kPlantedEvery));
   }
   absl::StrAppendFormat(
       &out,

@@ -32,6 +32,8 @@ const char* PlantedBugName(PlantedBug bug) {
       return "wrong_read";
     case PlantedBug::kLostWrite:
       return "lost_write";
+    case PlantedBug::kStrayFinish:
+      return "stray_finish";
     case PlantedBug::kNone:
       break;
   }
@@ -39,12 +41,13 @@ const char* PlantedBugName(PlantedBug bug) {
 }
 
 absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name) {
-  for (PlantedBug bug :
-       {PlantedBug::kNone, PlantedBug::kWrongRead, PlantedBug::kLostWrite}) {
+  for (PlantedBug bug : {PlantedBug::kNone, PlantedBug::kWrongRead,
+                         PlantedBug::kLostWrite, PlantedBug::kStrayFinish}) {
     if (name == PlantedBugName(bug)) return bug;
   }
   return absl::InvalidArgumentError(absl::StrFormat(
-      "--plant=%s: accepts none, wrong_read or lost_write", name));
+      "--plant=%s: accepts none, wrong_read, lost_write or stray_finish",
+      name));
 }
 
 absl::Status ValidateStressConfig(const StressConfig& c) {

@@ -74,8 +74,12 @@ absl::StatusOr<Producer> ParseProducer(const std::string& name);
 //   wrong_read  an MMIO BAR answers a read with one bit flipped: a wrong
 //               value the vCPU must report;
 //   lost_write  the UART drops a byte written to it: a write the device
-//               never got, which the byte count and sum must report.
-enum class PlantedBug { kNone, kWrongRead, kLostWrite };
+//               never got, which the byte count and sum must report;
+//   stray_finish  a device model's thread sends the finish ioctl for
+//               requests it does not hold (every 500 us, each vCPU in
+//               turn): the HSM refuses them, and the oracle must report
+//               refused completions that no fault explains.
+enum class PlantedBug { kNone, kWrongRead, kLostWrite, kStrayFinish };
 inline constexpr int kPlantedEvery = 13;
 const char* PlantedBugName(PlantedBug bug);  // "none", "wrong_read", ...
 absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name);

@@ -95,6 +95,15 @@ TEST(Stress, TheOracleReportsABugPlantedInADevice) {
   EXPECT_GT(lost->undelivered_writes, 0u);
   EXPECT_FALSE(lost->clean());
   EXPECT_TRUE(absl::StrContains(StressJson(config, *lost), "\"plant\": \"lost_write\""));
+  // A finish from a thread that holds nothing: refused by the HSM, and
+  // reported, since no fault explains a refused completion.
+  config.planted_bug = PlantedBug::kStrayFinish;
+  config.seconds = 0.5;
+  absl::StatusOr<StressResult> stray = RunStress(config);
+  ASSERT_TRUE(stray.ok()) << stray.status();
+  EXPECT_GT(stray->hsm.spurious_completions, 0u);
+  EXPECT_GT(stray->duplicated, 0u);
+  EXPECT_FALSE(stray->clean());
   EXPECT_EQ(ParsePlantedBug("wrong_read").value(), PlantedBug::kWrongRead);
   EXPECT_FALSE(ParsePlantedBug("Wrong_Read").ok());
 }

@@ -326,6 +326,23 @@ void SpuriousWakeups(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
   }
 }
 
+// --plant=stray_finish: a device model's thread that sends the finish
+// ioctl for requests it does not hold. The HSM must refuse each (a
+// completion only the holder may make), and the oracle must report the
+// refusals, which no fault explains.
+void StrayFinishes(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
+  uint32_t vcpu = 0;
+  // Pairs with the release store after the vCPU threads are joined.
+  while (!stop.load(std::memory_order_acquire)) {
+    hb.Beat("finishing requests it does not hold (--plant)");
+    for (auto& rig : h.rigs) {
+      h.hsm->NotifyRequestFinish(rig->vmid, vcpu % h.config.vcpus).IgnoreError();
+    }
+    ++vcpu;
+    absl::SleepFor(absl::Microseconds(500));
+  }
+}
+
 }  // namespace
 
 void StressRun::Run() {
@@ -349,6 +366,9 @@ void StressRun::Run() {
   if (h_.on(Fault::kDestroy)) StartHelper("client destroyer", DestroyThread);
   if (h_.on(Fault::kClear)) StartHelper("VM clearer", ClearThread);
   if (h_.on(Fault::kPause)) StartHelper("dispatcher pauser", PauseThread);
+  if (config_.planted_bug == PlantedBug::kStrayFinish) {
+    StartHelper("stray finisher (--plant)", StrayFinishes);
+  }
   std::thread progress;
   if (config_.progress_s > 0) progress = std::thread([this] { ProgressLoop(); });
 

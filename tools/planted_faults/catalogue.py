@@ -307,6 +307,13 @@ FAULTS = [
            "    if (false) {",
            "the stress oracle counts the bytes the device got against those sent",
            ["//bench:stress_workload_test", "//bench:stress_cli_test"]),
+    _fault("stress_refusals_unchecked",
+           "bench/internal/stress_run.cc",
+           "  if ((config_.faults.enabled & kRelaxingFaults) == 0 &&\n"
+           "      result.hsm.spurious_completions > 0) {",
+           "  if (false) {",
+           "the stress oracle reports refused completions no fault explains",
+           ["//bench:stress_workload_test", "//bench:stress_cli_test"]),
     # --- the benchmarks' measures and flags
     _fault("histogram_top_rank_estimated",
            "bench/latency_histogram.cc",
