@@ -105,6 +105,13 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
     return bad("hypervisor", absl::StrCat(static_cast<int>(c.hypervisor)),
                "emulated or kvm");
   }
+  if (c.planted_bug != PlantedBug::kNone &&
+      c.planted_bug != PlantedBug::kWrongRead &&
+      c.planted_bug != PlantedBug::kLostWrite &&
+      c.planted_bug != PlantedBug::kStrayFinish) {
+    return bad("plant", absl::StrCat(static_cast<int>(c.planted_bug)),
+               "none, wrong_read, lost_write or stray_finish");
+  }
   if (c.completion_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("completion timeout must be positive");
   }

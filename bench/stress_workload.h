@@ -70,11 +70,12 @@ absl::StatusOr<Producer> ParseProducer(const std::string& name);
 
 // A bug planted in the harness's devices, never in the model, to show that
 // the oracle reports what it says it does (`--plant`): the run must find it
-// and exit 1. Each is one access in kPlantedEvery:
-//   wrong_read  an MMIO BAR answers a read with one bit flipped: a wrong
-//               value the vCPU must report;
-//   lost_write  the UART drops a byte written to it: a write the device
-//               never got, which the byte count and sum must report;
+// and exit 1.
+//   wrong_read  an MMIO BAR answers one read in kPlantedEvery with one bit
+//               flipped: a wrong value the vCPU must report;
+//   lost_write  the UART drops one written byte in kPlantedEvery: a write
+//               the device never got, which the byte count and sum must
+//               report;
 //   stray_finish  a device model's thread sends the finish ioctl for
 //               requests it does not hold (every 500 us, each vCPU in
 //               turn): the HSM refuses them, and the oracle must report

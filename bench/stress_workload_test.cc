@@ -122,6 +122,9 @@ TEST(Stress, ConfigValidationNamesTheFlag) {
   c.topology = static_cast<ioreq::Topology>(99);
   EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--topology"));
   c = StressConfig();
+  c.planted_bug = static_cast<PlantedBug>(99);
+  EXPECT_TRUE(absl::StrContains(ValidateStressConfig(c).message(), "--plant"));
+  c = StressConfig();
   c.vms = 0;
   EXPECT_FALSE(RunStress(c).ok());
 }
