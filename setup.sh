@@ -23,6 +23,7 @@ packages=(
   chromium             # headless, renders the report pages (reports:browser_test)
   afl++                # AFL++ 4.04c: fuzz/afl.sh, a second fuzzing engine
   python3-yaml         # fuzz:workflows_test parses the ClusterFuzzLite workflows
+  git                  # tools/planted_faults: plant.py checks the files it edits
 )
 
 missing=()

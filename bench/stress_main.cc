@@ -191,8 +191,7 @@ int main(int argc, char** argv) {
   const std::string plant = absl::GetFlag(FLAGS_plant);
   absl::StatusOr<bench::PlantedBug> planted = bench::ParsePlantedBug(plant);
   if (!planted.ok()) {
-    tools::FlagError("plant", plant,
-                     "none, wrong_read, lost_write or stray_finish");
+    tools::FlagError("plant", plant, bench::PlantedBugNameList().c_str());
   }
   config.planted_bug = *planted;
   config.progress_s = absl::GetFlag(FLAGS_progress_s);

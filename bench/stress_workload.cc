@@ -1,5 +1,8 @@
 #include "bench/stress_workload.h"
 
+#include <iterator>
+#include <string>
+
 #include "core/kvm/kvm_vm.h"
 #include "guests/guest_abi.h"
 
@@ -40,14 +43,25 @@ const char* PlantedBugName(PlantedBug bug) {
   return "none";
 }
 
+const std::string& PlantedBugNameList() {
+  static const std::string* list = [] {
+    std::string s;
+    constexpr size_t n = std::size(kAllPlantedBugs);
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&s, i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                      PlantedBugName(kAllPlantedBugs[i]));
+    }
+    return new std::string(s);
+  }();
+  return *list;
+}
+
 absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name) {
-  for (PlantedBug bug : {PlantedBug::kNone, PlantedBug::kWrongRead,
-                         PlantedBug::kLostWrite, PlantedBug::kStrayFinish}) {
+  for (PlantedBug bug : kAllPlantedBugs) {
     if (name == PlantedBugName(bug)) return bug;
   }
   return absl::InvalidArgumentError(absl::StrFormat(
-      "--plant=%s: accepts none, wrong_read, lost_write or stray_finish",
-      name));
+      "--plant=%s: accepts %s", name, PlantedBugNameList()));
 }
 
 absl::Status ValidateStressConfig(const StressConfig& c) {
@@ -105,12 +119,11 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
     return bad("hypervisor", absl::StrCat(static_cast<int>(c.hypervisor)),
                "emulated or kvm");
   }
-  if (c.planted_bug != PlantedBug::kNone &&
-      c.planted_bug != PlantedBug::kWrongRead &&
-      c.planted_bug != PlantedBug::kLostWrite &&
-      c.planted_bug != PlantedBug::kStrayFinish) {
+  bool known_bug = false;
+  for (PlantedBug b : kAllPlantedBugs) known_bug |= b == c.planted_bug;
+  if (!known_bug) {
     return bad("plant", absl::StrCat(static_cast<int>(c.planted_bug)),
-               "none, wrong_read, lost_write or stray_finish");
+               PlantedBugNameList().c_str());
   }
   if (c.completion_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("completion timeout must be positive");

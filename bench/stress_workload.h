@@ -81,8 +81,13 @@ absl::StatusOr<Producer> ParseProducer(const std::string& name);
 //               turn): the HSM refuses them, and the oracle must report
 //               refused completions that no fault explains.
 enum class PlantedBug { kNone, kWrongRead, kLostWrite, kStrayFinish };
+inline constexpr PlantedBug kAllPlantedBugs[] = {
+    PlantedBug::kNone, PlantedBug::kWrongRead, PlantedBug::kLostWrite,
+    PlantedBug::kStrayFinish};
 inline constexpr int kPlantedEvery = 13;
 const char* PlantedBugName(PlantedBug bug);  // "none", "wrong_read", ...
+// What --plant accepts: "none, wrong_read, lost_write or stray_finish".
+const std::string& PlantedBugNameList();
 absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name);
 
 struct StressConfig {
