@@ -123,13 +123,17 @@ absl::Status Hsm::SetIoreqBuffer(uint16_t vmid, SharedPage* page) {
     return absl::InvalidArgumentError(
         "the I/O request buffer must be a 4 KiB-aligned page");
   }
-  // Before any claim can see the page. Only a first page: a page in use
-  // may hold the default client's requests.
-  if ((*vm)->page.load(std::memory_order_acquire) == nullptr) {
-    MarkSlotsTheKernels(*page);
+  // [buffer] acrn_ioreq_init(): a VM keeps the page it was given first
+  // (-EEXIST), so no request held in it is lost. Under `clients_mu` the
+  // check, the marks and the store are one step for racing callers.
+  std::lock_guard<std::mutex> lock((*vm)->clients_mu);
+  if ((*vm)->page.load(std::memory_order_relaxed) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "VM %u already has its I/O request buffer", vmid));
   }
+  MarkSlotsTheKernels(*page);  // before any claim can see the page
   // Pairs with the acquire loads of `page` in the engines and the serving
-  // paths: the page's contents are visible with the pointer.
+  // paths: the page's marks are visible with the pointer.
   (*vm)->page.store(page, std::memory_order_release);
   return absl::OkStatus();
 }

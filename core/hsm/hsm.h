@@ -116,7 +116,10 @@ class Hsm {
   // ACRN_IOCTL_CREATE_VM: vcpu_num must be 1..16 (the kernel takes it from
   // the hypervisor unchecked). Creates the VM's ioeventfd client.
   absl::Status CreateVm(uint16_t vmid, uint32_t vcpu_num);
-  // ACRN_IOCTL_SET_IOREQ_BUFFER: the page must be 4 KiB aligned.
+  // [buffer] acrn_ioreq_init(), which the kernel runs for
+  // ACRN_IOCTL_CREATE_VM's ioreq_buf: a VM's first page is kept; a second is
+  // AlreadyExists (-EEXIST). The page must be 4 KiB aligned (the kernel pins
+  // the page that holds a misaligned address; the model refuses it).
   absl::Status SetIoreqBuffer(uint16_t vmid, SharedPage* page);
   // ACRN_IOCTL_DESTROY_VM: destroys every client of the VM first.
   absl::Status DestroyVm(uint16_t vmid);

@@ -47,6 +47,7 @@ class TopologyTest : public ::testing::TestWithParam<Topology> {
 using Lifecycle = TopologyTest;
 using HvInsert = TopologyTest;
 using HvReset = TopologyTest;
+using Buffer = TopologyTest;
 using Dispatch = TopologyTest;
 using Complete = TopologyTest;
 using Clients = TopologyTest;
@@ -152,6 +153,61 @@ TEST_P(HvReset, ResetMakesAllSixteenSlotsFree) {
 TEST_P(HvReset, ResetRequiresAPausedVm) {
   ManualRig rig(/*vcpus=*/4, Options());
   EXPECT_EQ(rig.hv.ResetVm(rig.vm).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// ------------------------------------------------------------------ [buffer]
+
+// acrn_ioreq_init() returns -EEXIST when the VM has a buffer: the request a
+// client holds in the first page is still completed through it.
+TEST_P(Buffer, ASecondBufferIsRefusedAndTheFirstStaysInUse) {
+  ManualRig rig(/*vcpus=*/2, Options());
+  const ClientId c = rig.AddConstantClient("c", 0x5A);
+  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0x60, 0x60).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(rig.State(0), kStateProcessing);
+
+  PageFrame other{};
+  const absl::Status second = rig.hsm.SetIoreqBuffer(rig.vm, &other.buffer);
+  EXPECT_EQ(second.code(), absl::StatusCode::kAlreadyExists) << second;
+  // The refused page is left as it was: not marked.
+  for (const IoRequest& slot : other.buffer.slots) {
+    EXPECT_EQ(slot.kernel_handled, 0u);
+  }
+
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, kShort), 0x5Au);
+  // New requests still go through the first page.
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  EXPECT_EQ(rig.State(1), kStateProcessing);
+}
+
+// Two callers racing to give the same VM a page: exactly one wins, and the
+// page in use is the winner's.
+TEST_P(Buffer, OfTwoRacingCallersExactlyOneGivesThePage) {
+  for (int round = 0; round < 50; ++round) {
+    EmulatedHypervisor hv;
+    Hsm hsm(&hv, Options());
+    const uint16_t vm = *hv.CreateVm(1);
+    ASSERT_TRUE(hsm.CreateVm(vm, 1).ok());
+    PageFrame pages[2]{};
+    std::atomic<bool> go{false};
+    absl::Status results[2];
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 2; ++i) {
+      callers.emplace_back([&, i] {
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        results[i] = hsm.SetIoreqBuffer(vm, &pages[i].buffer);
+      });
+    }
+    go.store(true, std::memory_order_release);
+    for (auto& t : callers) t.join();
+    ASSERT_NE(results[0].ok(), results[1].ok()) << results[0] << results[1];
+    const absl::Status& lost = results[0].ok() ? results[1] : results[0];
+    EXPECT_EQ(lost.code(), absl::StatusCode::kAlreadyExists);
+  }
 }
 
 // ---------------------------------------------------------------- [dispatch]
@@ -1083,6 +1139,8 @@ INSTANTIATE_TEST_SUITE_P(Topologies, Lifecycle, ::testing::ValuesIn(kAllTopologi
 INSTANTIATE_TEST_SUITE_P(Topologies, HvInsert, ::testing::ValuesIn(kAllTopologies),
                          testing::TopologyParamName);
 INSTANTIATE_TEST_SUITE_P(Topologies, HvReset, ::testing::ValuesIn(kAllTopologies),
+                         testing::TopologyParamName);
+INSTANTIATE_TEST_SUITE_P(Topologies, Buffer, ::testing::ValuesIn(kAllTopologies),
                          testing::TopologyParamName);
 INSTANTIATE_TEST_SUITE_P(Topologies, Dispatch, ::testing::ValuesIn(kAllTopologies),
                          testing::TopologyParamName);

@@ -64,6 +64,12 @@ FAULTS = [
            "  if (page == nullptr) {",
            "the I/O request buffer is a 4 KiB-aligned page",
            [HSM]),
+    _fault("second_buffer_replaces_the_first",
+           "core/hsm/hsm.cc",
+           "  if ((*vm)->page.load(std::memory_order_relaxed) != nullptr) {",
+           "  if (false) {",
+           "[buffer] a VM keeps its first page; a second is refused (-EEXIST)",
+           [HSM]),
     _fault("first_page_marks_processing",
            "core/hsm/hsm.cc",
            "    if (LoadStateAcquire(slot) != kStateProcessing) {\n"
