@@ -97,6 +97,34 @@ TEST(FindClient, RangeReachingTheTopOfTheAddressSpace) {
   EXPECT_EQ(index.Find(kTypeMmio, 0, 8), std::nullopt);
 }
 
+// An access that wraps past the top of the address space is never inside a
+// range, even one that reaches the top. The kernel's scan matches it (its
+// last byte wraps to a small number); slot validation refuses such a
+// request before either is asked, and the index does not rely on that.
+TEST(FindClient, AnAccessThatWrapsFindsNoClient) {
+  RangeIndex index;
+  KernelRangeList list;
+  const IoRange top{kTypeMmio, ~0ull - 15, ~0ull};
+  index.Add(1, top);
+  list.Add(1, top);
+  EXPECT_EQ(index.Find(kTypeMmio, ~0ull - 1, 4), std::nullopt);
+  EXPECT_EQ(list.Find(kTypeMmio, ~0ull - 1, 4), 1u);  // the kernel's answer
+  EXPECT_EQ(index.Find(kTypeMmio, ~0ull - 3, 4), 1u);
+  EXPECT_EQ(index.Find(kTypeMmio, ~0ull - 3, 0), std::nullopt);  // no bytes
+}
+
+// Only PORTIO and MMIO ranges exist: removing any other type finds nothing
+// and changes nothing.
+TEST(FindClient, RemovingARangeOfAnotherTypeFindsNothing) {
+  RangeIndex index;
+  index.Add(1, {kTypePortIo, 0, 0xFFFF});
+  const uint64_t generation = index.generation();
+  EXPECT_FALSE(index.Remove(1, {kTypePciCfg, 0, 0xFFFF}));
+  EXPECT_FALSE(index.Remove(1, {7, 0, 0xFFFF}));
+  EXPECT_EQ(index.generation(), generation);
+  EXPECT_EQ(index.Find(kTypePortIo, 0x60, 1), 1u);
+}
+
 TEST(FindClient, RandomisedIndexAgreesWithLinearScan) {
   std::mt19937_64 rng(42);
   for (int round = 0; round < 30; ++round) {

@@ -104,6 +104,84 @@ TEST(Uart16550, DlabSelectsTheDivisorLatch) {
   EXPECT_EQ(back.value, 0x0001u);
 }
 
+// A wide write acts on consecutive registers, low byte first; with DLAB set
+// the divisor latch takes what IER would.
+TEST(Uart16550, DlabSelectsTheDivisorLatchForWritesToo) {
+  Uart16550 uart(0x3F8);
+  Out(uart, 0x3FB, 0x83);
+  IoAccess divisor = PortWrite(0x3F8, 2, 0x1234);  // DLL 0x34, DLM 0x12
+  ASSERT_TRUE(uart.Handle(divisor).ok());
+  EXPECT_EQ(In(uart, 0x3F8), 0x34u);
+  EXPECT_EQ(In(uart, 0x3F9), 0x12u);
+  Out(uart, 0x3FB, 0x03);
+  EXPECT_EQ(In(uart, 0x3F9), 0u);  // IER untouched
+  EXPECT_EQ(uart.tx_bytes(), 0u);
+}
+
+// Loopback: RTS -> CTS, DTR -> DSR, OUT1 -> RI, OUT2 -> DCD, one by one.
+TEST(Uart16550, LoopbackMapsEachModemControlLineToItsStatusBit) {
+  Uart16550 uart(0x3F8);
+  const struct { uint8_t mcr, msr; } lines[] = {
+      {0x01, 0x20}, {0x02, 0x10}, {0x04, 0x40}, {0x08, 0x80}};
+  for (const auto& line : lines) {
+    Out(uart, 0x3FC, 0x10 | line.mcr);
+    EXPECT_EQ(In(uart, 0x3FE), line.msr) << int{line.mcr};
+  }
+  Out(uart, 0x3FC, 0x10);
+  EXPECT_EQ(In(uart, 0x3FE), 0u);
+}
+
+// FCR empties the receiver when told to (bit 1) and when the FIFOs are
+// turned off, not otherwise.
+TEST(Uart16550, TheReceiverIsClearedOnlyWhenAskedOrWhenFifosGoOff) {
+  Uart16550 uart(0x3F8);
+  Out(uart, 0x3FA, 0x01);
+  Out(uart, 0x3FC, 0x10);
+  Out(uart, 0x3F8, 'a');
+  Out(uart, 0x3F8, 'b');
+  Out(uart, 0x3FA, 0x01);  // FIFOs stay on, nothing cleared
+  EXPECT_EQ(In(uart, 0x3F8), uint64_t{'a'});
+  Out(uart, 0x3FA, 0x03);  // clear the receiver
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrDataReady, 0u);
+  Out(uart, 0x3F8, 'c');
+  Out(uart, 0x3FA, 0x00);  // FIFOs off
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrDataReady, 0u);
+}
+
+// Without FIFOs the receiver holds one byte: a second is an overrun.
+TEST(Uart16550, WithoutFifosTheReceiverHoldsOneByte) {
+  Uart16550 uart(0x3F8);
+  Out(uart, 0x3FC, 0x10);
+  Out(uart, 0x3F8, 'a');
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrOverrun, 0u);
+  Out(uart, 0x3F8, 'b');
+  EXPECT_EQ(In(uart, 0x3FD),
+            uint64_t{Uart16550::kLsrOverrun | Uart16550::kLsrDataReady | 0x60});
+  EXPECT_EQ(In(uart, 0x3F8), uint64_t{'a'});
+  EXPECT_EQ(In(uart, 0x3FD) & Uart16550::kLsrDataReady, 0u);
+}
+
+TEST(Uart16550, AnEmptyReceiverReadsZero) {
+  Uart16550 uart(0x3F8);
+  EXPECT_EQ(In(uart, 0x3F8), 0u);
+  EXPECT_EQ(In(uart, 0x3FD), 0x60u);
+}
+
+// Only turning the THR-empty interrupt on raises it; writing IER again with
+// it already on, or turning on another source, does not.
+TEST(Uart16550, OnlyTurningTheThrEmptyInterruptOnRaisesIt) {
+  Uart16550 uart(0x3F8);
+  Out(uart, 0x3F9, 0x01);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);
+  Out(uart, 0x3F9, 0x03);
+  EXPECT_EQ(In(uart, 0x3FA), 0x02u);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);
+  Out(uart, 0x3F9, 0x03);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);
+  Out(uart, 0x3F9, 0x02);
+  EXPECT_EQ(In(uart, 0x3FA), 0x01u);
+}
+
 TEST(Uart16550, ScratchRegisterReadsBack) {
   Uart16550 uart(0x2F8);
   IoAccess w = PortWrite(0x2FF, 1, 0xA5);
@@ -189,7 +267,7 @@ TEST(MmioBar, AddressNearTheTopDoesNotWrap) {
 
 TEST(Uart16550, HostileSizeIsAnError) {
   Uart16550 uart(0x3F8);
-  for (uint64_t size : {uint64_t{0}, uint64_t{8}, uint64_t{1} << 40}) {
+  for (uint64_t size : {uint64_t{0}, uint64_t{5}, uint64_t{8}, uint64_t{1} << 40}) {
     IoAccess r = PortRead(0x3F8, 1);
     r.size = size;
     EXPECT_FALSE(uart.Handle(r).ok()) << size;

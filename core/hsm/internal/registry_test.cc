@@ -41,6 +41,46 @@ TEST(Registry, VmInPassFindsWhatTheMapHoldsOverTheWholeIdRange) {
   EXPECT_NE(registry.VmInPass(256), nullptr);
 }
 
+std::shared_ptr<ClientState> MakeClient(const char* name, bool is_default) {
+  auto client = std::make_shared<ClientState>();
+  client->name = name;
+  client->is_default = is_default;
+  return client;
+}
+
+// [destroy] A detached client is gone from its VM's list, its id map and
+// its ranges, and the VM no longer keeps it alive; its neighbours stay.
+TEST(Registry, ADetachedClientLeavesItsVmAndIsFreed) {
+  Registry registry;
+  std::shared_ptr<VmState> vm = MakeVm(1);
+  ASSERT_TRUE(registry.AddVm(vm).ok());
+  std::shared_ptr<ClientState> older = MakeClient("older", false);
+  std::shared_ptr<ClientState> leaving = MakeClient("leaving", false);
+  std::shared_ptr<ClientState> dm = MakeClient("dm", true);
+  const ClientId older_id = *registry.Attach(*vm, older);
+  const ClientId leaving_id = *registry.Attach(*vm, leaving);
+  ASSERT_TRUE(registry.Attach(*vm, dm).ok());
+  ASSERT_EQ(vm->clients.size(), 2u);
+  EXPECT_EQ(vm->clients.front(), leaving);  // newest first
+  vm->range_index.Add(leaving_id, {kTypePortIo, 0x60, 0x60});
+  vm->range_index.Add(older_id, {kTypePortIo, 0x70, 0x70});
+
+  const std::weak_ptr<ClientState> watch = leaving;
+  {
+    std::lock_guard<std::mutex> lock(vm->clients_mu);
+    Registry::DetachLocked(*vm, *leaving);
+  }
+  ASSERT_TRUE(registry.TakeClient(leaving_id).ok());
+  leaving.reset();
+  EXPECT_TRUE(watch.expired());
+  ASSERT_EQ(vm->clients.size(), 1u);
+  EXPECT_EQ(vm->clients.front(), older);
+  EXPECT_EQ(vm->by_id.count(leaving_id), 0u);
+  EXPECT_EQ(vm->range_index.Find(kTypePortIo, 0x60, 1), std::nullopt);
+  EXPECT_EQ(vm->range_index.Find(kTypePortIo, 0x70, 1), older_id);
+  EXPECT_EQ(vm->default_client, dm);
+}
+
 }  // namespace
 }  // namespace hsm_internal
 }  // namespace ioreq
