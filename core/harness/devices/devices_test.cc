@@ -1,5 +1,7 @@
 // The device models the tests and the stress command use, each handed a
 // decoded access as the HSM hands it.
+#include <tuple>
+
 #include "core/harness/devices/mmio_bar.h"
 #include "core/harness/devices/pci_config_space.h"
 #include "core/harness/devices/uart16550.h"
@@ -223,6 +225,67 @@ TEST(PciConfigSpace, IdsClassAndAbsentFunctions) {
   EXPECT_EQ(pci.Read(0, 5, 0, 0x00, 2), 0xFFFFu);
 }
 
+// The stress command's VMs find these four functions, and nothing beside
+// them: IDs, class code (class, subclass, programming interface) and INTA#.
+TEST(PciConfigSpace, TheStandardDevicesAreWhereTheStressRigFindsThem) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  const struct {
+    uint32_t bus, dev, func, ids, class_reg;
+  } devices[] = {{0, 0, 0, 0x12378086, 0x06000000},
+                 {0, 3, 0, 0x10001AF4, 0x02000000},
+                 {0, 4, 0, 0x00051B36, 0x00FF0000},
+                 {1, 0, 0, 0x10011AF4, 0x01000000}};
+  for (const auto& d : devices) {
+    EXPECT_EQ(pci.Read(d.bus, d.dev, d.func, 0x00, 4), d.ids) << d.dev;
+    EXPECT_EQ(pci.Read(d.bus, d.dev, d.func, 0x08, 4), d.class_reg) << d.dev;
+    EXPECT_EQ(pci.Read(d.bus, d.dev, d.func, 0x3D, 1), 1u) << d.dev;
+  }
+  for (const auto& [bus, dev, func] :
+       {std::tuple{1, 0, 1}, std::tuple{1, 1, 0}, std::tuple{2, 0, 0}}) {
+    EXPECT_EQ(pci.Read(bus, dev, func, 0x00, 4), 0xFFFFFFFFu);
+  }
+}
+
+// The space is 4 KiB: its last dword is a register like any other.
+TEST(PciConfigSpace, TheLastDwordIsInsideAndFiveBytesAreNot) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  EXPECT_EQ(pci.Read(0, 4, 0, 0xFFC, 4), 0u);
+  pci.Write(0, 4, 0, 0xFFC, 4, 0xA1B2C3D4);
+  EXPECT_EQ(pci.Read(0, 4, 0, 0xFFC, 4), 0xA1B2C3D4u);
+  EXPECT_EQ(pci.Read(0, 4, 0, 0x40, 5), 0xFFFFFFFFu);
+  pci.Write(0, 4, 0, 0x40, 5, 0x11223344);
+  EXPECT_EQ(pci.Read(0, 4, 0, 0x40, 4), 0u);
+}
+
+// A write is its size: one byte written leaves the next; a write to an
+// absent function creates nothing.
+TEST(PciConfigSpace, AWriteIsItsSizeAndAnAbsentFunctionTakesNone) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  pci.Write(0, 4, 0, 0x40, 1, 0xFFFFFFFF);
+  EXPECT_EQ(pci.Read(0, 4, 0, 0x40, 4), 0xFFu);
+  pci.Write(2, 0, 0, 0x40, 4, 0x12345678);
+  EXPECT_EQ(pci.Read(2, 0, 0, 0x40, 4), 0xFFFFFFFFu);
+}
+
+// The device model the stress command runs answers configuration requests
+// from the space, and counts only what is not one.
+TEST(PciConfigSpace, TheDefaultDeviceModelServesConfigurationRequests) {
+  PciConfigSpace pci;
+  pci.AddStandardDevices();
+  IoHandler dm = pci.DefaultDeviceModel();
+  IoAccess r;
+  r.type = kTypePciCfg;
+  r.direction = kDirRead;
+  r.size = 2;
+  r.address = 0;
+  ASSERT_TRUE(dm(r).ok());
+  EXPECT_EQ(r.value, 0x8086u);
+  EXPECT_EQ(pci.unclaimed(), 0u);
+}
+
 TEST(PciConfigSpace, HeaderIsReadOnlyButCommandAndDeviceSpaceAreNot) {
   PciConfigSpace pci;
   pci.AddStandardDevices();
@@ -256,6 +319,46 @@ TEST(PciConfigSpace, HostileRegAndSizeAreAnsweredAllOnes) {
   r.dev = 3;
   ASSERT_TRUE(pci.Handle(r).ok());
   EXPECT_EQ(r.value, 0xFFFFFFFFu);
+}
+
+// Every byte of a wide write lands, in order, and nothing past it.
+TEST(MmioBar, EveryByteOfAWideWriteLandsAndNoMore) {
+  MmioBar bar(0x1000, 0x10);
+  IoAccess w = MmioWrite(0x1004, 8, 0x0807060504030201);
+  ASSERT_TRUE(bar.Handle(w).ok());
+  for (uint64_t i = 0; i < 8; ++i) {
+    IoAccess r = MmioRead(0x1004 + i, 1);
+    ASSERT_TRUE(bar.Handle(r).ok());
+    EXPECT_EQ(r.value, i + 1) << i;
+  }
+  for (uint64_t outside : {0x1003, 0x100C}) {
+    IoAccess r = MmioRead(outside, 1);
+    ASSERT_TRUE(bar.Handle(r).ok());
+    EXPECT_EQ(r.value, 0u) << outside;
+  }
+}
+
+// Inside is exact: an access may end on the BAR's last byte and not one
+// past it, start on its first and not one before; sizes 1 to 8, MMIO only.
+TEST(MmioBar, TheBoundsAreExact) {
+  MmioBar bar(0x1000, 0x10);
+  for (uint64_t size = 1; size <= 8; ++size) {
+    IoAccess last = MmioRead(0x1010 - size, size);
+    EXPECT_TRUE(bar.Handle(last).ok()) << size;
+    IoAccess past = MmioRead(0x1011 - size, size);
+    EXPECT_FALSE(bar.Handle(past).ok()) << size;
+    IoAccess first = MmioRead(0x1000, size);
+    EXPECT_TRUE(bar.Handle(first).ok()) << size;
+    IoAccess before = MmioRead(0x0FFF, size);
+    EXPECT_FALSE(bar.Handle(before).ok()) << size;
+  }
+  for (uint64_t size : {0, 9, 16}) {
+    IoAccess r = MmioRead(0x1000, 1);
+    r.size = size;
+    EXPECT_FALSE(bar.Handle(r).ok()) << size;
+  }
+  IoAccess port = PortRead(0x1000, 1);
+  EXPECT_FALSE(bar.Handle(port).ok());
 }
 
 TEST(MmioBar, AddressNearTheTopDoesNotWrap) {
@@ -302,7 +405,8 @@ TEST(Uart16550, AcrnProfileAnswersAsAcrnsUart) {
 
 // [acrn-devices] ACRN's PCI core: unaligned accesses and registers at or
 // above 0x100 of an emulated device are answered without the space (0 for
-// 0x100..0x104, the absent extended capability header; all-ones above);
+// 0x100..0x103, the absent extended capability header, up to pci_cfgrw()'s
+// PCI_REGMAX + 4; all-ones above);
 // the hardened space is 4 KiB of registers, read at any alignment.
 TEST(PciConfigSpace, AcrnProfileAnswersAsAcrnsPciCore) {
   PciConfigSpace acrn(Profile::kAcrn);
@@ -322,6 +426,17 @@ TEST(PciConfigSpace, AcrnProfileAnswersAsAcrnsPciCore) {
   EXPECT_EQ(acrn.Read(0, 4, 0, 0x40, 4), 0x11223344u);
   // Extended space.
   EXPECT_EQ(acrn.Read(0, 4, 0, 0x100, 4), 0u);
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x102, 2), 0u);
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x103, 1), 0u);
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x104, 4), 0xFFFFFFFFu);  // past PCI_REGMAX + 4
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x104, 1), 0xFFFFFFFFu);
+  // Three bytes: ACRN refuses the size; the hardened space reads them.
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x40, 3), 0xFFFFFFFFu);
+  EXPECT_EQ(hardened.Read(0, 4, 0, 0x40, 3), 0x223344u);
+  acrn.Write(0, 4, 0, 0x40, 3, 0);
+  EXPECT_EQ(acrn.Read(0, 4, 0, 0x40, 4), 0x11223344u);
+  hardened.Write(0, 4, 0, 0x40, 3, 0);
+  EXPECT_EQ(hardened.Read(0, 4, 0, 0x40, 4), 0x11000000u);
   EXPECT_EQ(acrn.Read(0, 4, 0, 0x200, 4), 0xFFFFFFFFu);
   EXPECT_EQ(hardened.Read(0, 4, 0, 0x200, 4), 0xA5A5A5A5u);
   // No device: all-ones under both.

@@ -43,7 +43,9 @@ uint32_t PciConfigSpace::Read(uint32_t bus, uint32_t dev, uint32_t func,
   if (it == functions_.end()) return static_cast<uint32_t>(SizeMask(size));
   if (size == 3 && profile_ == Profile::kAcrn) return ~uint32_t{0};
   if (AcrnRefuses(reg, size)) {
-    return reg >= 0x100 && reg <= 0x104 ? 0 : ~uint32_t{0};
+    // pci_cfgrw(): `coff <= PCI_REGMAX + 4` reads 0, PCI_REGMAX being 255.
+    constexpr uint32_t kNoExtendedCapabilityLast = 0xFF + 4;
+    return reg >= 0x100 && reg <= kNoExtendedCapabilityLast ? 0 : ~uint32_t{0};
   }
   uint32_t value = 0;
   for (uint32_t i = 0; i < size; ++i) {

@@ -40,8 +40,8 @@ class PciConfigSpace {
   // (devicemodel/hw/pci/core.c, pci_cfgrw()) [acrn-devices]: an access of a
   // size other than 1, 2 or 4, or not aligned to its size, reads all-ones
   // and writes nothing; at or above 0x100 (no extended space on an emulated
-  // device) reads all-ones, except 0x100..0x104, which read 0 (no extended
-  // capability), and writes nothing.
+  // device) reads all-ones, except 0x100..0x103 (up to PCI_REGMAX + 4),
+  // which read 0 (no extended capability), and writes nothing.
   explicit PciConfigSpace(Profile profile = Profile::kHardened)
       : profile_(profile) {}
 
