@@ -67,6 +67,25 @@ TEST_P(Ioeventfd, LengthMustBeOneTwoFourOrEight) {
   EXPECT_TRUE(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 8, 0)).ok());
 }
 
+// Only PIO and DATAMATCH are flags of an assignment; DEASSIGN makes the
+// call a deassignment, and any other bit is refused.
+TEST_P(Ioeventfd, FlagBitsTheUapiDoesNotDefineAreRefused) {
+  ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
+  EventFd efd;
+  for (uint32_t flags : {0x8u, 0x10u, 0x80000000u}) {
+    EXPECT_EQ(rig.hsm.Ioeventfd(rig.vm, Args(efd.fd(), 0x1000, 4, flags)).code(),
+              absl::StatusCode::kInvalidArgument)
+        << flags;
+  }
+  EXPECT_EQ(rig.hsm.ioeventfds(rig.vm)->size(), 0u);
+  IoeventfdTable table;
+  EXPECT_EQ(table.Assign(Args(efd.fd(), 0x1000, 4, kIoeventfdFlagDeassign))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(table.size(), 0u);
+}
+
 TEST_P(Ioeventfd, RangeMustNotWrap) {
   ManualRig rig(/*vcpus=*/4, testing::ManualOptions(GetParam()));
   EventFd efd;

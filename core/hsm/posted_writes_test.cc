@@ -164,6 +164,17 @@ TEST(PostedWritesArgs, BadArgumentsAreRefused) {
   ASSERT_TRUE(rig.hsm.AssignPosted(rig.vm, matching).ok());
   EXPECT_EQ(rig.hsm.AssignPosted(rig.vm, any_value).status().code(),
             absl::StatusCode::kAlreadyExists);
+  // Two that match data conflict on an equal value only.
+  PostedArgs five = Doorbell(e);
+  five.address = kDoorbell + 24;
+  five.match_data = 1;
+  five.data = 5;
+  ASSERT_TRUE(rig.hsm.AssignPosted(rig.vm, five).ok());
+  EXPECT_EQ(rig.hsm.AssignPosted(rig.vm, five).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  PostedArgs six = five;
+  six.data = 6;
+  EXPECT_TRUE(rig.hsm.AssignPosted(rig.vm, six).ok());
   ASSERT_TRUE(rig.hsm.SetPostedRing(rig.vm, nullptr).ok());
   EventFd other;
   PostedArgs elsewhere = Doorbell(other);
