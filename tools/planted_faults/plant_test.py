@@ -15,9 +15,11 @@ ROOT = os.path.join(os.environ.get("TEST_SRCDIR", ""), os.environ.get("TEST_WORK
 if not os.path.isfile(os.path.join(ROOT, "tools", "planted_faults", "plant.py")):
     ROOT = os.path.dirname(os.path.dirname(HERE))
 PLANT = os.path.join(ROOT, "tools", "planted_faults", "plant.py")
+SWEEP = os.path.join(ROOT, "tools", "planted_faults", "sweep.py")
 sys.path.insert(0, os.path.dirname(PLANT))
 
 import catalogue  # noqa: E402
+import sweep  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 
@@ -136,6 +138,91 @@ class RunnerTest(unittest.TestCase):
         self.assertIn("changes of its own", r.stderr)
         with open(path) as fh:
             self.assertTrue(fh.read().endswith("// mine\n"))
+
+
+CPP = """// if (a < b) { a comment is not code
+std::vector<int> v;
+if (a < b) {
+  s = "x == y";
+  return a && !b;
+}
+x = 7;
+/* a < b
+   c == d */
+if (a < b) return;
+"""
+
+PY = '''"""A docstring: a < b and c == d.
+
+if x:
+"""
+if a < b:
+    y = "p == q"
+'''
+
+
+class SweepTest(unittest.TestCase):
+    def test_operators_are_turned_and_comments_strings_and_templates_left(self):
+        got = {(n, rule, new.strip()) for n, rule, _, new in sweep.mutants(CPP)}
+        self.assertEqual(got, {
+            (3, "lt_to_le", "if (a <= b) {"),
+            (3, "guard_never_true", "if (false) {"),
+            (5, "and_to_or", "return a || !b;"),
+            (5, "not_dropped", "return a && b;"),
+            (7, "number_plus_one", "x = 8;"),
+            (10, "lt_to_le", "if (a <= b) return;"),
+            (10, "guard_never_true", "if (false) return;"),
+        })
+
+    def test_python_docstrings_are_left_alone(self):
+        got = {(n, rule, new.strip()) for n, rule, _, new in sweep.mutants(PY, is_python=True)}
+        self.assertEqual(got, {(5, "lt_to_le", "if a <= b:"),
+                               (5, "guard_never_true", "if False:")})
+
+    def test_a_faults_old_text_occurs_once(self):
+        n, rule, old, new = [m for m in sweep.mutants(CPP) if m[0] == 10][0]
+        fault = sweep.as_fault(CPP, "f.cc", n, rule, old, new)
+        self.assertEqual(CPP.count(fault["old"]), 1)
+        planted = CPP.replace(fault["old"], fault["new"], 1)
+        self.assertIn("if (a <= b) return;", planted)
+        self.assertIn("\nif (a < b) {\n", planted)  # line 3 untouched
+
+    def test_bad_flags_exit_2_with_one_line(self):
+        for args in (["core/abi/slot_decode.cc"], ["nonesuch.cc", "--list"],
+                     ["core/abi/slot_decode.cc", "--tests=notalabel"],
+                     ["core/abi/slot_decode.cc", "--list", "--lines=3"]):
+            r = subprocess.run([PYTHON, SWEEP, "--tree=" + ROOT] + args,
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, (args, r.stderr))
+
+    def test_the_runner_reports_survivors_and_puts_the_file_back(self):
+        tree = tempfile.mkdtemp()
+        try:
+            with open(os.path.join(tree, "f.cc"), "w") as fh:
+                fh.write(CPP)
+            fake = os.path.join(tree, "fake_bazel.sh")
+            with open(fake, "w") as fh:  # the tests catch `<=` and nothing else
+                fh.write("#!/bin/bash\n"
+                         "if grep -q ' <= ' %s; then\n"
+                         "  echo '//t:t   FAILED in 0.1s'; exit 3\nfi\nexit 0\n"
+                         % os.path.join(tree, "f.cc"))
+            os.chmod(fake, 0o755)
+            git = ["git", "-C", tree, "-c", "user.name=t", "-c", "user.email=t@t"]
+            subprocess.run(["git", "init", "-q", tree], check=True)
+            subprocess.run(git + ["add", "-A"], check=True)
+            subprocess.run(git + ["commit", "-qm", "tree"], check=True)
+            r = subprocess.run([PYTHON, SWEEP, "f.cc", "--tree=" + tree, "--bazel=" + fake,
+                                "--tests=//t:t"], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            lines = r.stdout.splitlines()
+            self.assertEqual(sum("caught by //t:t" in l for l in lines), 2)
+            self.assertEqual(sum("SURVIVED" in l for l in lines), 5)
+            self.assertIn("7 planted", lines[-1])
+            with open(os.path.join(tree, "f.cc")) as fh:
+                self.assertEqual(fh.read(), CPP)
+        finally:
+            shutil.rmtree(tree)
 
 
 if __name__ == "__main__":
