@@ -183,6 +183,14 @@ TEST(PostedWritesArgs, BadArgumentsAreRefused) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// The table on its own refuses a cookie it never gave (the HSM asks the
+// hypervisor first, which refuses it too).
+TEST(PostedWritesArgs, AnUnknownCookieIsNotFound) {
+  PostedWrites table;
+  EXPECT_EQ(table.Deassign(12345).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(table.HasEntries());
+}
+
 // A hostile hypervisor's ring: unknown cookies are counted and dropped, a
 // corrupt header is counted and not read, and the hypervisor's next
 // matching write takes a slot instead.
