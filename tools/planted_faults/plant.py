@@ -106,7 +106,7 @@ def failed_targets(output):
     return out
 
 
-def plant_one(tree, fault, targets, bazel):
+def plant_one(tree, fault, targets, bazel, bazel_flags=()):
     path = os.path.join(tree, fault["file"])
     with open(path) as fh:
         original = fh.read()
@@ -121,8 +121,8 @@ def plant_one(tree, fault, targets, bazel):
     try:
         with open(path, "w") as fh:
             fh.write(original.replace(fault["old"], fault["new"], 1))
-        r = subprocess.run(bazel.split() + ["test", "-c", "opt", "--test_output=summary",
-                                             "--"] + targets,
+        r = subprocess.run(bazel.split() + ["test", "-c", "opt", "--test_output=summary"]
+                           + list(bazel_flags) + ["--"] + targets,
                            cwd=tree, capture_output=True, text=True)
     finally:
         put_back()

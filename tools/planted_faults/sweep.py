@@ -4,7 +4,7 @@ time, and says which ones its tests do not catch.
 
 usage: tools/planted_faults/sweep.py FILE --tests=//a:t,//b:t [--tree=DIR]
            [--lines=FIRST:LAST] [--max=N] [--seed=S] [--list] [--bazel=CMD]
-           [--json=OUT]
+           [--json=OUT] [--timeout=SECONDS]
 
 Where catalogue.py holds bugs a person chose, this script makes them by
 rule, the way mutation testing does: a comparison turned (`<` to `<=`, `==`
@@ -19,7 +19,8 @@ catalogue.py, with the rule they break, so that they stay caught.
 Only operators with spaces on both sides are turned, so template brackets,
 casts and shifts are left alone; comments, preprocessor lines and string
 literals are never edited. An edit that does not build is skipped (a
-compile error is not a bug).
+compile error is not a bug). A mutant that makes a test hang is caught
+when the test passes --timeout (120 s unless told).
 
 Exit codes: 0 no mutant survived (or --list); 1 some survived; 2 a bad
 flag, a missing file, or a file with changes of its own (one line says
@@ -161,6 +162,7 @@ def parse_args(argv):
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--bazel", default="bazel")
     parser.add_argument("--json", default="")
+    parser.add_argument("--timeout", type=int, default=120)
     parser.error = lambda message: (_ for _ in ()).throw(plant.UsageError(message))
     args = parser.parse_args(argv)
     if not args.list and not args.tests:
@@ -171,6 +173,8 @@ def parse_args(argv):
                                % args.tests)
     if args.lines and not re.fullmatch(r"\d+:\d+", args.lines):
         raise plant.UsageError("--lines=%s: FIRST:LAST, line numbers" % args.lines)
+    if args.timeout < 1:
+        raise plant.UsageError("--timeout=%d: seconds a test may run, 1 or more" % args.timeout)
     if args.max < 0:
         raise plant.UsageError("--max=%d: 0 (all) or more" % args.max)
     return args
@@ -201,7 +205,8 @@ def main(argv):
     results = []
     start = time.time()
     for f in faults:
-        res = plant.plant_one(args.tree, f, args.tests.split(","), args.bazel)
+        res = plant.plant_one(args.tree, f, args.tests.split(","), args.bazel,
+                              ["--test_timeout=%d" % args.timeout])
         res.update(line=f["line"], old=f["old_line"], new=f["new_line"], rule=f["rule"])
         results.append(res)
         outcome = {"caught": "caught by " + ", ".join(res.get("failed", [])),
