@@ -310,13 +310,46 @@ class ReusingHypervisor : public HypervisorCalls {
  public:
   absl::Status NotifyRequestFinish(uint16_t, uint32_t vcpu) override {
     notified.push_back(vcpu);
-    return absl::OkStatus();
+    return refuse_notifications ? absl::InternalError("refused")
+                                : absl::OkStatus();
   }
   absl::Status PauseVm(uint16_t) override { return absl::OkStatus(); }
   absl::Status ResetVm(uint16_t) override { return absl::OkStatus(); }
   absl::Status ResumeVm(uint16_t) override { return absl::OkStatus(); }
   std::vector<uint32_t> notified;
+  bool refuse_notifications = false;
 };
+
+// A notification the hypervisor refuses is counted; the request is
+// COMPLETE all the same (the vCPU's rescan finds it), and a notification
+// that goes through is not counted.
+TEST_P(Complete, ARefusedNotificationIsCountedAsAHypercallError) {
+  ReusingHypervisor hv;
+  hv.refuse_notifications = true;
+  Hsm hsm(&hv, Options());
+  PageFrame frame{};
+  for (IoRequest& s : frame.buffer.slots) StoreStateRelease(s, kStateFree);
+  ASSERT_TRUE(hsm.CreateVm(0, 2).ok());
+  ASSERT_TRUE(hsm.SetIoreqBuffer(0, &frame.buffer).ok());
+  const ClientId c = *hsm.CreateClient(
+      0, "c", [](IoAccess&) { return absl::OkStatus(); }, false);
+  ASSERT_TRUE(hsm.AddRange(c, kTypePortIo, 0, 0xFFFF).ok());
+  EncodeAccess(PortRead(0x60, 1), frame.buffer.slots[0]);
+  StoreStateRelease(frame.buffer.slots[0], kStatePending);
+  hsm.Dispatch();
+  ASSERT_TRUE(hsm.ServeClient(c).ok());
+  EXPECT_EQ(LoadStateAcquire(frame.buffer.slots[0]), kStateComplete);
+  EXPECT_EQ(hsm.stats().hypercall_errors, 1u);
+
+  hv.refuse_notifications = false;
+  EncodeAccess(PortRead(0x60, 1), frame.buffer.slots[1]);
+  StoreStateRelease(frame.buffer.slots[1], kStatePending);
+  hsm.Dispatch();
+  ASSERT_TRUE(hsm.ServeClient(c).ok());
+  EXPECT_EQ(LoadStateAcquire(frame.buffer.slots[1]), kStateComplete);
+  EXPECT_EQ(hsm.stats().hypercall_errors, 1u);
+  EXPECT_EQ(hv.notified.size(), 2u);
+}
 
 TEST_P(Complete, NotifiesAccordingToTheFlagInTheSlotAtCompletion) {
   ReusingHypervisor hv;
