@@ -72,8 +72,11 @@ bool Number(std::string_view& text, char stop, uint64_t* value,
   size_t n = 0;
   uint64_t v = 0;
   while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
-    if (v > (~uint64_t{0} - 9) / 10) return false;  // overflow
-    v = v * 10 + static_cast<uint64_t>(text[n] - '0');
+    const uint64_t digit = static_cast<uint64_t>(text[n] - '0');
+    // v * 10 + digit would pass 2^64 - 1: refused, not wrapped. Exact, so
+    // every 64-bit value an encoding can hold decodes.
+    if (v > (~uint64_t{0} - digit) / 10) return false;
+    v = v * 10 + digit;
     ++n;
   }
   if (n == 0) return false;

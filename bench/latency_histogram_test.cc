@@ -114,5 +114,40 @@ TEST(LatencyHistogram, DecodeRefusesWhatItDidNotWrite) {
   }
 }
 
+// Decoding's edges: one sample (min equals max), the last bucket and the
+// one past it, a number one past the 64-bit range (refused, not wrapped).
+TEST(LatencyHistogram, DecodeTakesEveryEdgeItCanWrite) {
+  LatencyHistogram one;
+  one.Record(777);
+  std::optional<LatencyHistogram> back = LatencyHistogram::Decode(one.Encode());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->min(), 777u);
+  EXPECT_EQ(back->max(), 777u);
+  const int top = LatencyHistogram::kBucketCount - 1;
+  EXPECT_TRUE(LatencyHistogram::Decode("lh1:1:1:1:" + std::to_string(top) + ".1")
+                  .has_value());
+  EXPECT_FALSE(LatencyHistogram::Decode("lh1:1:1:1:" + std::to_string(top + 1) + ".1")
+                   .has_value());
+  EXPECT_TRUE(LatencyHistogram::Decode("lh1:1:0:18446744073709551615:0.1").has_value());
+  EXPECT_FALSE(LatencyHistogram::Decode("lh1:1:0:18446744073709551616:0.1").has_value());
+  // A decoded empty histogram takes its first sample as both extremes.
+  std::optional<LatencyHistogram> empty = LatencyHistogram::Decode("lh1:0:0:0:");
+  ASSERT_TRUE(empty.has_value());
+  empty->Record(0);
+  EXPECT_EQ(empty->min(), 0u);
+  EXPECT_EQ(empty->max(), 0u);
+  EXPECT_EQ(empty->count(), 1u);
+}
+
+// The first bucket counts like any other toward a rank.
+TEST(LatencyHistogram, SamplesInTheFirstBucketCountTowardPercentiles) {
+  LatencyHistogram h;
+  for (int i = 0; i < 3; ++i) h.Record(0);
+  h.Record(1000000);
+  EXPECT_EQ(h.Percentile(50), 0u);
+  EXPECT_EQ(h.Percentile(75), 0u);
+  EXPECT_EQ(h.Percentile(100), 1000000u);
+}
+
 }  // namespace
 }  // namespace bench
