@@ -230,6 +230,29 @@ TEST_P(Dispatch, SkipsEverySlotThatIsNotPending) {
   EXPECT_EQ(rig.hsm.stats().dispatched, 1u);
 }
 
+// [find-client] A request no client takes stays PENDING (the kernel gives
+// up on the VM's other slots; the model goes on, and the kernel topology
+// counts it), and the default client created later gets it. (The direct
+// topology routes before it claims, so it leaves such a slot alone.)
+TEST_P(Dispatch, ARequestNoClientTakesStaysPendingForALaterClient) {
+  ManualRig rig(/*vcpus=*/2, Options());
+  const ClientId c = rig.AddConstantClient("c", 1);
+  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0x60, 0x60).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x70, 1), true).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(rig.State(0), kStatePending);
+  EXPECT_EQ(rig.State(1), kStateComplete);
+  if (!direct()) EXPECT_GE(rig.hsm.stats().no_client, 1u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
+
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  rig.hsm.Dispatch();
+  EXPECT_EQ(rig.State(0), kStateProcessing);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u);
+}
+
 TEST_P(Dispatch, ScansOnlyTheVmsVcpus) {
   ManualRig rig(/*vcpus=*/2, Options());
   const ClientId c = rig.AddConstantClient("c", 1);

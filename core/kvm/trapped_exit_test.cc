@@ -156,6 +156,17 @@ TEST(TrappedExit, RefusesWhatIsNotAnAccess) {
   r.run().io.data_offset = 8;
   EXPECT_FALSE(DecodeTrappedExit(r.run(), kRunSize).ok())
       << "inside the struct itself";
+  // The data may start right after the struct and end on the run's last
+  // byte.
+  r.run().io.data_offset = sizeof(kvm_run);
+  EXPECT_TRUE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "right after the struct";
+  r.run().io.data_offset = kRunSize - 1;
+  EXPECT_TRUE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "the last byte";
+  SetPort(r, KVM_EXIT_IO_OUT, 0x80, 4, 4);
+  r.run().io.data_offset = kRunSize - 16;
+  EXPECT_TRUE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "ends on the last byte";
+  r.run().io.data_offset = kRunSize - 15;
+  EXPECT_FALSE(DecodeTrappedExit(r.run(), kRunSize).ok()) << "one byte past";
 
   r.run().exit_reason = KVM_EXIT_MMIO;
   r.run().mmio.phys_addr = 0x1000;
