@@ -158,6 +158,27 @@ FAULTS = [
            "every byte of a wide write lands",
            ["//core/harness/devices:devices_test"]),
 
+    # --- completion and routing's leftovers ([complete], [find-client])
+    _fault("refused_notification_uncounted",
+           "core/hsm/internal/completer.cc",
+           "    if (!hypervisor_->NotifyRequestFinish(vm.vmid, vcpu).ok()) {\n"
+           "      Count(counters_.hypercall_errors);",
+           "    if (!hypervisor_->NotifyRequestFinish(vm.vmid, vcpu).ok()) {",
+           "[complete] a notification the hypervisor refuses is counted",
+           [HSM]),
+    _fault("no_client_uncounted",
+           "core/hsm/internal/completer.cc",
+           "      Count(counters_.no_client);\n",
+           "",
+           "[find-client] a request no client takes stays PENDING and is counted",
+           [HSM]),
+    _fault("port_data_right_after_the_run_refused",
+           "core/kvm/trapped_exit.cc",
+           "    if (run.io.data_offset < sizeof(kvm_run) ||",
+           "    if (run.io.data_offset <= sizeof(kvm_run) ||",
+           "a port exit's data may start right after struct kvm_run",
+           ["//core/kvm:trapped_exit_test"]),
+
     # --- the HSM: who owns a slot ([lifecycle], section 9's compare-exchanges)
     _fault("dispatcher_ownership_lost_uncounted",
            "core/hsm/internal/kernel_dispatcher.cc",
