@@ -218,7 +218,9 @@ TEST(SlotDecode, TheRouteSnapshotCopiesTheRoutingFieldsOnly) {
     EXPECT_EQ(routed.type, a.type);
     EXPECT_EQ(routed.direction, a.direction);
     EXPECT_EQ(routed.size, a.size);
-    if (a.type != kTypePciCfg) EXPECT_EQ(routed.address, a.address);
+    if (a.type != kTypePciCfg) {
+      EXPECT_EQ(routed.address, a.address);
+    }
   }
 }
 

@@ -244,7 +244,9 @@ TEST_P(Dispatch, ARequestNoClientTakesStaysPendingForALaterClient) {
   ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
   EXPECT_EQ(rig.State(0), kStatePending);
   EXPECT_EQ(rig.State(1), kStateComplete);
-  if (!direct()) EXPECT_GE(rig.hsm.stats().no_client, 1u);
+  if (!direct()) {
+    EXPECT_GE(rig.hsm.stats().no_client, 1u);
+  }
   EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
 
   const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
