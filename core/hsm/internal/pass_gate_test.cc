@@ -68,19 +68,32 @@ TEST(PassGate, AnExclusivePassRunsAloneAmongManyReaders) {
       }
     });
   }
+  // The writes overlap the reads: the readers are reading before the first
+  // write, and the writes go on until readers have read between them
+  // (on a loaded machine the readers may not be scheduled for a while; the
+  // deadline only bounds a gate that shuts readers out for good).
+  while (reads.load() < readers.size()) std::this_thread::yield();
+  const uint64_t reads_before_writes = reads.load();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
   constexpr uint64_t kWrites = 2000;
-  for (uint64_t i = 1; i <= kWrites; ++i) {
+  uint64_t writes = 0;
+  while (writes < kWrites ||
+         (reads.load() == reads_before_writes &&
+          std::chrono::steady_clock::now() < deadline)) {
     PassGate::Exclusive pass = gate.ExclusivePass();
-    a = i;
+    ++writes;
+    a = writes;
     std::this_thread::yield();  // a reader let in now would see a != b
-    b = i;
+    b = writes;
   }
   stop.store(true);
   for (std::thread& t : readers) t.join();
   PassGate::Shared pass = gate.SharedPass();
-  EXPECT_EQ(a, kWrites);
-  EXPECT_EQ(b, kWrites);
-  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(a, writes);
+  EXPECT_EQ(b, writes);
+  EXPECT_GT(reads.load(), reads_before_writes)
+      << "no shared pass got in between the exclusive ones";
 }
 
 TEST(PassGate, ExclusivePassesExcludeEachOther) {
