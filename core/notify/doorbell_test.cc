@@ -1,5 +1,6 @@
 // Every doorbell strategy against the same contract (core/notify/strategy.h).
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include "core/notify/poll_for_ring.h"
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
+#include "core/notify/testing/asleep.h"
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
@@ -177,8 +179,12 @@ TYPED_TEST(DoorbellTest, RingManyWakesEveryWaiter) {
 
 TEST(FutexDoorbell, WakesOnlyASleeper) {
   FutexDoorbell bell;
-  std::thread waiter([&] { bell.Wait(); });
-  absl::SleepFor(absl::Milliseconds(30));  // it is asleep by now
+  std::atomic<pid_t> tid{0};
+  std::thread waiter([&] {
+    tid.store(gettid());
+    bell.Wait();
+  });
+  EXPECT_TRUE(AwaitAsleep(tid, SYS_futex, absl::Seconds(10)));
   bell.Ring();
   waiter.join();
   // One sleep and one wake.
@@ -190,8 +196,12 @@ TEST(FutexDoorbell, WakesOnlyASleeper) {
 TEST(SyscallTally, FutexSleepAndWakeAreOneCallEach) {
   const SyscallTally before = ProcessSyscalls();
   FutexDoorbell bell;
-  std::thread waiter([&] { bell.Wait(); });
-  absl::SleepFor(absl::Milliseconds(30));
+  std::atomic<pid_t> tid{0};
+  std::thread waiter([&] {
+    tid.store(gettid());
+    bell.Wait();
+  });
+  EXPECT_TRUE(AwaitAsleep(tid, SYS_futex, absl::Seconds(10)));
   bell.Ring();
   waiter.join();
   const SyscallTally used = ProcessSyscalls() - before;
@@ -205,9 +215,17 @@ TEST(SyscallTally, UringBatchesTheWakesOfOneRingManyIntoOneSubmit) {
   if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
   constexpr int kWaiters = 4;
   std::vector<UringDoorbell> bells(kWaiters);
+  std::vector<std::atomic<pid_t>> tids(kWaiters);
   std::vector<std::thread> threads;
-  for (auto& b : bells) threads.emplace_back([&b] { b.Wait(); });
-  absl::SleepFor(absl::Milliseconds(50));  // all asleep
+  for (int i = 0; i < kWaiters; ++i) {
+    threads.emplace_back([&bells, &tids, i] {
+      tids[i].store(gettid());
+      bells[i].Wait();
+    });
+  }
+  for (const std::atomic<pid_t>& tid : tids) {
+    EXPECT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
+  }
   const SyscallTally before = ProcessSyscalls();
   std::vector<UringDoorbell*> all;
   for (auto& b : bells) all.push_back(&b);

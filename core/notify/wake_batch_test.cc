@@ -2,6 +2,9 @@
 // the batch's end, or before any wait that cannot carry them; none is lost.
 #include "core/notify/wake_batch.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +16,7 @@
 #include "absl/time/time.h"
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
+#include "core/notify/testing/asleep.h"
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
@@ -60,18 +64,26 @@ TYPED_TEST(WakeBatchTest, PingPongInsideBatchesLosesNoWakeup) {
   EXPECT_EQ(seen.load(), 2 * kRounds);
 }
 
+// The system call each doorbell's Wait() sleeps in.
+long SleepCall(const UringDoorbell&) { return SYS_io_uring_enter; }
+long SleepCall(const FutexDoorbell&) { return SYS_futex; }
+long SleepCall(const EventfdDoorbell&) { return SYS_read; }
+
 // A thread asleep on `bell` until rung; `woke` says when it returned.
 struct Sleeper {
   template <typename Bell>
   explicit Sleeper(Bell& bell)
       : thread([this, &bell] {
+          tid.store(gettid());
           bell.Wait();
           woke.store(true, std::memory_order_release);
         }) {
-    absl::SleepFor(absl::Milliseconds(50));  // asleep by now
+    EXPECT_TRUE(AwaitAsleep(tid, SleepCall(bell), absl::Seconds(10)))
+        << "the sleeper never slept";
   }
   ~Sleeper() { thread.join(); }
   std::atomic<bool> woke{false};
+  std::atomic<pid_t> tid{0};
   std::thread thread;
 };
 
@@ -200,19 +212,22 @@ TEST(WakeBatch, MoreWakesThanASleepCarriesGoOutInOneSubmit) {
   if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
   constexpr int kTargets = 40;
   std::vector<std::unique_ptr<UringDoorbell>> bells;
-  std::vector<std::unique_ptr<Sleeper>> sleepers;
   for (int i = 0; i < kTargets; ++i) {
     bells.push_back(std::make_unique<UringDoorbell>());
   }
   std::vector<std::thread> threads;
+  std::vector<std::atomic<pid_t>> tids(kTargets);
   std::atomic<int> woke{0};
-  for (auto& b : bells) {
-    threads.emplace_back([&b, &woke] {
-      b->Wait();
+  for (int i = 0; i < kTargets; ++i) {
+    threads.emplace_back([&bells, &tids, &woke, i] {
+      tids[i].store(gettid());
+      bells[i]->Wait();
       woke.fetch_add(1);
     });
   }
-  absl::SleepFor(absl::Milliseconds(100));  // all asleep
+  for (const std::atomic<pid_t>& tid : tids) {
+    EXPECT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
+  }
   UringDoorbell mine;
   SyscallTally used;
   {
@@ -236,12 +251,15 @@ TEST(WakeBatch, MoreWakesThanASleepCarriesGoOutInOneSubmit) {
 bool HeldForAWaiterOn(int waiter_cpu, int ringer_cpu) {
   UringDoorbell target;
   std::atomic<bool> woke{false};
+  std::atomic<pid_t> tid{0};
   std::thread waiter([&] {
     PinCurrentThread({waiter_cpu}).IgnoreError();
+    tid.store(gettid());
     target.Wait();
     woke.store(true);
   });
-  absl::SleepFor(absl::Milliseconds(50));  // asleep on waiter_cpu
+  // Asleep on waiter_cpu.
+  EXPECT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
   bool held;
   {
     PinCurrentThread({ringer_cpu}).IgnoreError();

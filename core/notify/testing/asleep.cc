@@ -1,0 +1,57 @@
+#include "core/notify/testing/asleep.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/time/clock.h"
+
+namespace ioreq {
+namespace {
+
+std::string ReadTaskFile(pid_t tid, const char* name) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/task/%d/%s",
+                static_cast<int>(tid), name);
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The call the thread is blocked in, or -1: the file reads "running" for a
+// thread on a CPU, and "-1 ..." for one stopped outside any call.
+long BlockedIn(pid_t tid) {
+  const std::string text = ReadTaskFile(tid, "syscall");
+  char* end = nullptr;
+  const long nr = std::strtol(text.c_str(), &end, 10);
+  return end == text.c_str() ? -1 : nr;
+}
+
+// The state letter of stat's third field, found after the command name's
+// closing parenthesis (the name itself may hold spaces and parentheses).
+char State(pid_t tid) {
+  const std::string text = ReadTaskFile(tid, "stat");
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return '?';
+  return text[close + 2];
+}
+
+}  // namespace
+
+bool AwaitAsleep(const std::atomic<pid_t>& tid, long syscall_nr,
+                 absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    const pid_t id = tid.load();
+    if (id != 0 && BlockedIn(id) == syscall_nr && State(id) == 'S') {
+      return true;
+    }
+    absl::SleepFor(absl::Microseconds(200));
+  }
+  return false;
+}
+
+}  // namespace ioreq
