@@ -78,6 +78,50 @@ TEST(DirectClaimer, SlotReusedUnderTheSnapshotGoesBackToItsOwner) {
             0x80001800u);
 }
 
+// Reused under the snapshot for a request no client takes, in a VM without
+// a default client: the claim took the slot, so it gives it back PENDING
+// (counted in no_client) for a client that comes later, on the locked path
+// and on the steady state's path alike.
+TEST(DirectClaimer, SlotReusedUnderTheSnapshotForNoClientIsGivenBackPending) {
+  for (bool check_index : {true, false}) {
+    SCOPED_TRACE(check_index ? "locked" : "steady state");
+    HsmOptions options = testing::ManualOptions(Topology::kDirect);
+    options.check_range_index = check_index;
+    testing::ManualRig rig(/*vcpus=*/1, options);
+    int uart_calls = 0;
+    const ClientId uart = rig.AddConstantClient("uart", 0x60, &uart_calls);
+    ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+
+    IoRequest stale{};
+    EncodeAccess(PortRead(0x3F8, 1), stale);
+    ASSERT_TRUE(
+        rig.hv.InsertRequest(rig.vm, 0, PortRead(0x70, 1), /*polling=*/true)
+            .ok());
+
+    std::vector<EventfdDoorbell*> wakes;
+    EXPECT_EQ(ClaimAs(rig, uart, 0, stale, wakes), ClaimOutcome::kGivenBack);
+    EXPECT_EQ(rig.State(0), kStatePending);
+    EXPECT_EQ(*rig.hsm.PendingBitmap(uart), 0u);
+    EXPECT_EQ(rig.hsm.stats().no_client, 1u);
+    EXPECT_EQ(rig.hsm.stats().rerouted, 0u);
+    EXPECT_EQ(rig.hsm.stats().completed, 0u);
+    EXPECT_TRUE(wakes.empty());
+
+    // A device model that comes later emulates it, once.
+    const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+    int dm_calls = 0;
+    ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [&dm_calls](IoAccess& access) {
+      ++dm_calls;
+      EXPECT_EQ(access.address, 0x70u);
+      access.value = 0x5A;
+      return absl::OkStatus();
+    }).ok());
+    EXPECT_EQ(dm_calls, 1);
+    EXPECT_EQ(uart_calls, 0);
+    EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)), 0x5Au);
+  }
+}
+
 TEST(DirectClaimer, SnapshotOfAnotherOwnerIsNotClaimed) {
   testing::ManualRig rig(/*vcpus=*/1, testing::ManualOptions(Topology::kDirect));
   const ClientId uart = rig.AddConstantClient("uart", 0x60);
