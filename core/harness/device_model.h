@@ -17,6 +17,8 @@
 #ifndef IOREQ_CORE_HARNESS_DEVICE_MODEL_H_
 #define IOREQ_CORE_HARNESS_DEVICE_MODEL_H_
 
+#include <pthread.h>
+
 #include <cstdint>
 #include <functional>
 #include <thread>
@@ -55,6 +57,7 @@ class DeviceModelThread {
     if (!handle.ok()) return handle.status();
     handle_ = *handle;  // resolved once: no look-up per request
     thread_ = std::thread([this] { Run(); });
+    pthread_setname_np(thread_.native_handle(), "device-model");
     return absl::OkStatus();
   }
 

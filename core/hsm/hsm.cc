@@ -4,6 +4,8 @@
 // lists every ioctl-like call of the HSM; the logic lives in the parts.
 #include "core/hsm/hsm.h"
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -181,6 +183,7 @@ absl::StatusOr<ClientId> Hsm::CreateClient(uint16_t vmid,
   if (!is_default && ctx_->options.run_threads) {
     ClientState* raw = client.get();
     client->thread = std::thread([this, raw] { service_->ClientLoop(*raw); });
+    pthread_setname_np(client->thread.native_handle(), "hsm-client");
   }
   std::lock_guard<std::mutex> lock((*vm)->clients_mu);
   engine_->RoutingChangedLocked(**vm);

@@ -255,16 +255,25 @@ TEST_P(Dispatch, ARequestNoClientTakesStaysPendingForALaterClient) {
   EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u);
 }
 
+// [vcpu] The page has 16 slots, the VM vcpu_num vCPUs: a slot beyond them
+// written PENDING by hand (the first past the last vCPU, and the page's
+// last) is never looked at, by the dispatcher's scan or a client's claim.
 TEST_P(Dispatch, ScansOnlyTheVmsVcpus) {
   ManualRig rig(/*vcpus=*/2, Options());
-  const ClientId c = rig.AddConstantClient("c", 1);
+  int calls = 0;
+  const ClientId c = rig.AddConstantClient("c", 1, &calls);
   ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0, 0xFFFF).ok());
-  // A slot beyond vcpu_num written PENDING by hand is never looked at.
-  EncodeAccess(PortRead(0x60, 1), rig.Slot(5));
-  StoreStateRelease(rig.Slot(5), kStatePending);
+  for (uint32_t slot : {2u, 15u}) {
+    EncodeAccess(PortRead(0x60, 1), rig.Slot(slot));
+    StoreStateRelease(rig.Slot(slot), kStatePending);
+  }
   rig.hsm.Dispatch();
-  EXPECT_EQ(rig.State(5), kStatePending);
+  ASSERT_TRUE(rig.hsm.ServeClient(c).ok());
+  EXPECT_EQ(rig.State(2), kStatePending);
+  EXPECT_EQ(rig.State(15), kStatePending);
   EXPECT_EQ(*rig.hsm.PendingBitmap(c), 0u);
+  EXPECT_EQ(rig.hsm.stats().dispatched, 0u);
+  EXPECT_EQ(calls, 0);
 }
 
 // [kernel-handled] The page the HSM is given: the kernel topology leaves

@@ -1,5 +1,7 @@
 #include "core/hsm/internal/kernel_dispatcher.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "core/abi/slot_state.h"
@@ -14,7 +16,12 @@ namespace hsm_internal {
 template <typename Bell>
 KernelDispatcher<Bell>::KernelDispatcher(HsmContext& context)
     : ctx_(context) {
-  if (ctx_.options.run_threads) thread_ = std::thread([this] { Loop(); });
+  if (ctx_.options.run_threads) {
+    thread_ = std::thread([this] { Loop(); });
+    // Named, as a kernel's worker is, for top, perf and the tests; by its
+    // creator, so that the name is there when the constructor returns.
+    pthread_setname_np(thread_.native_handle(), "hsm-dispatcher");
+  }
 }
 
 template <typename Bell>

@@ -1,5 +1,7 @@
 #include "core/notify/internal/coarse_timeout.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -38,6 +40,9 @@ class CoarseTicker {
     if (entries_.size() == 1) {
       const uint64_t generation = ++generation_;
       thread_ = std::thread([this, generation] { Run(generation); });
+      // Its own name, not the one it would inherit from whichever thread
+      // armed the first timeout (the HSM's dispatcher, say).
+      pthread_setname_np(thread_.native_handle(), "coarse-ticker");
     }
   }
 

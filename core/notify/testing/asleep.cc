@@ -1,5 +1,7 @@
 #include "core/notify/testing/asleep.h"
 
+#include <dirent.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -40,6 +42,26 @@ char State(pid_t tid) {
 }
 
 }  // namespace
+
+std::vector<pid_t> ThreadsNamed(absl::string_view name) {
+  std::vector<pid_t> named;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return named;
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const pid_t tid = static_cast<pid_t>(std::atoi(entry->d_name));
+    std::string comm = ReadTaskFile(tid, "comm");
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    if (comm == name) named.push_back(tid);
+  }
+  closedir(dir);
+  return named;
+}
+
+bool AwaitAsleep(pid_t tid, long syscall_nr, absl::Duration timeout) {
+  const std::atomic<pid_t> id{tid};
+  return AwaitAsleep(id, syscall_nr, timeout);
+}
 
 bool AwaitAsleep(const std::atomic<pid_t>& tid, long syscall_nr,
                  absl::Duration timeout) {

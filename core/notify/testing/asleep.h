@@ -17,13 +17,17 @@
 //   });
 //   ASSERT_TRUE(AwaitAsleep(tid, SYS_futex, absl::Seconds(10)));
 //   bell.Ring();  // the waiter sleeps in FUTEX_WAIT: this wake is a call
+//
+//   std::vector<pid_t> dispatcher = ThreadsNamed("hsm-dispatcher");
 #ifndef IOREQ_CORE_NOTIFY_TESTING_ASLEEP_H_
 #define IOREQ_CORE_NOTIFY_TESTING_ASLEEP_H_
 
 #include <sys/types.h>
 
 #include <atomic>
+#include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ioreq {
@@ -33,6 +37,13 @@ namespace ioreq {
 // not happened within `timeout`.
 bool AwaitAsleep(const std::atomic<pid_t>& tid, long syscall_nr,
                  absl::Duration timeout);
+bool AwaitAsleep(pid_t tid, long syscall_nr, absl::Duration timeout);
+
+// The threads of this process named `name` (pthread_setname_np(), at most
+// 15 characters), for a thread a test did not start: the HSM's dispatcher
+// ("hsm-dispatcher"), its clients ("hsm-client"). A thread joined a moment
+// ago may still be listed while the kernel finishes its exit.
+std::vector<pid_t> ThreadsNamed(absl::string_view name);
 
 }  // namespace ioreq
 

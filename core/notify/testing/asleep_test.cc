@@ -1,12 +1,16 @@
 // AwaitAsleep sees a thread asleep in the named call, and only then.
 #include "core/notify/testing/asleep.h"
 
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/notify/futex_doorbell.h"
 #include "gtest/gtest.h"
 
@@ -38,6 +42,28 @@ TEST(AwaitAsleep, ARunningThreadIsNotAsleep) {
   EXPECT_FALSE(AwaitAsleep(tid, SYS_futex, absl::Milliseconds(50)));
   stop.store(true);
   spinner.join();
+}
+
+TEST(ThreadsNamed, FindsTheThreadsOfThatNameOnly) {
+  std::atomic<bool> named{false}, stop{false};
+  std::atomic<pid_t> tid{0};
+  std::thread worker([&] {
+    tid.store(gettid());
+    pthread_setname_np(pthread_self(), "asleep-test-w");
+    named.store(true);
+    while (!stop.load()) std::this_thread::yield();
+  });
+  while (!named.load()) std::this_thread::yield();
+  EXPECT_EQ(ThreadsNamed("asleep-test-w"), std::vector<pid_t>{tid.load()});
+  EXPECT_TRUE(ThreadsNamed("asleep-test").empty()) << "a prefix is not a name";
+  stop.store(true);
+  worker.join();
+  // Gone once it has exited (a joined thread may be listed a moment more).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!ThreadsNamed("asleep-test-w").empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_TRUE(ThreadsNamed("asleep-test-w").empty());
 }
 
 TEST(AwaitAsleep, AThreadThatNeverStartedIsNotAsleep) {
