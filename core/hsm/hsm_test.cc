@@ -255,7 +255,7 @@ TEST_P(Dispatch, ARequestNoClientTakesStaysPendingForALaterClient) {
   EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u);
 }
 
-// [vcpu] The page has 16 slots, the VM vcpu_num vCPUs: a slot beyond them
+// [dispatch] The page has 16 slots, the VM vcpu_num vCPUs: a slot beyond them
 // written PENDING by hand (the first past the last vCPU, and the page's
 // last) is never looked at, by the dispatcher's scan or a client's claim.
 TEST_P(Dispatch, ScansOnlyTheVmsVcpus) {
@@ -913,6 +913,18 @@ TEST_P(Hazard, DispatchContinuesPastAVmWithoutBuffer) {
   ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), true).ok());
   hsm.Dispatch();
   EXPECT_EQ(LoadStateAcquire(hv.shared_page(vm)->slots[0]), kStateProcessing);
+}
+
+// [clear] A VM whose buffer was never set has no slot to look at: clearing
+// it completes nothing and touches no page (the kernel's clear looks only
+// at its clients' bits).
+TEST_P(Hazard, ClearingAVmWithoutABufferTouchesNoPage) {
+  EmulatedHypervisor hv;
+  Hsm hsm(&hv, Options());
+  ASSERT_TRUE(hsm.CreateVm(0, 2).ok());  // no buffer set
+  ASSERT_TRUE(hsm.CreateClient(0, "dm", nullptr, true).ok());
+  EXPECT_TRUE(hsm.ClearRequests(0).ok());
+  EXPECT_EQ(hsm.stats().completed, 0u);
 }
 
 TEST_P(Hazard, DefaultClientCheckThenCreateRace) {

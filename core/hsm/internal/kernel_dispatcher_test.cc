@@ -15,6 +15,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "core/harness/system.h"
@@ -106,6 +107,39 @@ TEST(KernelDispatcher, APassThatHandsNothingOverArmsNoPoll) {
   EXPECT_TRUE(AwaitAsleep(dispatcher, SYS_futex, absl::Seconds(10)))
       << "polling after an upcall that handed nothing over";
   EXPECT_EQ(system.hsm.stats().dispatched, 0u);
+}
+
+// ...and a pass that handed a request over arms it, whether an upcall or a
+// rescan started it: the dispatcher polls for the next upcall instead of
+// sleeping (the window outlasts the look).
+TEST(KernelDispatcher, APassThatHandsARequestOverArmsThePoll) {
+  for (bool by_rescan : {false, true}) {
+    SCOPED_TRACE(by_rescan ? "a rescan" : "an upcall");
+    HsmOptions options = Kernel();
+    options.service_poll = absl::Seconds(20);
+    options.rescan_interval =
+        by_rescan ? absl::Milliseconds(30) : absl::InfiniteDuration();
+    System system(Strategy::kFutex, options);
+    const uint16_t vm = *system.AddVm(1);
+    AddPortClient(system, vm);
+    const pid_t dispatcher = DispatcherThread();
+    ASSERT_NE(dispatcher, 0);
+    if (by_rescan) {
+      // A request whose upcall never came: written PENDING by hand.
+      IoRequest& slot = system.hv.shared_page(vm)->slots[0];
+      EncodeAccess(PortRead(0x60, 1), slot);
+      StoreStateRelease(slot, kStatePending);
+      while (system.hsm.stats().rescued_by_rescan == 0) {
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+    } else {
+      ASSERT_EQ(*system.hv.EmulateAccess(vm, 0, PortRead(0x60, 1), false,
+                                         absl::Seconds(10)),
+                0x5Au);
+    }
+    EXPECT_FALSE(AwaitAsleep(dispatcher, SYS_futex, absl::Milliseconds(300)))
+        << "asleep within the poll's window";
+  }
 }
 
 // [rescan] A pass an upcall started is no rescan, though it runs the same
