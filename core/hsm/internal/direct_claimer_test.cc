@@ -494,6 +494,195 @@ TEST(DirectClaimer, AHandedOverRequestIsNotServedFromAnOlderOwnClaim) {
   EXPECT_EQ(rig.State(0), kStateComplete);
 }
 
+// Two in-process clients of one VM of two vCPUs, their bells consumed.
+struct TwoClients {
+  TwoClients() : rig(/*vcpus=*/2, testing::ManualOptions(Topology::kDirect)) {
+    // `b` last: a pass takes the newest client first (Registry::Attach()),
+    // so `b` looks at `a`'s request before `a` claims it.
+    a = rig.AddConstantClient("a", 0x0A);
+    b = rig.AddConstantClient("b", 0x0B);
+    EXPECT_TRUE(rig.hsm.AddRange(a, kTypePortIo, 0x60, 0x6F).ok());
+    EXPECT_TRUE(rig.hsm.AddRange(b, kTypePortIo, 0x70, 0x7F).ok());
+    Consume();
+  }
+  EventfdDoorbell& Bell(ClientId c) {
+    return BellOf<EventfdDoorbell>(
+        **HsmTestPeer::Context(rig.hsm).registry.FindClient(c));
+  }
+  void Consume() {
+    for (ClientId c : {a, b}) Bell(c).WaitFor(absl::ZeroDuration());
+  }
+
+  testing::ManualRig rig;
+  ClientId a = 0;
+  ClientId b = 0;
+};
+
+// [dispatch] An upcall that names a vCPU rings only the owner of that
+// vCPU's PENDING request; one that names no vCPU of the VM (kAnyVcpu, or
+// vcpu_num itself) rings every client; one for a slot that holds no
+// PENDING request (a posted write's) rings nobody.
+TEST(DirectClaimer, AnUpcallRingsTheOwnerOrEveryClientOrNobody) {
+  TwoClients s;
+  ASSERT_TRUE(
+      s.rig.hv.InsertRequest(s.rig.vm, 0, PortRead(0x60, 1), true).ok());
+  EXPECT_TRUE(s.Bell(s.a).Peek());
+  EXPECT_FALSE(s.Bell(s.b).Peek());
+  for (uint32_t vcpu : {Hsm::kAnyVcpu, 2u}) {
+    s.Consume();
+    s.rig.hsm.Upcall(s.rig.vm, vcpu);
+    EXPECT_TRUE(s.Bell(s.a).Peek()) << vcpu;
+    EXPECT_TRUE(s.Bell(s.b).Peek()) << vcpu;
+  }
+  // FREE, though its fields name a port of `a`'s (left by a request done).
+  EncodeAccess(PortRead(0x61, 1), s.rig.Slot(1));
+  ASSERT_EQ(s.rig.State(1), kStateFree);
+  s.Consume();
+  s.rig.hsm.Upcall(s.rig.vm, 1);
+  EXPECT_FALSE(s.Bell(s.a).Peek());
+  EXPECT_FALSE(s.Bell(s.b).Peek());
+}
+
+// [pause] An upcall while paused rings nobody: a claim could not run, and
+// Resume() looks again (without threads, by claiming at once).
+TEST(DirectClaimer, AnUpcallWhilePausedRingsNobody) {
+  TwoClients s;
+  s.rig.hsm.Pause();
+  ASSERT_TRUE(
+      s.rig.hv.InsertRequest(s.rig.vm, 0, PortRead(0x60, 1), true).ok());
+  EXPECT_FALSE(s.Bell(s.a).Peek());
+  EXPECT_FALSE(s.Bell(s.b).Peek());
+  s.rig.hsm.Resume();
+  EXPECT_EQ(*s.rig.hsm.PendingBitmap(s.a), 1u);
+  EXPECT_TRUE(s.Bell(s.a).Peek());
+  EXPECT_FALSE(s.Bell(s.b).Peek());
+}
+
+// [dispatch] A pass claims for every client in turn and rings each client
+// it gave a request, and only those: `b` looked at `a`'s request first and
+// took nothing.
+TEST(DirectClaimer, APassRingsOnlyTheClientsItGaveARequest) {
+  TwoClients s;
+  ASSERT_TRUE(
+      s.rig.hv.InsertRequest(s.rig.vm, 0, PortRead(0x60, 1), true).ok());
+  s.Consume();
+  s.rig.hsm.Dispatch();
+  EXPECT_EQ(*s.rig.hsm.PendingBitmap(s.a), 1u);
+  EXPECT_TRUE(s.Bell(s.a).Peek());
+  EXPECT_FALSE(s.Bell(s.b).Peek());
+  // A pass that finds nothing rings nobody.
+  s.Consume();
+  s.rig.hsm.Dispatch();
+  EXPECT_FALSE(s.Bell(s.a).Peek());
+  EXPECT_FALSE(s.Bell(s.b).Peek());
+}
+
+// With HsmOptions::check_range_index every claim looks up under the
+// clients lock (the kernel's linear scan is walked beside the index, over
+// the client list): none takes the path without it, steady state or not.
+TEST(DirectClaimer, WithTheIndexCheckedEveryClaimTakesTheClientsLock) {
+  testing::ManualRig rig(/*vcpus=*/1, testing::ManualOptions(Topology::kDirect));
+  const ClientId uart = rig.AddConstantClient("uart", 0x60);
+  ASSERT_TRUE(rig.hsm.AddRange(uart, kTypePortIo, 0x3F8, 0x3FF).ok());
+  for (int i = 0; i < 2; ++i) {  // the second one as in steady state
+    ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+    HsmContext& ctx = HsmTestPeer::Context(rig.hsm);
+    VmState& vm = **ctx.registry.FindVm(rig.vm);
+    IoRequest snapshot = RouteSnapshot(rig.Slot(0));
+    ClaimOutcome outcome = ClaimOutcome::kNotMine;
+    std::vector<EventfdDoorbell*> wakes;
+    EXPECT_FALSE(FinishesWhileTheClientsLockIsHeld(vm, [&] {
+      outcome = ClaimAs(rig, uart, 0, snapshot, wakes);
+    })) << "claim " << i << " routed without the clients lock";
+    EXPECT_EQ(outcome, ClaimOutcome::kTaken);
+    ASSERT_TRUE(rig.hsm.ServeClient(uart).ok());
+    ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+  }
+}
+
+// The default client's claim in steady state, of a slot reused under its
+// snapshot for a 0xCF8 write: the claim folds it under the lock (the latch
+// moves, the write completes in place) though the snapshot was no
+// configuration access.
+TEST(DirectClaimer, TheDefaultClientFoldsA0xCF8WriteReusedUnderItsSnapshot) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  // 0x60 is nobody's but the device model's; one request remembers that.
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(s.dm, [](IoAccess&) {
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+
+  IoRequest stale{};
+  EncodeAccess(PortRead(0x60, 1), stale);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortWrite(0xCF8, 4, 0x80001800),
+                                   true).ok());
+  std::vector<EventfdDoorbell*> wakes;
+  EXPECT_EQ(ClaimAs(rig, s.dm, 0, stale, wakes), ClaimOutcome::kAnswered);
+  EXPECT_EQ(s.vm().pci_config_address, 0x80001800u);
+  EXPECT_EQ(rig.State(0), kStateComplete);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(s.dm), 0u);
+}
+
+// A claim in steady state whose claimed fields (a slot reused under the
+// snapshot) are not remembered yet looks them up under the lock, rather
+// than trust the snapshot's answer: they are the device model's, so the
+// slot goes back to it.
+TEST(DirectClaimer, ClaimedFieldsTheMemoLacksAreLookedUp) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  rig.hsm.Dispatch();  // remembers 0x3F8, one byte
+  ASSERT_TRUE(rig.hsm.ServeClient(s.uart).ok());
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+
+  IoRequest stale{};
+  EncodeAccess(PortRead(0x3F8, 1), stale);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  std::vector<EventfdDoorbell*> wakes;
+  EXPECT_EQ(ClaimAs(rig, s.uart, 0, stale, wakes), ClaimOutcome::kGivenBack);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(s.uart), 0u);
+  EXPECT_EQ(rig.State(0), kStatePending);
+  EXPECT_EQ(rig.hsm.stats().rerouted, 1u);
+  ASSERT_EQ(wakes.size(), 1u);
+  EXPECT_EQ(wakes[0],
+            &BellOf<EventfdDoorbell>(**s.ctx().registry.FindClient(s.dm)));
+}
+
+// [kernel-handled] The default client marks a slot for its owner only when
+// the slot is PENDING and unmarked: a stale snapshot of another client's
+// request never marks the device model's own request, PROCESSING with
+// kernel_handled 0; and a slot already marked rings nobody (its upcall
+// rang the owner).
+TEST(DirectClaimer, TheDefaultClientMarksOnlyAnUnmarkedPendingSlot) {
+  SteadyState s;
+  testing::ManualRig& rig = s.rig;
+  IoRequest stale{};
+  EncodeAccess(PortRead(0x3F8, 1), stale);  // the uart's
+  std::vector<EventfdDoorbell*> wakes;
+
+  // PENDING and marked: not the device model's, and nobody rung.
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x3F8, 1), true).ok());
+  ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 1u);
+  EXPECT_EQ(ClaimAs(rig, s.dm, 0, stale, wakes), ClaimOutcome::kNotMine);
+  EXPECT_TRUE(wakes.empty());
+  rig.hsm.Dispatch();
+  ASSERT_TRUE(rig.hsm.ServeClient(s.uart).ok());
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+
+  // The device model's own request, held: left unmarked.
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  rig.hsm.Dispatch();
+  ASSERT_EQ(*rig.hsm.PendingBitmap(s.dm), 1u);
+  ASSERT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u);
+  EXPECT_NE(ClaimAs(rig, s.dm, 0, stale, wakes), ClaimOutcome::kTaken);
+  EXPECT_EQ(LoadKernelHandledAcquire(rig.Slot(0)), 0u)
+      << "the device model's request was marked the kernel's";
+  EXPECT_TRUE(wakes.empty());
+}
+
 }  // namespace
 }  // namespace hsm_internal
 }  // namespace ioreq
