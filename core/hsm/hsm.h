@@ -38,7 +38,9 @@
 //
 // Threads. With HsmOptions::run_threads (the default), the kernel topology
 // has one dispatcher thread for every VM, and each in-process client runs
-// its own thread, as the kernel's workqueue and kthreads do. The default
+// its own thread, as the kernel's workqueue and kthreads do; they are named
+// "hsm-dispatcher" and "hsm-client" (top -H, perf, and tests that find
+// them through /proc, core/notify/testing/asleep.h). The default
 // client is user space: its owner calls WaitForRequests() and
 // ServeDefaultRequests() from a thread of its own (core/harness/
 // device_model.h). Without run_threads nothing runs by itself: the caller
