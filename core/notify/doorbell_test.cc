@@ -1,5 +1,7 @@
 // Every doorbell strategy against the same contract (core/notify/strategy.h).
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
 #include "core/notify/testing/asleep.h"
+#include "core/notify/testing/sleep_calls.h"
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
@@ -75,6 +78,116 @@ TYPED_TEST(DoorbellTest, RingsAreConsumedNotCounted) {
   bell.Ring();
   EXPECT_TRUE(bell.WaitFor(absl::Seconds(5)));
   EXPECT_FALSE(bell.WaitFor(absl::Milliseconds(5)));
+}
+
+// Timeouts under kCoarseMin (internal/coarse_timeout.h) go to the kernel:
+// FUTEX_WAIT's, poll()'s, io_uring's. Such a wait still lasts its whole
+// timeout, not the whole milliseconds in it (2.9 ms is not 2 ms), and a
+// zero timeout does not sleep at all but still takes a pending ring.
+TYPED_TEST(DoorbellTest, AKernelTimedWaitLastsItsWholeTimeout) {
+  TypeParam bell;
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time start = absl::Now();
+    EXPECT_FALSE(bell.WaitFor(absl::Microseconds(2900)));
+    EXPECT_GE(absl::Now() - start, absl::Microseconds(2900));
+  }
+  EXPECT_FALSE(bell.WaitFor(absl::ZeroDuration()));
+  bell.Ring();
+  EXPECT_TRUE(bell.WaitFor(absl::ZeroDuration()));
+  EXPECT_FALSE(bell.Peek());
+}
+
+std::atomic<int> g_signals{0};
+void CountSignal(int) { g_signals.fetch_add(1, std::memory_order_relaxed); }
+
+// SIGUSR1 counted by CountSignal() while in scope, without SA_RESTART, so
+// that a sleeping call it interrupts returns EINTR.
+class CountedSignal {
+ public:
+  CountedSignal() {
+    struct sigaction action = {};
+    action.sa_handler = &CountSignal;
+    sigaction(SIGUSR1, &action, &before_);
+    g_signals.store(0);
+  }
+  ~CountedSignal() { sigaction(SIGUSR1, &before_, nullptr); }
+  static int count() { return g_signals.load(); }
+
+ private:
+  struct sigaction before_;
+};
+
+// A signal that interrupts a kernel-timed sleep (EINTR) is not a timeout:
+// the wait sleeps its whole timeout again and reads as a timeout only then.
+// The handler is installed without SA_RESTART, so the call does return.
+// The waiter is signalled once it sleeps; if the 15 ms pass before the
+// signal lands (this thread preempted that long), that try proves nothing,
+// so three are made and one must show it.
+TYPED_TEST(DoorbellTest, ASignalDoesNotEndAKernelTimedWaitEarly) {
+  TypeParam bell;
+  const long call = SleepCall(bell, Timed::kYes);
+  if (call < 0) GTEST_SKIP() << TypeParam::kName << " makes no call to break";
+  CountedSignal signal;
+  constexpr absl::Duration kTimeout = absl::Milliseconds(15);
+  int signalled = 0;
+  int lasted = 0;  // tries whose wait went on for kTimeout after the signal
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::atomic<pid_t> tid{0};
+    bool rung = true;
+    absl::Time end;
+    std::thread waiter([&] {
+      tid.store(gettid());
+      rung = bell.WaitFor(kTimeout);
+      end = absl::Now();
+    });
+    if (AwaitAsleep(tid, call, absl::Seconds(10))) {
+      const absl::Time sent = absl::Now();
+      pthread_kill(waiter.native_handle(), SIGUSR1);
+      waiter.join();
+      ++signalled;
+      EXPECT_FALSE(rung) << "a signal read as a ring";
+      if (end - sent >= kTimeout) ++lasted;
+    } else {
+      waiter.join();
+    }
+  }
+  EXPECT_GT(signalled, 0) << "the waiter was never seen asleep";
+  EXPECT_GT(lasted, 0) << "of " << signalled << " signalled waits, none "
+                       << "slept its timeout again after the signal";
+  EXPECT_EQ(CountedSignal::count(), signalled);
+}
+
+// A signal that interrupts an untimed sleep (or one the coarse ticker
+// times) is not a ring either: the waiter goes back to sleep in the same
+// call, and the ring that follows wakes it.
+TYPED_TEST(DoorbellTest, ASignalIsNotARingToAnUntimedWait) {
+  TypeParam bell;
+  const long call = SleepCall(bell, Timed::kNo);
+  if (call < 0) GTEST_SKIP() << TypeParam::kName << " makes no call to break";
+  CountedSignal signal;
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> returned{false};
+  bool rung = false;
+  absl::Time end;
+  std::thread waiter([&] {
+    tid.store(gettid());
+    // Coarse: the kernel sleeps with no timeout; the minute only bounds a
+    // wait that lost its ring.
+    rung = bell.WaitFor(absl::Minutes(1));
+    end = absl::Now();
+    returned.store(true);
+  });
+  EXPECT_TRUE(AwaitAsleep(tid, call, absl::Seconds(10)));
+  pthread_kill(waiter.native_handle(), SIGUSR1);
+  while (CountedSignal::count() == 0) std::this_thread::yield();
+  // Asleep again: the signal ended the call, not the wait.
+  EXPECT_TRUE(AwaitAsleep(tid, call, absl::Seconds(10)));
+  EXPECT_FALSE(returned.load()) << "the signal ended the wait";
+  const absl::Time rang = absl::Now();
+  bell.Ring();
+  waiter.join();
+  EXPECT_TRUE(rung);
+  EXPECT_LT(end - rang, absl::Seconds(30)) << "the ring was lost";
 }
 
 // Two threads hand a count back and forth `rounds` times, one through
@@ -189,6 +302,32 @@ TEST(FutexDoorbell, WakesOnlyASleeper) {
   waiter.join();
   // One sleep and one wake.
   EXPECT_EQ(bell.syscalls(), 2u);
+}
+
+// A ring that finds its waiter asleep writes the eventfd; if the waiter's
+// poll() timed out just before, the ring is taken from the waiter word and
+// the count stays behind. The next wait finds the fd readable at once: it
+// must take that count and sleep again, not end early as a timeout nor
+// return for ever on the same count.
+TEST(EventfdDoorbell, ALateWakeLeftInTheCounterDoesNotEndTheNextWait) {
+  struct Bell : EventfdDoorbell {
+    void LeaveALateWake() {
+      const uint64_t one = 1;
+      ASSERT_EQ(write(waiter_.backend().fd(), &one, sizeof(one)),
+                static_cast<ssize_t>(sizeof(one)));
+    }
+  } bell;
+  for (const absl::Duration timeout :
+       {absl::Milliseconds(5), absl::Milliseconds(25)}) {  // kernel, coarse
+    bell.LeaveALateWake();
+    const absl::Time start = absl::Now();
+    EXPECT_FALSE(bell.WaitFor(timeout));
+    EXPECT_GE(absl::Now() - start, timeout);
+  }
+  // Taken: a second wait sleeps once.
+  const uint64_t sleeps = bell.syscalls();
+  EXPECT_FALSE(bell.WaitFor(absl::Milliseconds(2)));
+  EXPECT_EQ(bell.syscalls() - sleeps, 1u);
 }
 
 // The process-wide tally by kind (core/notify/syscall_tally.h): a sleeper

@@ -370,7 +370,10 @@ bool UringEventfdBackend::Block(std::atomic<uint32_t>&, absl::Duration timeout) 
       do {
         rc = io_uring_submit_and_wait(ring_, 1);
       } while (rc == -EINTR);
-      if (io_uring_peek_cqe(ring_, &cqe) != 0) return false;
+      // A signal after the read was submitted ends the call with the count
+      // submitted and no completion: an early return, not a timeout. The
+      // read stays armed; the caller looks at its word and sleeps again.
+      if (io_uring_peek_cqe(ring_, &cqe) != 0) return true;
       io_uring_cqe_seen(ring_, cqe);
       armed_ = false;
       return true;

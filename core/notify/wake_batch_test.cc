@@ -17,6 +17,7 @@
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
 #include "core/notify/testing/asleep.h"
+#include "core/notify/testing/sleep_calls.h"
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
@@ -64,11 +65,6 @@ TYPED_TEST(WakeBatchTest, PingPongInsideBatchesLosesNoWakeup) {
   EXPECT_EQ(seen.load(), 2 * kRounds);
 }
 
-// The system call each doorbell's Wait() sleeps in.
-long SleepCall(const UringDoorbell&) { return SYS_io_uring_enter; }
-long SleepCall(const FutexDoorbell&) { return SYS_futex; }
-long SleepCall(const EventfdDoorbell&) { return SYS_read; }
-
 // A thread asleep on `bell` until rung; `woke` says when it returned.
 struct Sleeper {
   template <typename Bell>
@@ -78,7 +74,7 @@ struct Sleeper {
           bell.Wait();
           woke.store(true, std::memory_order_release);
         }) {
-    EXPECT_TRUE(AwaitAsleep(tid, SleepCall(bell), absl::Seconds(10)))
+    EXPECT_TRUE(AwaitAsleep(tid, SleepCall(bell, Timed::kNo), absl::Seconds(10)))
         << "the sleeper never slept";
   }
   ~Sleeper() { thread.join(); }
