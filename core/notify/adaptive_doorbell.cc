@@ -45,13 +45,17 @@ int ReadRunnable() {
   const ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
   if (n <= 0) return 0;
   buf[n] = '\0';
-  // "0.52 0.58 0.59 3/812 12345": the field after the third space.
-  const char* p = buf;
-  for (int spaces = 0; *p != '\0' && spaces < 3; ++p) spaces += *p == ' ';
-  return std::atoi(p);
+  return AdaptiveDoorbell::RunnableInLoadavg(buf);
 }
 
 }  // namespace
+
+int AdaptiveDoorbell::RunnableInLoadavg(const char* loadavg) {
+  // "0.52 0.58 0.59 3/812 12345": the field after the third space.
+  const char* p = loadavg;
+  for (int spaces = 0; *p != '\0' && spaces < 3; ++p) spaces += *p == ' ';
+  return std::atoi(p);
+}
 
 int AdaptiveDoorbell::SystemRunnable() { return SystemRunnableAt(NowNs()); }
 
@@ -106,7 +110,7 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
   // same: single_task_running()).
   // One clock read serves the window and the machine-wide count's age.
   const int64_t start = NowNs();
-  if (RunnableWaiters() > Cores() || SystemRunnableAt(start) > Cores()) {
+  if (CpusOversubscribed(RunnableWaiters(), SystemRunnableAt(start), Cores())) {
     ++busy_skips_;
     return false;
   }
@@ -119,7 +123,7 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
     if (now >= end) return false;
     // Asked again while spinning: a thread woken since the spin began may
     // be waiting for this core.
-    if (RunnableWaiters() > Cores() || SystemRunnableAt(now) > Cores()) {
+    if (CpusOversubscribed(RunnableWaiters(), SystemRunnableAt(now), Cores())) {
       ++busy_skips_;
       return false;
     }

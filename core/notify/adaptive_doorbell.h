@@ -99,6 +99,18 @@ class AdaptiveDoorbell {
   static int WaiterThreads();
   static int SleepingThreads();
 
+  // The collapse rule: true when a spinner would keep a runnable task off
+  // a CPU, because this process's runnable waiters (the spinner included)
+  // or the machine's runnable tasks (0 where /proc cannot be read) are
+  // more than the cores.
+  static bool CpusOversubscribed(int runnable_waiters, int machine_runnable,
+                                 int cores) {
+    return runnable_waiters > cores || machine_runnable > cores;
+  }
+  // The running tasks in /proc/loadavg's text ("0.52 0.58 0.59 3/812
+  // 12345" holds 3); 0 for text without that field.
+  static int RunnableInLoadavg(const char* loadavg);
+
  private:
   bool Spin(int64_t window_ns);
   // SystemRunnable() with the clock already read (`now`, in ns).

@@ -409,17 +409,71 @@ TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {
   bell.Wait();
   late.join();
   EXPECT_LT(bell.window_ns(), start);
-  // Rings that arrive within the window's reach make it grow again.
-  for (int i = 0; i < 8; ++i) {
-    std::thread soon([&] {
-      absl::SleepFor(absl::Microseconds(30));
+  // A ring that ends a sleep within kMaxWindow makes it grow again: the
+  // ringer waits 20 us, longer than the halved window, and rings. A round
+  // whose ringer was descheduled past kMaxWindow halves it instead, so the
+  // rounds go on until one grows it.
+  std::atomic<int> round{0};
+  std::atomic<bool> done{false};
+  std::thread ringer([&] {
+    for (int seen = 0; !done.load();) {
+      if (round.load() == seen) continue;
+      seen = round.load();
+      const absl::Time due = absl::Now() + absl::Microseconds(20);
+      while (absl::Now() < due) {
+      }
       bell.Ring();
-    });
+    }
+  });
+  bool grew = false;
+  for (int i = 1; i <= 200 && !grew; ++i) {
+    const int64_t before = bell.window_ns();
+    round.store(i);
     bell.Wait();
-    soon.join();
+    grew = bell.window_ns() > before;
+    EXPECT_LE(bell.window_ns(), AdaptiveDoorbell::kMaxWindowNs);
   }
-  EXPECT_GT(bell.window_ns(), 0);
-  EXPECT_LE(bell.window_ns(), AdaptiveDoorbell::kMaxWindowNs);
+  done.store(true);
+  ringer.join();
+  EXPECT_TRUE(grew) << "no ring within kMaxWindow grew the window";
+}
+
+// A ring that came before the wait is taken at once: no spin, no sleep,
+// and the window stays as it is.
+TEST(AdaptiveDoorbell, ARingBeforeTheWaitIsTakenWithoutSpinning) {
+  AdaptiveDoorbell bell;
+  const int64_t window = bell.window_ns();
+  bell.Ring();
+  EXPECT_TRUE(bell.WaitFor(absl::Seconds(5)));
+  EXPECT_EQ(bell.window_ns(), window);
+  EXPECT_EQ(bell.same_cpu_skips() + bell.busy_skips(), 0u);
+  EXPECT_EQ(bell.syscalls(), 0u);
+}
+
+// The collapse rule: spinning stops only when a runnable task would wait
+// for a CPU, counted among this process's waiters or the whole machine's
+// tasks.
+TEST(AdaptiveDoorbell, SpinningCollapsesOnlyWithMoreRunnableTasksThanCores) {
+  // Every core busy, none waiting: spinning still pays.
+  EXPECT_FALSE(AdaptiveDoorbell::CpusOversubscribed(2, 2, 2));
+  EXPECT_FALSE(AdaptiveDoorbell::CpusOversubscribed(1, 1, 2));
+  // This process's waiters alone outnumber the cores (and /proc could not
+  // be read: the machine's count reads 0).
+  EXPECT_TRUE(AdaptiveDoorbell::CpusOversubscribed(3, 0, 2));
+  // Another process waits for a CPU.
+  EXPECT_TRUE(AdaptiveDoorbell::CpusOversubscribed(1, 3, 2));
+  EXPECT_TRUE(AdaptiveDoorbell::CpusOversubscribed(3, 3, 2));
+}
+
+TEST(AdaptiveDoorbell, ReadsTheRunningTasksFromLoadavg) {
+  EXPECT_EQ(AdaptiveDoorbell::RunnableInLoadavg("0.52 0.58 0.59 3/812 12345\n"),
+            3);
+  EXPECT_EQ(
+      AdaptiveDoorbell::RunnableInLoadavg("10.00 9.50 8.25 17/2048 99\n"), 17);
+  EXPECT_EQ(AdaptiveDoorbell::RunnableInLoadavg("0.00 0.00"), 0);
+  EXPECT_EQ(AdaptiveDoorbell::RunnableInLoadavg(""), 0);
+  // What this machine's /proc/loadavg says: this thread runs, at least.
+  EXPECT_GE(AdaptiveDoorbell::SystemRunnable(), 1);
 }
 
 // Two threads on one CPU: the notifier last ran where the waiter would
