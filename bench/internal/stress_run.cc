@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bench/internal/fault_threads.h"
+#include "bench/internal/slot_balance.h"
 #include "core/abi/slot_state.h"
 #include "guests/guest_abi.h"
 #include "guests/guest_vm.h"
@@ -516,10 +517,7 @@ absl::Status StressRun::Check(StressResult& result) {
     }
   }
 
-  // Exactly once, per slot: the HSM published COMPLETE into a slot as often
-  // as its vCPU took a completion from it. Slots garbage reached are left
-  // out (a forged request completes too), and so are the slots of vCPUs
-  // that lost a request (its late completion is not a duplicate).
+  // Exactly once, per slot (bench/internal/slot_balance.h).
   size_t index = 0;
   for (auto& rig : rigs_) {
     absl::StatusOr<std::array<uint64_t, ioreq::kIoRequestMax>> counts =
@@ -531,22 +529,30 @@ absl::Status StressRun::Check(StressResult& result) {
     if (!in_hv.ok()) return in_hv.status();
     for (int v = 0; v < config_.vcpus; ++v, ++index) {
       const VcpuLoad& load = *loads_[index];
-      if (rig->marks[v].garbage.load() != 0) {
-        ++result.slots_tainted;
-        continue;
-      }
-      if (load.lost.load() != 0) continue;
-      ++result.slots_checked_exactly_once;
-      const uint64_t from_slot = load.taken - (*in_hv)[v];
-      if ((*counts)[v] != from_slot) {
-        const uint64_t diff = (*counts)[v] > from_slot
-                                  ? (*counts)[v] - from_slot
-                                  : from_slot - (*counts)[v];
-        result.duplicated += diff;
-        result.problems.push_back(absl::StrFormat(
-            "VM %u vCPU %d: the HSM completed its slot %u times, the vCPU "
-            "took %u completions from it", rig->vmid, v, (*counts)[v],
-            from_slot));
+      const SlotBalance balance =
+          BalanceSlot({.published = (*counts)[v],
+                       .taken = load.taken,
+                       .in_hypervisor = (*in_hv)[v],
+                       .tainted = rig->marks[v].garbage.load() != 0,
+                       .lost_one = load.lost.load() != 0});
+      switch (balance.verdict) {
+        case SlotVerdict::kTainted:
+          ++result.slots_tainted;
+          break;
+        case SlotVerdict::kLostOne:
+          break;
+        case SlotVerdict::kBalanced:
+          ++result.slots_checked_exactly_once;
+          break;
+        case SlotVerdict::kUnbalanced:
+          ++result.slots_checked_exactly_once;
+          result.duplicated += balance.difference;
+          result.problems.push_back(absl::StrFormat(
+              "VM %u vCPU %d: the HSM completed its slot %u times and the "
+              "hypervisor answered %u accesses itself, the vCPU took %u "
+              "completions", rig->vmid, v, (*counts)[v], (*in_hv)[v],
+              load.taken));
+          break;
       }
     }
   }
