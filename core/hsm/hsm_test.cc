@@ -624,6 +624,64 @@ TEST_P(ClientWait, HandlerErrorLeavesTheBitSetThenGivesUp) {
   EXPECT_EQ(rig.hsm.stats().handler_gave_up, 1u);
 }
 
+// The retry budget is per request: a request that needed two tries leaves
+// the next request of the same vCPU its whole budget.
+TEST_P(ClientWait, EachRequestHasItsOwnRetryBudget) {
+  HsmOptions options = Options();
+  options.handler_max_attempts = 3;
+  ManualRig rig(/*vcpus=*/1, options);
+  int calls = 0;
+  const ClientId c = *rig.hsm.CreateClient(
+      rig.vm, "flaky",
+      [&](IoAccess& access) {
+        if (++calls % 3 != 0) return absl::UnavailableError("device busy");
+        access.value = 0x42;
+        return absl::OkStatus();
+      },
+      false);
+  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0, 0xFFFF).ok());
+  for (int request = 0; request < 2; ++request) {
+    ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+    rig.hsm.Dispatch();
+    EXPECT_FALSE(rig.hsm.ServeClient(c).ok());
+    EXPECT_FALSE(rig.hsm.ServeClient(c).ok());
+    EXPECT_TRUE(rig.hsm.ServeClient(c).ok());  // the third try answers
+    EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, kShort), 0x42u)
+        << "request " << request;
+  }
+  EXPECT_EQ(calls, 6);
+  EXPECT_EQ(rig.hsm.stats().handler_gave_up, 0u);
+}
+
+// A handler that failed is tried again after a pause, not at once: a device
+// busy for its first 1.9 ms answers within three tries, 1 ms apart.
+TEST_P(ClientWait, AFailedHandlerIsTriedAgainAfterAPause) {
+  HsmOptions options = Options();
+  options.run_threads = true;
+  options.handler_max_attempts = 3;
+  ManualRig rig(/*vcpus=*/1, options);
+  std::atomic<int> calls{0};
+  absl::Time first;  // the client thread's only
+  const ClientId c = *rig.hsm.CreateClient(
+      rig.vm, "busy",
+      [&](IoAccess& access) {
+        if (calls.fetch_add(1, std::memory_order_relaxed) == 0) {
+          first = absl::Now();
+        }
+        if (absl::Now() - first < absl::Microseconds(1900)) {
+          return absl::UnavailableError("device busy");
+        }
+        access.value = 0x42;
+        return absl::OkStatus();
+      },
+      false);
+  ASSERT_TRUE(rig.hsm.AddRange(c, kTypePortIo, 0, 0xFFFF).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
+  EXPECT_EQ(*rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(10)), 0x42u);
+  EXPECT_GE(calls.load(std::memory_order_relaxed), 2);
+  EXPECT_EQ(rig.hsm.stats().handler_gave_up, 0u);
+}
+
 // ---------------------------------------------------------------- [notify-finish]
 
 TEST_P(NotifyFinish, CompletesTheDefaultClientsRequest) {
@@ -983,6 +1041,32 @@ TEST_P(Hazard, DefaultClientGetsOnlyCheckedCopies) {
   }).ok());
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(rig.State(1), kStateComplete);
+}
+
+// [clear] A request the clear answered while the device model's handler
+// ran is the clear's: the handler's value is not written into the slot,
+// and no second completion is tried.
+TEST_P(Hazard, ADefaultRequestClearedDuringItsHandlerKeepsTheClearsAnswer) {
+  ManualRig rig(/*vcpus=*/1, Options());
+  const ClientId dm =
+      rig.hsm.CreateClient(rig.vm, "dm", nullptr, /*is_default=*/true).value();
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x80, 1), true).ok());
+  rig.hsm.Dispatch();
+  uint64_t cleared_value = 0;
+  int calls = 0;
+  ASSERT_TRUE(rig.hsm.ServeDefaultRequests(dm, [&](IoAccess& access) {
+    ++calls;
+    EXPECT_TRUE(rig.hsm.ClearRequests(rig.vm).ok());
+    EXPECT_EQ(rig.State(0), kStateComplete);
+    cleared_value = RequestValue(rig.Slot(0));
+    access.value = 0x5A;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(cleared_value & 0xFF, 0x5Au);
+  EXPECT_EQ(RequestValue(rig.Slot(0)), cleared_value);
+  EXPECT_EQ(rig.hsm.stats().spurious_completions, 0u);
+  EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 0u);
 }
 
 // The HSM takes a slot from PENDING and gives it back as COMPLETE with

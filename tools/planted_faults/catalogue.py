@@ -185,6 +185,30 @@ FAULTS = [
            "a port exit's data may start right after struct kvm_run",
            ["//core/kvm:trapped_exit_test"]),
 
+    # --- client serving (core/hsm/internal/client_service.cc)
+    _fault("retry_budget_carried_to_the_next_request",
+           "core/hsm/internal/client_service.cc",
+           "  client.failed_attempts[vcpu] = 0;",
+           "  client.failed_attempts[vcpu] = 1;",
+           "a failing handler has handler_max_attempts tries for each request",
+           [HSM]),
+    _fault("failed_handler_retried_at_once",
+           "core/hsm/internal/client_service.cc",
+           "      if (!status.ok()) {\n        pass_wakes.Flush();",
+           "      if (false) {\n        pass_wakes.Flush();",
+           "a failing handler is tried again after a pause, not at once",
+           [HSM]),
+    _fault("default_client_answers_over_a_clear",
+           "core/hsm/internal/client_service.cc",
+           "    std::lock_guard<std::mutex> lock(vm.clients_mu);\n"
+           "    if ((client.pending.load(std::memory_order_acquire) & Bit(vcpu)) == 0) {\n"
+           "      continue;  // ClearRequests() or DestroyClient() answered it meanwhile",
+           "    std::lock_guard<std::mutex> lock(vm.clients_mu);\n"
+           "    if (false) {\n"
+           "      continue;  // ClearRequests() or DestroyClient() answered it meanwhile",
+           "[clear] a request the clear answered is not answered again by the "
+           "device model's handler",
+           [HSM]),
     # --- the HSM: who owns a slot ([lifecycle], section 9's compare-exchanges)
     _fault("dispatcher_ownership_lost_uncounted",
            "core/hsm/internal/kernel_dispatcher.cc",
