@@ -2,12 +2,15 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include "core/notify/syscall_tally.h"
 #include "core/notify/testing/asleep.h"
 #include "core/notify/testing/sleep_calls.h"
+#include "core/notify/testing/sleeping_bells.h"
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
@@ -353,24 +357,11 @@ TEST(SyscallTally, FutexSleepAndWakeAreOneCallEach) {
 TEST(SyscallTally, UringBatchesTheWakesOfOneRingManyIntoOneSubmit) {
   if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
   constexpr int kWaiters = 4;
-  std::vector<UringDoorbell> bells(kWaiters);
-  std::vector<std::atomic<pid_t>> tids(kWaiters);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kWaiters; ++i) {
-    threads.emplace_back([&bells, &tids, i] {
-      tids[i].store(gettid());
-      bells[i].Wait();
-    });
-  }
-  for (const std::atomic<pid_t>& tid : tids) {
-    EXPECT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
-  }
+  SleepingBells sleepers(kWaiters);
   const SyscallTally before = ProcessSyscalls();
-  std::vector<UringDoorbell*> all;
-  for (auto& b : bells) all.push_back(&b);
-  UringDoorbell::RingMany(all.data(), all.size());
+  UringDoorbell::RingMany(sleepers.bells().data(), sleepers.size());
   const SyscallTally used = ProcessSyscalls() - before;
-  for (auto& t : threads) t.join();
+  sleepers.Join();
   EXPECT_EQ(used.messages, static_cast<uint64_t>(kWaiters));
   EXPECT_EQ(used.submits, 1u);
   EXPECT_EQ(used.wakes, 0u);
@@ -396,6 +387,91 @@ TEST(UringDoorbell, ARingGivenBackIsTakenAgain) {
   const size_t mapped = notify_internal::UringRingsMapped();
   for (int i = 0; i < 50; ++i) round();
   EXPECT_EQ(notify_internal::UringRingsMapped(), mapped);
+}
+
+// `n` `uring` doorbells, each holding a waiter ring from the pool or new.
+std::vector<std::unique_ptr<UringDoorbell>> UringWaiters(size_t n) {
+  std::vector<std::unique_ptr<UringDoorbell>> bells;
+  for (size_t i = 0; i < n; ++i) {
+    bells.push_back(std::make_unique<UringDoorbell>());
+  }
+  return bells;
+}
+
+// Each ring the pool has none idle of its size for is mapped once and
+// counted once, and only a ring of the size asked for is taken: hold more
+// waiters than rings were ever mapped (none of their size is then idle),
+// give them back with a ring of another size, and hold one more.
+TEST(UringDoorbell, OnlyARingOfItsSizeIsTakenFromThePool) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  const size_t held = notify_internal::UringRingsMapped() + 1;
+  {
+    auto bells = UringWaiters(held);
+    UringEventfdDoorbell other_size;  // given back beside them, not theirs
+  }  // now `held` idle rings of this size, and no other of it
+  const size_t before = notify_internal::UringRingsMapped();
+  auto bells = UringWaiters(held + 1);
+  EXPECT_EQ(notify_internal::UringRingsMapped(), before + 1);
+}
+
+// RingMany() to more sleepers than a notifier ring has entries: the full
+// ring is submitted and filled again, and every sleeper wakes.
+TEST(UringDoorbell, RingManyWakesMoreSleepersThanItsRingHolds) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  constexpr int kWaiters = 100;  // the notifier ring has 64 entries
+  SleepingBells sleepers(kWaiters);
+  const SyscallTally before = ProcessSyscalls();
+  UringDoorbell::RingMany(sleepers.bells().data(), sleepers.size());
+  const SyscallTally used = ProcessSyscalls() - before;
+  sleepers.Join();
+  EXPECT_EQ(sleepers.woke(), kWaiters);
+  EXPECT_EQ(used.messages, static_cast<uint64_t>(kWaiters));
+  EXPECT_EQ(used.submits, 2u);  // the full ring's, then the rest's
+}
+
+// SetUringSqpoll(true): a notifying thread's ring gets the kernel's
+// submission poller, a thread of this process named iou-sqp-<tid>.
+TEST(UringDoorbell, SqpollGivesANotifierRingAKernelPoller) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  UringDoorbell bell;
+  std::atomic<pid_t> tid{0};
+  std::thread waiter([&] {  // asleep, so that the ring is a message
+    tid.store(gettid());
+    bell.Wait();
+  });
+  EXPECT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
+  SetUringSqpoll(true);
+  std::thread notifier([&] { bell.Ring(); });  // a notifier ring of its own
+  notifier.join();
+  SetUringSqpoll(false);
+  waiter.join();
+  // The poller names itself once it first runs: look until it has. A ring
+  // is never unmapped, so the poller stays.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (ThreadsNamedStartingWith("iou-sqp-").empty() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_FALSE(ThreadsNamedStartingWith("iou-sqp-").empty());
+}
+
+// A kernel that refuses a ring (here: no file descriptor is left) is named
+// in ProbeUring()'s error. Every idle ring of the probe's size is held
+// first, so that the probe must map one.
+TEST(UringDoorbell, ProbeSaysWhenTheKernelRefusesARing) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  auto bells = UringWaiters(notify_internal::UringRingsMapped() + 1);
+  rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  rlimit no_files = old_limit;
+  no_files.rlim_cur = 0;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &no_files), 0);
+  const absl::Status probe = ProbeUring();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  EXPECT_EQ(probe.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(probe.message().find("io_uring_setup failed"),
+            absl::string_view::npos)
+      << probe.message();
 }
 
 TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {

@@ -19,7 +19,7 @@ namespace {
 
 // Room for the wakes a sleep carries (core/notify/wake_batch.h); more than
 // that go out through the notifier ring first.
-constexpr unsigned kWaiterEntries = 32;
+constexpr unsigned kWaiterEntries = notify_internal::kWakesASleepCarries;
 // uring_eventfd's waiter ring: one read at a time. Its own size keeps its
 // rings apart from the MSG_RING waiters' in the pool (a stale MSG_RING that
 // lands after a ring was given back must not look like its read).

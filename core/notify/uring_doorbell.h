@@ -51,6 +51,11 @@ void SetUringSqpoll(bool enabled);
 
 namespace notify_internal {
 
+// The most held wakes (core/notify/wake_batch.h) one sleep on a `uring`
+// doorbell carries: its ring's submission queue. More go out through the
+// notifier ring first, in one submit of their own.
+inline constexpr unsigned kWakesASleepCarries = 32;
+
 // Rings mapped so far. A ring is never unmapped: one given back (a doorbell
 // destroyed, a notifying thread ended) is taken again by the next that needs
 // one of its size (liburing maps rings with raw system calls that

@@ -2,6 +2,7 @@
 // the batch's end, or before any wait that cannot carry them; none is lost.
 #include "core/notify/wake_batch.h"
 
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "core/notify/syscall_tally.h"
 #include "core/notify/testing/asleep.h"
 #include "core/notify/testing/sleep_calls.h"
+#include "core/notify/testing/sleeping_bells.h"
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
@@ -202,44 +204,147 @@ TEST(WakeBatch, OtherStrategiesWakesAreNeverHeld) {
   EXPECT_TRUE(b.woke.load());
 }
 
-// More held wakes than a sleep's ring has room for: all go out at once in
-// one submit, and the sleep is a plain one.
-TEST(WakeBatch, MoreWakesThanASleepCarriesGoOutInOneSubmit) {
-  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
-  constexpr int kTargets = 40;
-  std::vector<std::unique_ptr<UringDoorbell>> bells;
-  for (int i = 0; i < kTargets; ++i) {
-    bells.push_back(std::make_unique<UringDoorbell>());
-  }
-  std::vector<std::thread> threads;
-  std::vector<std::atomic<pid_t>> tids(kTargets);
-  std::atomic<int> woke{0};
-  for (int i = 0; i < kTargets; ++i) {
-    threads.emplace_back([&bells, &tids, &woke, i] {
-      tids[i].store(gettid());
-      bells[i]->Wait();
-      woke.fetch_add(1);
-    });
-  }
-  for (const std::atomic<pid_t>& tid : tids) {
-    EXPECT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
-  }
+// `targets` sleepers rung inside a batch, then a kernel-timed sleep on a
+// bell nobody rings: what that took, once every sleeper woke.
+SyscallTally RingAllThenSleep(int targets) {
+  SleepingBells sleepers(targets);
   UringDoorbell mine;
   SyscallTally used;
   {
     WakeBatch batch;
     const SyscallTally before = ProcessSyscalls();
-    for (auto& b : bells) b->Ring();
-    EXPECT_EQ(WakeBatch::held(), static_cast<uint32_t>(kTargets));
+    for (UringDoorbell* b : sleepers.bells()) b->Ring();
+    EXPECT_EQ(WakeBatch::held(), static_cast<uint32_t>(targets));
     // Shorter than kCoarseMin: the kernel times this sleep, so the count
     // holds no MSG_RING of the coarse ticker's (its wake is a submit too).
     EXPECT_FALSE(mine.WaitFor(absl::Milliseconds(10)));
     used = ProcessSyscalls() - before;
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(woke.load(), kTargets);
+  sleepers.Join();
+  EXPECT_EQ(sleepers.woke(), targets);
+  return used;
+}
+
+// More held wakes than a sleep's ring has room for: all go out at once in
+// one submit, and the sleep is a plain one.
+TEST(WakeBatch, MoreWakesThanASleepCarriesGoOutInOneSubmit) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  const SyscallTally used =
+      RingAllThenSleep(notify_internal::kWakesASleepCarries + 8);
   EXPECT_EQ(used.submits, 1u);
   EXPECT_EQ(used.carried, 0u);
+}
+
+// As many held wakes as a sleep carries go out with the sleep: one call,
+// no submit of their own.
+TEST(WakeBatch, AsManyWakesAsASleepCarriesGoOutWithIt) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  const SyscallTally used =
+      RingAllThenSleep(notify_internal::kWakesASleepCarries);
+  EXPECT_EQ(used.submits, 0u);
+  EXPECT_EQ(used.carried, 1u);
+}
+
+// A sleep with nothing held carries nothing.
+TEST(WakeBatch, ASleepWithNothingHeldCarriesNothing) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  UringDoorbell mine;
+  SyscallTally used;
+  {
+    WakeBatch batch;
+    const SyscallTally before = ProcessSyscalls();
+    EXPECT_FALSE(mine.WaitFor(absl::Milliseconds(5)));
+    used = ProcessSyscalls() - before;
+  }
+  EXPECT_EQ(used.sleeps, 1u);
+  EXPECT_EQ(used.carried, 0u);
+}
+
+// A held wake makes no system call until it goes out, on a thread that
+// never notified before (its notifier ring is new).
+TEST(WakeBatch, AHeldWakeMakesNoCallUntilItGoesOut) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  UringDoorbell target;
+  Sleeper sleeper(target);
+  SyscallTally while_held, after;
+  std::thread fresh([&] {
+    const SyscallTally before = ProcessSyscalls();
+    {
+      WakeBatch batch;
+      target.Ring();
+      while_held = ProcessSyscalls() - before;
+    }
+    after = ProcessSyscalls() - before;
+  });
+  fresh.join();
+  EXPECT_EQ(while_held.submits, 0u);
+  EXPECT_EQ(after.submits, 1u);  // the batch's end
+  EXPECT_EQ(after.messages, 1u);
+}
+
+// A kernel-timed sleep that carries wakes ends at its timeout when nobody
+// rings. The guard's ring ends a sleep that would otherwise never end, and
+// reads as a ring.
+TEST(WakeBatch, ACarryingSleepEndsAtItsTimeout) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  UringDoorbell target, mine;
+  Sleeper sleeper(target);
+  std::atomic<bool> done{false};
+  std::thread guard([&] {
+    const absl::Time give_up = absl::Now() + absl::Seconds(3);
+    while (!done.load() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    mine.Ring();
+  });
+  SyscallTally used;
+  {
+    WakeBatch batch;
+    target.Ring();
+    const SyscallTally before = ProcessSyscalls();
+    // Shorter than kCoarseMin: the kernel times this sleep.
+    EXPECT_FALSE(mine.WaitFor(absl::Milliseconds(10)));
+    used = ProcessSyscalls() - before;
+  }
+  done.store(true);
+  guard.join();
+  EXPECT_EQ(used.carried, 1u);
+}
+
+// A kernel-timed sleep that carries wakes ends at its ring, not at its
+// timeout. The answer comes as soon as the held wake is delivered; of five
+// rounds, a sleep that waited for its timeout every time would never
+// return early, while one that ends at its ring does unless every answer
+// was late.
+TEST(WakeBatch, ACarryingSleepEndsAtItsRing) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  constexpr absl::Duration kTimeout = absl::Milliseconds(15);  // < kCoarseMin
+  int early = 0;
+  for (int round = 0; round < 5; ++round) {
+    UringDoorbell target, mine;
+    Sleeper sleeper(target);
+    std::thread answer([&] {
+      while (!sleeper.woke.load(std::memory_order_acquire)) {
+        sched_yield();
+      }
+      mine.Ring();
+    });
+    SyscallTally used;
+    absl::Duration took;
+    {
+      WakeBatch batch;
+      target.Ring();
+      const SyscallTally before = ProcessSyscalls();
+      const absl::Time start = absl::Now();
+      EXPECT_TRUE(mine.WaitFor(kTimeout));
+      took = absl::Now() - start;
+      used = ProcessSyscalls() - before;
+    }
+    answer.join();
+    EXPECT_EQ(used.carried, 1u);
+    if (took < kTimeout) ++early;
+  }
+  EXPECT_GE(early, 1) << "every carrying sleep lasted its whole timeout";
 }
 
 // kOtherCpusOnly: a waiter that slept on the ringer's CPU is woken at once,

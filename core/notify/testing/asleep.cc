@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 
 namespace ioreq {
@@ -41,21 +42,32 @@ char State(pid_t tid) {
   return text[close + 2];
 }
 
-}  // namespace
-
-std::vector<pid_t> ThreadsNamed(absl::string_view name) {
-  std::vector<pid_t> named;
+// The threads of this process whose name `match` accepts.
+template <typename Match>
+std::vector<pid_t> ThreadsWhose(Match match) {
+  std::vector<pid_t> found;
   DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return named;
+  if (dir == nullptr) return found;
   while (const dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     const pid_t tid = static_cast<pid_t>(std::atoi(entry->d_name));
     std::string comm = ReadTaskFile(tid, "comm");
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    if (comm == name) named.push_back(tid);
+    if (!comm.empty() && match(comm)) found.push_back(tid);
   }
   closedir(dir);
-  return named;
+  return found;
+}
+
+}  // namespace
+
+std::vector<pid_t> ThreadsNamed(absl::string_view name) {
+  return ThreadsWhose([name](absl::string_view comm) { return comm == name; });
+}
+
+std::vector<pid_t> ThreadsNamedStartingWith(absl::string_view prefix) {
+  return ThreadsWhose(
+      [prefix](absl::string_view comm) { return absl::StartsWith(comm, prefix); });
 }
 
 bool AwaitAsleep(pid_t tid, long syscall_nr, absl::Duration timeout) {

@@ -45,6 +45,11 @@ bool AwaitAsleep(pid_t tid, long syscall_nr, absl::Duration timeout);
 // ago may still be listed while the kernel finishes its exit.
 std::vector<pid_t> ThreadsNamed(absl::string_view name);
 
+// The threads of this process whose name starts with `prefix`: the kernel's
+// own threads in the process, named after another thread's id (an SQPOLL
+// ring's poller is "iou-sqp-<tid of the thread that set the ring up>").
+std::vector<pid_t> ThreadsNamedStartingWith(absl::string_view prefix);
+
 }  // namespace ioreq
 
 #endif  // IOREQ_CORE_NOTIFY_TESTING_ASLEEP_H_

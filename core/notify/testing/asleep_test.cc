@@ -44,7 +44,7 @@ TEST(AwaitAsleep, ARunningThreadIsNotAsleep) {
   spinner.join();
 }
 
-TEST(ThreadsNamed, FindsTheThreadsOfThatNameOnly) {
+TEST(ThreadsNamed, FindsTheThreadsOfThatNameOrPrefixOnly) {
   std::atomic<bool> named{false}, stop{false};
   std::atomic<pid_t> tid{0};
   std::thread worker([&] {
@@ -56,6 +56,9 @@ TEST(ThreadsNamed, FindsTheThreadsOfThatNameOnly) {
   while (!named.load()) std::this_thread::yield();
   EXPECT_EQ(ThreadsNamed("asleep-test-w"), std::vector<pid_t>{tid.load()});
   EXPECT_TRUE(ThreadsNamed("asleep-test").empty()) << "a prefix is not a name";
+  EXPECT_EQ(ThreadsNamedStartingWith("asleep-test"),
+            std::vector<pid_t>{tid.load()});
+  EXPECT_TRUE(ThreadsNamedStartingWith("asleep-test-wx").empty());
   stop.store(true);
   worker.join();
   // Gone once it has exited (a joined thread may be listed a moment more).
