@@ -474,6 +474,29 @@ TEST(UringDoorbell, ProbeSaysWhenTheKernelRefusesARing) {
       << probe.message();
 }
 
+// uring_eventfd: every sleep ends at a ring of its own. A completion left
+// in the ring (a count the eventfd was made with, a read's completion not
+// consumed) would end the next sleep early, and the waiter, finding no
+// ring, would sleep once more: its count tells.
+TEST(UringEventfdDoorbell, EachSleepEndsAtARingOfItsOwn) {
+  if (!ProbeUring().ok()) GTEST_SKIP() << ProbeUring().message();
+  UringEventfdDoorbell bell;
+  EXPECT_FALSE(bell.WaitFor(absl::Milliseconds(5)));  // nobody rings
+  EXPECT_EQ(bell.syscalls(), 1u);
+  constexpr int kRounds = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    std::atomic<pid_t> tid{0};
+    std::thread sleeper([&] {
+      tid.store(gettid());
+      bell.Wait();
+    });
+    ASSERT_TRUE(AwaitAsleep(tid, SYS_io_uring_enter, absl::Seconds(10)));
+    bell.Ring();
+    sleeper.join();
+  }
+  EXPECT_EQ(bell.syscalls(), 1u + 2 * kRounds);  // a sleep and a wake each
+}
+
 TEST(AdaptiveDoorbell, WindowGrowsAfterShortSleepsAndShrinksAfterLongOnes) {
   AdaptiveDoorbell bell;
   const int64_t start = bell.window_ns();

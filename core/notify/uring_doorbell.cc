@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -318,12 +319,25 @@ bool UringMsgBackend::Block(std::atomic<uint32_t>&, absl::Duration timeout) {
     io_uring_submit(ring_);  // the wakes still go
     return false;
   } else {
-    __kernel_timespec ts;  // relative: no clock read
+    __kernel_timespec ts;  // relative
     const timespec t = absl::ToTimespec(timeout);
     ts.tv_sec = t.tv_sec;
     ts.tv_nsec = t.tv_nsec;
+    // An io_uring_enter that submitted returns the count submitted, not
+    // -ETIME, when its wait times out, and the same when a signal ends it:
+    // the clock tells the two apart. Read only on this path, a kernel-timed
+    // wait (shorter than kCoarseMin) that carries wakes, where it costs
+    // less than the call; without it the timeout read as a signal, and the
+    // waiter slept its whole timeout a second time. The steady clock is the
+    // one the kernel times the wait with (CLOCK_MONOTONIC).
+    const auto start = std::chrono::steady_clock::now();
     io_uring_cqe* cqe = nullptr;
     rc = io_uring_submit_and_wait_timeout(ring_, &cqe, 1, &ts, nullptr);
+    if (rc >= 0 && io_uring_cq_ready(ring_) == 0 &&
+        std::chrono::steady_clock::now() - start >=
+            absl::ToChronoNanoseconds(timeout)) {
+      return false;
+    }
   }
   if (rc == -ETIME) return false;
   io_uring_cq_advance(ring_, io_uring_cq_ready(ring_));

@@ -245,6 +245,51 @@ TEST(WakeBatch, AsManyWakesAsASleepCarriesGoOutWithIt) {
   EXPECT_EQ(used.carried, 1u);
 }
 
+// A batch's wakes go to the bells rung in it and to no other: a bell whose
+// wake went out in an earlier batch is not woken again. Each sleeper sleeps
+// twice; `b` is rung only in the first batch.
+TEST(WakeBatch, ABatchWakesOnlyTheBellsRungInIt) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  UringDoorbell a, b;
+  std::atomic<pid_t> a_tid{0}, b_tid{0};
+  std::thread a_sleeper([&] {
+    a_tid.store(gettid());
+    a.Wait();
+    a.Wait();
+  });
+  std::thread b_sleeper([&] {
+    b_tid.store(gettid());
+    b.Wait();
+    b.Wait();
+  });
+  ASSERT_TRUE(AwaitAsleep(a_tid, SYS_io_uring_enter, absl::Seconds(10)));
+  ASSERT_TRUE(AwaitAsleep(b_tid, SYS_io_uring_enter, absl::Seconds(10)));
+  {
+    WakeBatch batch;
+    a.Ring();
+    b.Ring();
+  }
+  // Both asleep in their second wait: a sleep, a wake, a sleep.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((a.syscalls() < 3 || b.syscalls() < 3) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_TRUE(AwaitAsleep(a_tid, SYS_io_uring_enter, absl::Seconds(10)));
+  ASSERT_TRUE(AwaitAsleep(b_tid, SYS_io_uring_enter, absl::Seconds(10)));
+  const uint64_t b_before = b.syscalls();
+  {
+    WakeBatch batch;
+    a.Ring();
+  }
+  a_sleeper.join();
+  // A stray wake would have `b` wake, find no ring and sleep again: one
+  // more sleep on its count. Give its thread time to run.
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(b.syscalls(), b_before) << "b was woken by a wake not for it";
+  b.Ring();
+  b_sleeper.join();
+}
+
 // A sleep with nothing held carries nothing.
 TEST(WakeBatch, ASleepWithNothingHeldCarriesNothing) {
   if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
@@ -308,6 +353,7 @@ TEST(WakeBatch, ACarryingSleepEndsAtItsTimeout) {
   }
   done.store(true);
   guard.join();
+  EXPECT_EQ(used.sleeps, 1u);  // the timeout read as one, not slept again
   EXPECT_EQ(used.carried, 1u);
 }
 
