@@ -439,15 +439,13 @@ absl::Status Hsm::ResetVm(uint16_t vmid) {
       // the serving side's acquire loads of `pending`.
       const uint32_t dropped = c.pending.exchange(0, std::memory_order_acq_rel);
       Count(ctx_->counters.ownership_lost, __builtin_popcount(dropped));
-      if (!c.is_default) return;
-      for (uint32_t bits = dropped; bits != 0; bits &= bits - 1) {
-        ctx_->completer.EndDefaultHold(vm, LowestBit(bits));
-      }
     };
     for (const auto& c : vm.clients) drop(*c);
     if (vm.default_client) drop(*vm.default_client);
     // The hypervisor's reset may have cleared the field (the emulated one
-    // zeroes its slots); the VM is paused and every slot FREE.
+    // zeroes its slots); the VM is paused and every slot FREE. Marking every
+    // slot also ends the default client's dropped holds
+    // (Completer::EndDefaultHold()).
     if (SharedPage* page = vm.page.load(std::memory_order_acquire)) {
       MarkSlotsTheKernels(*page);
     }

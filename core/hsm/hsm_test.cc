@@ -471,6 +471,86 @@ TEST_P(Clients, VcpuNumIsBoundedToSixteen) {
   EXPECT_FALSE(hv.CreateVm(0).ok());
 }
 
+// Every call that names a VM or a client the HSM does not have answers
+// NotFound and touches nothing, as the kernel's ioctls answer -ENOENT or
+// -EINVAL for a VM the file does not hold.
+TEST_P(Clients, EveryCallNamingAVmOrClientThatIsNotThereAnswersNotFound) {
+  ManualRig rig(/*vcpus=*/2, Options());
+  const uint16_t no_vm = rig.vm + 1;
+  const ClientId no_client = 0xBEEF;
+  const auto not_found = absl::StatusCode::kNotFound;
+  const IoHandler ok = [](IoAccess&) { return absl::OkStatus(); };
+  EXPECT_EQ(rig.hsm.SetIoreqBuffer(no_vm, rig.hv.shared_page(rig.vm)).code(),
+            not_found);
+  EXPECT_EQ(rig.hsm.DestroyVm(no_vm).code(), not_found);
+  EXPECT_EQ(rig.hsm.CreateClient(no_vm, "c", ok, false).status().code(),
+            not_found);
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(no_vm, 0).code(), not_found);
+  EXPECT_EQ(rig.hsm.ClearRequests(no_vm).code(), not_found);
+  EXPECT_EQ(rig.hsm.ResetVm(no_vm).code(), not_found);
+  EXPECT_EQ(rig.hsm.SetPostedRing(no_vm, nullptr).code(), not_found);
+  EXPECT_EQ(rig.hsm.AssignPosted(no_vm, PostedArgs{}).status().code(),
+            not_found);
+  EXPECT_EQ(rig.hsm.DeassignPosted(no_vm, 1).code(), not_found);
+  EXPECT_EQ(rig.hsm.DrainPosted(no_vm).code(), not_found);
+  EXPECT_EQ(rig.hsm.Ioeventfd(no_vm, IoeventfdArgs{}).code(), not_found);
+  EXPECT_EQ(rig.hsm.ioeventfds(no_vm), nullptr);
+  EXPECT_EQ(rig.hsm.HolderOf(no_vm, 0).status().code(), not_found);
+  EXPECT_EQ(rig.hsm.SlotCompletions(no_vm).status().code(), not_found);
+
+  EXPECT_EQ(rig.hsm.DestroyClient(no_client).code(), not_found);
+  EXPECT_EQ(rig.hsm.AddRange(no_client, kTypePortIo, 0x60, 0x60).code(),
+            not_found);
+  EXPECT_EQ(rig.hsm.DelRange(no_client, kTypePortIo, 0x60, 0x60).code(),
+            not_found);
+  EXPECT_EQ(rig.hsm.WaitForRequests(no_client).status().code(), not_found);
+  EXPECT_EQ(rig.hsm.InterruptWait(no_client).code(), not_found);
+  EXPECT_EQ(rig.hsm.ServeDefaultRequests(no_client, ok).code(), not_found);
+  EXPECT_EQ(rig.hsm.ServeClient(no_client).code(), not_found);
+  EXPECT_EQ(rig.hsm.PendingBitmap(no_client).status().code(), not_found);
+  EXPECT_EQ(rig.hsm.Resolve(no_client).status().code(), not_found);
+
+  // The VM that is there still works, with its page set once.
+  EXPECT_EQ(rig.hsm.SetIoreqBuffer(rig.vm, rig.hv.shared_page(rig.vm)).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(rig.hsm.ioeventfds(rig.vm) != nullptr);
+}
+
+// The default client's calls (the device model's wait, serve and finish)
+// take only the default client, and ServeClient() only another: each
+// refuses the other kind rather than serve it the wrong way.
+TEST_P(Clients, EachKindOfClientIsServedOnlyByItsOwnCalls) {
+  ManualRig rig(/*vcpus=*/1, Options());
+  const ClientId dm = *rig.hsm.CreateClient(rig.vm, "dm", nullptr, true);
+  const ClientId c = rig.AddConstantClient("c", 0);
+  const absl::StatusOr<ClientHandle> other = rig.hsm.Resolve(c);
+  ASSERT_TRUE(other.ok()) << other.status();
+  const IoHandler ok = [](IoAccess&) { return absl::OkStatus(); };
+  const auto invalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_EQ(rig.hsm.WaitForRequests(c).status().code(), invalid);
+  EXPECT_EQ(rig.hsm.WaitForRequests(*other).status().code(), invalid);
+  EXPECT_EQ(rig.hsm.ServeDefaultRequests(c, ok).code(), invalid);
+  EXPECT_EQ(rig.hsm.ServeDefaultRequests(*other, ok).code(), invalid);
+  EXPECT_EQ(rig.hsm.NotifyRequestFinish(*other, 0).code(), invalid);
+  EXPECT_EQ(rig.hsm.ServeClient(dm).code(), invalid);
+}
+
+// A topology's name is how a flag names it, both ways, and nothing else is
+// one.
+TEST(TopologyNames, EachNameParsesToItsTopology) {
+  for (Topology t : kAllTopologies) {
+    absl::StatusOr<Topology> parsed = ParseTopology(TopologyName(t));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(*parsed, t);
+  }
+  EXPECT_STREQ(TopologyName(Topology::kKernel), "kernel");
+  EXPECT_STREQ(TopologyName(Topology::kDirect), "direct");
+  EXPECT_EQ(ParseTopology("Direct").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseTopology("").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 // ---------------------------------------------------------------- [find-client]
 
 TEST_P(FindClient, NewestClientFirstThenDefault) {
@@ -690,9 +770,11 @@ TEST_P(NotifyFinish, CompletesTheDefaultClientsRequest) {
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 1, PortWrite(0x80, 1, 5), false).ok());
   rig.hsm.Dispatch();
   EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 1u << 1);
+  EXPECT_EQ(*rig.hsm.HolderOf(rig.vm, 1), "dm");
   ASSERT_TRUE(rig.hsm.NotifyRequestFinish(rig.vm, 1).ok());
   EXPECT_EQ(rig.State(1), kStateComplete);
   EXPECT_EQ(*rig.hsm.PendingBitmap(dm), 0u);
+  EXPECT_EQ(*rig.hsm.HolderOf(rig.vm, 1), "");
   EXPECT_TRUE(rig.hv.WaitForCompletion(rig.vm, 1, kShort).ok());
 }
 
@@ -777,7 +859,8 @@ TEST_P(Clear, ForcesTheDefaultClientsRequestsComplete) {
 
 TEST_P(Clear, WaitsForInProcessClientsToDrain) {
   HsmOptions options = Threaded();
-  options.clear_drain_timeout = absl::Seconds(2);
+  // Long, so that a clear that waited for it and not for the drain shows.
+  options.clear_drain_timeout = absl::Seconds(10);
   System system(Strategy::kEventfd, options);
   EmulatedHypervisor& hv = system.hv;
   Hsm& hsm = system.hsm;
@@ -795,10 +878,26 @@ TEST_P(Clear, WaitsForInProcessClientsToDrain) {
   ASSERT_TRUE(hsm.AddRange(c, kTypePortIo, 0, 0xFFFF).ok());
   ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), true).ok());
   while (!in_handler) absl::SleepFor(absl::Milliseconds(1));
+  const absl::Time start = absl::Now();
   ASSERT_TRUE(hsm.ClearRequests(vm).ok());
-  // The clear returned only after the client completed its request.
+  // The clear returned only after the client completed its request, and
+  // at the drain, not at its timeout (the VM's ioeventfd client, which
+  // holds nothing, does not count as one still draining).
   EXPECT_EQ(*hsm.PendingBitmap(c), 0u);
   EXPECT_EQ(*hv.WaitForCompletion(vm, 0, kShort), 0x42u);
+  EXPECT_LT(absl::Now() - start, options.clear_drain_timeout / 2);
+}
+
+// A clear waits only while a client holds a request: one that holds
+// nothing (here every client of a VM with no request) returns at once.
+TEST_P(Clear, ReturnsAtOnceWhenNoClientHoldsARequest) {
+  HsmOptions options = Options();
+  options.clear_drain_timeout = absl::Seconds(10);
+  ManualRig rig(/*vcpus=*/2, options);
+  rig.AddConstantClient("c", 0);
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(rig.hsm.ClearRequests(rig.vm).ok());
+  EXPECT_LT(absl::Now() - start, options.clear_drain_timeout / 2);
 }
 
 // ---------------------------------------------------------------- [pause]
@@ -926,6 +1025,21 @@ TEST_P(Hazard, SpuriousCompletionOnAFreeSlotIsRefused) {
   EXPECT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), true).ok());
 }
 
+// [posted] The posted ring is a page shared with the hypervisor, as the
+// request buffer is: one not on a page boundary is refused, and none (a
+// null ring) turns posting off.
+TEST_P(Hazard, AnUnalignedPostedRingIsRefused) {
+  ManualRig rig(/*vcpus=*/1, Options());
+  PostedRing* const ring = rig.hv.posted_ring(rig.vm);
+  ASSERT_NE(ring, nullptr);
+  PostedRing* const unaligned = reinterpret_cast<PostedRing*>(
+      reinterpret_cast<uintptr_t>(ring) + 64);
+  EXPECT_EQ(rig.hsm.SetPostedRing(rig.vm, unaligned).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(rig.hsm.SetPostedRing(rig.vm, ring).ok());
+  EXPECT_TRUE(rig.hsm.SetPostedRing(rig.vm, nullptr).ok());
+}
+
 TEST_P(Hazard, AnUnalignedBufferIsRefused) {
   EmulatedHypervisor hv;
   Hsm hsm(&hv, Options());
@@ -976,6 +1090,22 @@ TEST_P(Hazard, DispatchContinuesPastAVmWithoutBuffer) {
 // [clear] A VM whose buffer was never set has no slot to look at: clearing
 // it completes nothing and touches no page (the kernel's clear looks only
 // at its clients' bits).
+// [notify-finish] The device model's finish on a VM whose buffer was
+// never set has no slot to complete: refused, touching no page.
+TEST_P(Hazard, FinishingOnAVmWithoutABufferIsRefused) {
+  EmulatedHypervisor hv;
+  Hsm hsm(&hv, Options());
+  ASSERT_TRUE(hsm.CreateVm(0, 2).ok());  // no buffer set
+  const ClientId dm = *hsm.CreateClient(0, "dm", nullptr, true);
+  EXPECT_EQ(hsm.NotifyRequestFinish(0, 1).code(),
+            absl::StatusCode::kFailedPrecondition);
+  const absl::StatusOr<ClientHandle> handle = hsm.Resolve(dm);
+  ASSERT_TRUE(handle.ok()) << handle.status();
+  EXPECT_EQ(hsm.NotifyRequestFinish(*handle, 1).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(hsm.stats().completed, 0u);
+}
+
 TEST_P(Hazard, ClearingAVmWithoutABufferTouchesNoPage) {
   EmulatedHypervisor hv;
   Hsm hsm(&hv, Options());
