@@ -1104,6 +1104,9 @@ TEST_P(Hazard, FinishingOnAVmWithoutABufferIsRefused) {
   EXPECT_EQ(hsm.NotifyRequestFinish(*handle, 1).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(hsm.stats().completed, 0u);
+  // Refused before any client's bits are looked at: not counted as a
+  // completion of a request the client does not hold.
+  EXPECT_EQ(hsm.stats().spurious_completions, 0u);
 }
 
 TEST_P(Hazard, ClearingAVmWithoutABufferTouchesNoPage) {
