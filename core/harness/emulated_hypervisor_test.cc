@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/abi/slot_decode.h"
+#include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "gtest/gtest.h"
 
@@ -60,6 +61,52 @@ TEST(EmulatedHypervisor, StatsCountTheRequestsOfEveryVcpuOfEveryVm) {
   EXPECT_EQ(stats.inserted, 5u * kRounds);
   EXPECT_EQ(stats.completed, 5u * kRounds);
   EXPECT_EQ(stats.notifications, 3u * kRounds);  // the polled ones: none
+}
+
+// [posted] The hypervisor's side of posted writes: a descriptor names a VM
+// that is there, a deassign takes exactly the descriptor its cookie names,
+// and an access is posted only when its type, address and (where asked)
+// data match, and, outside the `acrn` profile, only when it is a write.
+// Every other access takes a slot as usual.
+TEST(EmulatedHypervisor, PostsOnlyTheWritesADescriptorMatches) {
+  EmulatedHypervisor hv;
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/5).value();
+  const uint16_t no_vm = vm + 1;
+  PostedDescriptor any_value;
+  any_value.type = kTypePortIo;
+  any_value.address = 0x500;
+  any_value.cookie = 11;
+  PostedDescriptor seven;
+  seven.type = kTypePortIo;
+  seven.address = 0x600;
+  seven.match_data = true;
+  seven.data = 7;
+  seven.cookie = 12;
+  EXPECT_EQ(hv.AssignPosted(no_vm, seven).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.DeassignPosted(no_vm, 12).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(hv.AssignPosted(vm, any_value).ok());
+  ASSERT_TRUE(hv.AssignPosted(vm, seven).ok());
+  EXPECT_EQ(hv.DeassignPosted(vm, 99).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(hv.DeassignPosted(vm, 11).ok());
+  EXPECT_EQ(hv.DeassignPosted(vm, 11).code(), absl::StatusCode::kNotFound);
+
+  auto slot_state = [&](uint32_t vcpu) {
+    return LoadStateAcquire(hv.shared_page(vm)->slots[vcpu]);
+  };
+  // The deassigned descriptor posts nothing; the other one still posts.
+  ASSERT_TRUE(hv.InsertRequest(vm, 0, PortWrite(0x500, 1, 1), false).ok());
+  EXPECT_EQ(slot_state(0), kStatePending);
+  ASSERT_TRUE(hv.InsertRequest(vm, 1, PortWrite(0x600, 1, 6), false).ok());
+  EXPECT_EQ(slot_state(1), kStatePending);  // not its data
+  ASSERT_TRUE(hv.InsertRequest(vm, 2, PortWrite(0x601, 1, 7), false).ok());
+  EXPECT_EQ(slot_state(2), kStatePending);  // not its address
+  ASSERT_TRUE(hv.InsertRequest(vm, 3, PortRead(0x600, 1), false).ok());
+  EXPECT_EQ(slot_state(3), kStatePending);  // a read must have a value
+  EXPECT_EQ(hv.stats().posted, 0u);
+  ASSERT_TRUE(hv.InsertRequest(vm, 4, PortWrite(0x600, 1, 7), false).ok());
+  EXPECT_EQ(slot_state(4), kStateFree);
+  EXPECT_EQ(hv.stats().posted, 1u);
+  EXPECT_EQ(hv.stats().inserted, 4u);
 }
 
 }  // namespace
