@@ -84,6 +84,8 @@ TEST(EmulatedHypervisor, PostsOnlyTheWritesADescriptorMatches) {
   seven.cookie = 12;
   EXPECT_EQ(hv.AssignPosted(no_vm, seven).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(hv.DeassignPosted(no_vm, 12).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.HandledInHypervisor(no_vm).status().code(),
+            absl::StatusCode::kNotFound);
   ASSERT_TRUE(hv.AssignPosted(vm, any_value).ok());
   ASSERT_TRUE(hv.AssignPosted(vm, seven).ok());
   EXPECT_EQ(hv.DeassignPosted(vm, 99).code(), absl::StatusCode::kNotFound);
@@ -107,6 +109,24 @@ TEST(EmulatedHypervisor, PostsOnlyTheWritesADescriptorMatches) {
   EXPECT_EQ(slot_state(4), kStateFree);
   EXPECT_EQ(hv.stats().posted, 1u);
   EXPECT_EQ(hv.stats().inserted, 4u);
+}
+
+// A notified vCPU's wait ends at its timeout, once: a timeout shorter than
+// the rescan interval is one wait, not that wait and then a whole timeout
+// counted from its end. Nobody completes the request here.
+TEST(EmulatedHypervisor, AWaitShorterThanTheRescanEndsAtItsTimeout) {
+  EmulatedHypervisor hv(Strategy::kFutex, /*completion_rescan=*/absl::Seconds(60));
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/1).value();
+  EXPECT_EQ(hv.WaitForCompletion(vm + 1, 0, absl::Seconds(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), /*polling=*/false).ok());
+  constexpr absl::Duration kTimeout = absl::Seconds(2);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(hv.WaitForCompletion(vm, 0, kTimeout).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  const absl::Duration waited = absl::Now() - start;
+  EXPECT_GE(waited, kTimeout);
+  EXPECT_LT(waited, kTimeout * 7 / 4);  // twice the timeout is the bug
 }
 
 }  // namespace

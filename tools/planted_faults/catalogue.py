@@ -572,6 +572,12 @@ FAULTS = [
            "  absl::StatusOr<Vm*> vm = FindVm(vmid);\n",
            "a descriptor names a VM that is there",
            ["//core/harness:emulated_hypervisor_test"]),
+    _fault("short_wait_waits_twice",
+           "core/harness/emulated_hypervisor.cc",
+           "      if (!rung && wait == remaining) return expired();",
+           "      if (false) return expired();",
+           "a vCPU's wait ends at its timeout, once",
+           ["//core/harness:emulated_hypervisor_test"]),
     # --- the emulated hypervisor ([hv-insert], [rescan])
     _fault("read_value_unmasked",
            "core/harness/emulated_hypervisor.cc",
