@@ -127,6 +127,11 @@ TEST(EmulatedHypervisor, AWaitShorterThanTheRescanEndsAtItsTimeout) {
   const absl::Duration waited = absl::Now() - start;
   EXPECT_GE(waited, kTimeout);
   EXPECT_LT(waited, kTimeout * 7 / 4);  // twice the timeout is the bug
+  // The vCPU slept on its doorbell, and the count sees that vCPU's calls.
+  EXPECT_GT(hv.syscalls(), 0u);
+  EXPECT_TRUE(hv.AbandonRequest(vm, 0).ok());
+  EXPECT_EQ(hv.AbandonRequest(vm + 1, 0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.PauseVm(vm + 1).code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
