@@ -3,6 +3,7 @@
 applies to the tree (so the catalogue plants what it says), bad flags exit 2
 with one line, and the runner, given a stand-in for bazel, reports a fault
 caught or survived from the tests' exit and puts every file back."""
+import json
 import os
 import shutil
 import subprocess
@@ -190,11 +191,46 @@ class SweepTest(unittest.TestCase):
     def test_bad_flags_exit_2_with_one_line(self):
         for args in (["core/abi/slot_decode.cc"], ["nonesuch.cc", "--list"],
                      ["core/abi/slot_decode.cc", "--tests=notalabel"],
-                     ["core/abi/slot_decode.cc", "--list", "--lines=3"]):
+                     ["core/abi/slot_decode.cc", "--list", "--lines=3"],
+                     ["core/abi/slot_decode.cc", "--list", "--skip=/nonesuch.json"]):
             r = subprocess.run([PYTHON, SWEEP, "--tree=" + ROOT] + args,
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 2, args)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, (args, r.stderr))
+
+    def test_a_sample_and_what_skipping_it_leaves_are_every_mutant_once(self):
+        def listed(*flags):
+            r = subprocess.run([PYTHON, SWEEP, "--tree=" + ROOT, "core/abi/slot_decode.cc",
+                                "--list"] + list(flags), capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout.splitlines()
+        every = listed()
+        sample = listed("--max=5", "--seed=3")
+        self.assertEqual(len(sample), 5)
+        self.assertEqual(sample, listed("--max=5", "--seed=3"))  # the same seed, the same sample
+        # An earlier sweep's --json, as sweep.py writes it, names the sample.
+        with open(os.path.join(ROOT, "core/abi/slot_decode.cc")) as fh:
+            text = fh.read()
+        chosen = [m for m in sweep.mutants(text)
+                  if "%d  %s  ->  %s" % (m[0], m[2].strip(), m[3].strip()) in sample]
+        done = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump([{"old": m[2].strip(), "new": m[3].strip(), "rule": m[1],
+                    "line": m[0], "outcome": "caught"} for m in chosen], done)
+        done.close()
+        try:
+            rest = listed("--skip=" + done.name)
+        finally:
+            os.unlink(done.name)
+        self.assertEqual(len(rest), len(every) - 5)
+        self.assertEqual(sorted(sample + rest), sorted(every))
+
+    def test_a_line_that_occurs_twice_is_skipped_only_where_it_was_planted(self):
+        text = "x = 1;\nif (a < b) return;\ny = 2;\nif (a < b) return;\n"
+        found = [m for m in sweep.mutants(text) if m[1] == "lt_to_le"]
+        self.assertEqual([m[0] for m in found], [2, 4])
+        # Planted at line 5, before a line above it was taken out: now line 4.
+        done = {("if (a < b) return;", "if (a <= b) return;", "lt_to_le"): [5]}
+        self.assertEqual([m[0] for m in sweep.left_to_plant(found, done)], [2])
 
     def test_the_runner_reports_survivors_and_puts_the_file_back(self):
         tree = tempfile.mkdtemp()

@@ -3,8 +3,8 @@
 time, and says which ones its tests do not catch.
 
 usage: tools/planted_faults/sweep.py FILE --tests=//a:t,//b:t [--tree=DIR]
-           [--lines=FIRST:LAST] [--max=N] [--seed=S] [--list] [--bazel=CMD]
-           [--json=OUT] [--timeout=SECONDS]
+           [--lines=FIRST:LAST] [--max=N] [--seed=S] [--skip=JSON] [--list]
+           [--bazel=CMD] [--json=OUT] [--timeout=SECONDS]
 
 Where catalogue.py holds bugs a person chose, this script makes them by
 rule, the way mutation testing does: a comparison turned (`<` to `<=`, `==`
@@ -21,6 +21,12 @@ casts and shifts are left alone; comments, preprocessor lines and string
 literals are never edited. An edit that does not build is skipped (a
 compile error is not a bug). A mutant that makes a test hang is caught
 when the test passes --timeout (120 s unless told).
+
+A large file can be swept in parts: --max=N --seed=S plants a sample of N,
+and a later --skip=JSON (the --json an earlier sweep wrote; comma-separated
+for several) leaves out every mutant that sweep planted. A mutant is
+matched by its line's text, the edit and the rule, not its line number, so
+tests and fixes landed in between do not shift it.
 
 Exit codes: 0 no mutant survived (or --list); 1 some survived; 2 a bad
 flag, a missing file, or a file with changes of its own (one line says
@@ -151,6 +157,46 @@ def as_fault(text, path, number, rule, old_line, new_line):
             "line": number, "old_line": old_line.strip(), "new_line": new_line.strip()}
 
 
+def _key(mutant):
+    """What names a mutant across edits elsewhere in its file."""
+    _, rule, old_line, new_line = mutant
+    return (old_line.strip(), new_line.strip(), rule)
+
+
+def planted_before(paths):
+    """What earlier sweeps' --json files planted: {_key(): [line, ...]}."""
+    done = {}
+    for path in paths:
+        try:
+            with open(path) as fh:
+                results = json.load(fh)
+            for r in results:
+                done.setdefault((r["old"], r["new"], r["rule"]), []).append(int(r["line"]))
+        except (OSError, ValueError, TypeError, KeyError) as e:
+            raise plant.UsageError("--skip=%s: the --json an earlier sweep wrote (%s)"
+                                   % (path, e))
+    return done
+
+
+def left_to_plant(found, done):
+    """`found` less the mutants in `done`. A line that occurs more than once
+    gives one mutant per place: each planted one takes the place nearest the
+    line it had then, so each place is skipped once, whatever moved."""
+    places = {}
+    for m in found:
+        places.setdefault(_key(m), []).append(m)
+    taken = set()
+    for key, lines in done.items():
+        free = places.get(key, [])
+        for line in lines:
+            if not free:
+                break
+            nearest = min(free, key=lambda m: abs(m[0] - line))
+            free.remove(nearest)
+            taken.add(id(nearest))
+    return [m for m in found if id(m) not in taken]
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(add_help=True)
     parser.add_argument("file")
@@ -159,6 +205,7 @@ def parse_args(argv):
     parser.add_argument("--lines", default="")
     parser.add_argument("--max", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip", default="")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--bazel", default="bazel")
     parser.add_argument("--json", default="")
@@ -190,6 +237,8 @@ def main(argv):
             text = fh.read()
         first, last = (int(x) for x in args.lines.split(":")) if args.lines else (1, None)
         found = mutants(text, args.file.endswith(".py"), first, last)
+        if args.skip:
+            found = left_to_plant(found, planted_before(args.skip.split(",")))
         if args.max:
             random.Random(args.seed).shuffle(found)
             found = sorted(found[:args.max])
