@@ -93,6 +93,8 @@ struct ClientState;
 class ClientHandle {
  public:
   ClientHandle() = default;
+  // The client's id; 0, which no client has (ids count from 1), for an
+  // empty handle.
   ClientId id() const;
   bool valid() const { return state_ != nullptr; }
 

@@ -677,6 +677,10 @@ TEST_P(ClientWait, AHandleServesWithoutALookupAndIsRefusedOnceDestroyed) {
   }).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(rig.hsm.WaitForRequests(ClientHandle()).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // An empty handle names no client: ids count from 1.
+  EXPECT_FALSE(ClientHandle().valid());
+  EXPECT_EQ(ClientHandle().id(), 0u);
+  EXPECT_GE(dm, 1u);
 }
 
 TEST_P(ClientWait, HandlerErrorLeavesTheBitSetThenGivesUp) {

@@ -340,6 +340,12 @@ FAULTS = [
            "  return topology != Topology::kDirect ? \"direct\" : \"kernel\";",
            "a topology's name is the one its flag takes",
            [HSM]),
+    _fault("empty_handle_names_client_one",
+           "core/hsm/hsm.cc",
+           "ClientHandle::id() const { return state_ ? state_->id : 0; }",
+           "ClientHandle::id() const { return state_ ? state_->id : 1; }",
+           "an empty client handle names no client: ids count from 1",
+           [HSM]),
     # --- the kernel topology's dispatcher ([dispatch], [pause], [rescan])
     _fault("dispatch_without_the_clients_lock",
            "core/hsm/internal/kernel_dispatcher.cc",
