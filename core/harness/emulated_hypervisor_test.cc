@@ -67,10 +67,11 @@ TEST(EmulatedHypervisor, StatsCountTheRequestsOfEveryVcpuOfEveryVm) {
 // that is there, a deassign takes exactly the descriptor its cookie names,
 // and an access is posted only when its type, address and (where asked)
 // data match, and, outside the `acrn` profile, only when it is a write.
-// Every other access takes a slot as usual.
+// Every other access takes a slot as usual: a PCI configuration access is
+// never posted (ACRN posts port and MMIO writes only).
 TEST(EmulatedHypervisor, PostsOnlyTheWritesADescriptorMatches) {
   EmulatedHypervisor hv;
-  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/5).value();
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/6).value();
   const uint16_t no_vm = vm + 1;
   PostedDescriptor any_value;
   any_value.type = kTypePortIo;
@@ -104,11 +105,37 @@ TEST(EmulatedHypervisor, PostsOnlyTheWritesADescriptorMatches) {
   EXPECT_EQ(slot_state(2), kStatePending);  // not its address
   ASSERT_TRUE(hv.InsertRequest(vm, 3, PortRead(0x600, 1), false).ok());
   EXPECT_EQ(slot_state(3), kStatePending);  // a read must have a value
+  IoAccess config = PortWrite(0x600, 1, 7);  // the descriptor's address
+  config.type = kTypePciCfg;
+  ASSERT_TRUE(hv.InsertRequest(vm, 5, config, false).ok());
+  EXPECT_EQ(slot_state(5), kStatePending);  // not a port or MMIO access
   EXPECT_EQ(hv.stats().posted, 0u);
   ASSERT_TRUE(hv.InsertRequest(vm, 4, PortWrite(0x600, 1, 7), false).ok());
   EXPECT_EQ(slot_state(4), kStateFree);
   EXPECT_EQ(hv.stats().posted, 1u);
-  EXPECT_EQ(hv.stats().inserted, 4u);
+  EXPECT_EQ(hv.stats().inserted, 5u);
+}
+
+// A hypervisor holds kMaxVms VMs, ids 0 to kMaxVms - 1: one more is
+// refused, and an id past the table names no VM (it is not read).
+TEST(EmulatedHypervisor, HoldsAtMostItsLimitOfVms) {
+  EmulatedHypervisor hv(Strategy::kSpin);  // no file descriptor per vCPU
+  for (size_t i = 0; i < EmulatedHypervisor::kMaxVms; ++i) {
+    ASSERT_EQ(hv.CreateVm(/*vcpu_num=*/1).value(), i);
+  }
+  EXPECT_EQ(hv.CreateVm(/*vcpu_num=*/1).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  const uint16_t last = EmulatedHypervisor::kMaxVms - 1;
+  EXPECT_TRUE(hv.InsertRequest(last, 0, PortRead(0x60, 1), false).ok());
+  for (const uint16_t past : {static_cast<uint16_t>(EmulatedHypervisor::kMaxVms),
+                              static_cast<uint16_t>(0xFFFF)}) {
+    EXPECT_EQ(hv.InsertRequest(past, 0, PortRead(0x60, 1), false).code(),
+              absl::StatusCode::kNotFound)
+        << past;
+    EXPECT_EQ(hv.HandledInHypervisor(past).status().code(),
+              absl::StatusCode::kNotFound)
+        << past;
+  }
 }
 
 // A notified vCPU's wait ends at its timeout, once: a timeout shorter than
