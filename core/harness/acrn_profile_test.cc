@@ -187,6 +187,7 @@ TEST(AcrnProfileTest, VpciCompletesConfigAccessesBeforeTheHsm) {
     EXPECT_EQ(*got, 0xFFFFu);
     const auto handled = rig.hv.HandledInHypervisor(rig.vm).value();
     EXPECT_EQ(handled[0], profile == Profile::kAcrn ? 1u : 0u);
+    EXPECT_EQ(rig.hv.stats().handled_in_hypervisor, handled[0]);  // the VM's sum
     EXPECT_EQ(rig.hsm.SlotCompletions(rig.vm).value()[0],
               profile == Profile::kAcrn ? 1u : 2u);
   }

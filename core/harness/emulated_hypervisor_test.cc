@@ -1,6 +1,10 @@
 #include "core/harness/emulated_hypervisor.h"
 
+#include <time.h>
+
+#include <atomic>
 #include <cstdint>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -114,6 +118,42 @@ TEST(EmulatedHypervisor, PostsOnlyTheWritesADescriptorMatches) {
   EXPECT_EQ(slot_state(4), kStateFree);
   EXPECT_EQ(hv.stats().posted, 1u);
   EXPECT_EQ(hv.stats().inserted, 5u);
+}
+
+// A wait needs a request to wait for: a vCPU with none in flight is refused
+// at once, not left to wait on a FREE slot until its timeout.
+TEST(EmulatedHypervisor, AWaitWithNoRequestInFlightIsRefused) {
+  EmulatedHypervisor hv;
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/1).value();
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(hv.WaitForCompletion(vm, 0, absl::Seconds(5)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+// A vCPU that traps while its VM is paused (as before a reset, [hv-reset])
+// sleeps until the resume: it inserts nothing before, and does not spin.
+TEST(EmulatedHypervisor, AVcpuOfAPausedVmSleepsUntilTheResume) {
+  EmulatedHypervisor hv;
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/1).value();
+  ASSERT_TRUE(hv.PauseVm(vm).ok());
+  std::atomic<int64_t> cpu_ns{-1};
+  std::atomic<bool> inserted{false};
+  std::thread vcpu([&] {
+    ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), false).ok());
+    inserted.store(true);
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    cpu_ns.store(int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec);
+  });
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_FALSE(inserted.load());
+  EXPECT_EQ(hv.stats().inserted, 0u);
+  ASSERT_TRUE(hv.ResumeVm(vm).ok());
+  vcpu.join();
+  EXPECT_EQ(hv.stats().inserted, 1u);
+  // A spinning vCPU would have burnt most of the half second.
+  EXPECT_LT(cpu_ns.load(), absl::ToInt64Nanoseconds(absl::Milliseconds(100)));
 }
 
 // A hypervisor holds kMaxVms VMs, ids 0 to kMaxVms - 1: one more is
