@@ -3,7 +3,9 @@
 #include <time.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <future>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -154,6 +156,25 @@ TEST(EmulatedHypervisor, AVcpuOfAPausedVmSleepsUntilTheResume) {
   EXPECT_EQ(hv.stats().inserted, 1u);
   // A spinning vCPU would have burnt most of the half second.
   EXPECT_LT(cpu_ns.load(), absl::ToInt64Nanoseconds(absl::Milliseconds(100)));
+}
+
+// A polling vCPU's wait ends at its timeout too, though it never sleeps on
+// its doorbell. Nobody completes the request; if the wait ran on, the test
+// completes the slot itself so that the waiter can end.
+TEST(EmulatedHypervisor, APolledWaitEndsAtItsTimeout) {
+  EmulatedHypervisor hv;
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/1).value();
+  ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), /*polling=*/true).ok());
+  constexpr absl::Duration kTimeout = absl::Milliseconds(300);
+  const absl::Time start = absl::Now();
+  std::future<absl::StatusOr<uint64_t>> waiter = std::async(
+      std::launch::async, [&] { return hv.WaitForCompletion(vm, 0, kTimeout); });
+  if (waiter.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "a polled wait ran 10 s past its 300 ms timeout";
+    StoreStateRelease(hv.shared_page(vm)->slots[0], kStateComplete);
+  }
+  EXPECT_EQ(waiter.get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_GE(absl::Now() - start, kTimeout);
 }
 
 // A hypervisor holds kMaxVms VMs, ids 0 to kMaxVms - 1: one more is

@@ -551,6 +551,12 @@ FAULTS = [
            "[posted] only ACRN's hypervisor posts a read",
            ["//core/hsm:posted_writes_test"]),
     # From the sweep of emulated_hypervisor.cc (docs/testing.md).
+    _fault("polled_wait_never_times_out",
+           "core/harness/emulated_hypervisor.cc",
+           "      if ((spins & 63) == 0 && left() <= absl::ZeroDuration()) return expired();",
+           "      if (false) return expired();",
+           "a polling vCPU's wait ends at its timeout",
+           ["//core/harness:emulated_hypervisor_test"]),
     _fault("paused_vcpu_spins",
            "core/harness/emulated_hypervisor.cc",
            "      return !vm->paused.load(std::memory_order_seq_cst);",
