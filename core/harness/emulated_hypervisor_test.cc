@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "core/abi/slot_decode.h"
 #include "core/abi/slot_state.h"
@@ -219,7 +220,18 @@ TEST(EmulatedHypervisor, AWaitShorterThanTheRescanEndsAtItsTimeout) {
   EXPECT_GT(hv.syscalls(), 0u);
   EXPECT_TRUE(hv.AbandonRequest(vm, 0).ok());
   EXPECT_EQ(hv.AbandonRequest(vm + 1, 0).code(), absl::StatusCode::kNotFound);
+  // The slot still holds the abandoned request: the next access on the
+  // vCPU is refused by its insert, and says why (not a wait's error).
+  const absl::Status again =
+      hv.EmulateAccess(vm, 0, PortRead(0x61, 1), false, absl::Seconds(1)).status();
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(again.message(), "not FREE")) << again;
+  // Every call naming a VM or a vCPU that is not there is refused.
   EXPECT_EQ(hv.PauseVm(vm + 1).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.ResumeVm(vm + 1).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.ResetVm(vm + 1).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.NotifyRequestFinish(vm + 1, 0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hv.NotifyRequestFinish(vm, 1).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
