@@ -551,6 +551,12 @@ FAULTS = [
            "[posted] only ACRN's hypervisor posts a read",
            ["//core/hsm:posted_writes_test"]),
     # From the sweep of emulated_hypervisor.cc (docs/testing.md).
+    _fault("syscalls_count_from_one",
+           "core/harness/emulated_hypervisor.cc",
+           "  uint64_t total = 0;\n  for (const auto& slot : table_) {",
+           "  uint64_t total = 1;\n  for (const auto& slot : table_) {",
+           "the vCPUs' system calls are counted from zero (a spinning doorbell makes none)",
+           ["//core/harness:emulated_hypervisor_test"]),
     _fault("refused_insert_then_waits",
            "core/harness/emulated_hypervisor.cc",
            "  if (!inserted.ok()) return inserted;",
