@@ -97,6 +97,29 @@ TEST(CoarseTimeout, EachOfManyEntriesFiresOnceAtItsOwnTime) {
   }
 }
 
+// A timeout armed late in a tick has almost none of that tick left: Arm()
+// counts the tick under way as spent, so the timeout still fires no earlier
+// than asked. Armed a quarter tick apart, the entries cover every phase.
+TEST(CoarseTimeout, NeverFiresEarlyWhereverInATickItIsArmed) {
+  constexpr int kEntries = 24;
+  std::vector<Fired> fired(kEntries);
+  std::vector<std::unique_ptr<CoarseTimeout>> timeouts;
+  std::vector<int64_t> armed_ns(kEntries);
+  for (int i = 0; i < kEntries; ++i) {
+    timeouts.push_back(std::make_unique<CoarseTimeout>(&Record, &fired[i]));
+  }
+  for (int i = 0; i < kEntries; ++i) {
+    armed_ns[i] = absl::GetCurrentTimeNanos();
+    timeouts[i]->Arm(kCoarseMin);
+    absl::SleepFor(kCoarseTick / 4);
+  }
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_TRUE(AwaitCount(fired[i], 1, absl::Seconds(10))) << i;
+    EXPECT_GE(absl::Nanoseconds(fired[i].at_ns.load() - armed_ns[i]), kCoarseMin)
+        << i;
+  }
+}
+
 TEST(CoarseTimeout, TheTickerRunsOnlyWhileAnEntryIsRegistered) {
   const int before = ThreadsOfThisProcess();
   ASSERT_GT(before, 0);
