@@ -112,6 +112,8 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(stats._percentile(v, 0.0), 0.0)
         self.assertEqual(stats._percentile(v, 0.25), 7.5)
         self.assertEqual(stats._percentile(v, 0.5), 15.0)
+        self.assertEqual(stats._percentile(v, 0.75), 22.5)
+        self.assertAlmostEqual(stats._percentile(v, 0.9), 27.0)  # between the last two
         self.assertEqual(stats._percentile(v, 1.0), 30.0)
         self.assertEqual(stats._percentile([4.0], 0.9), 4.0)
 
