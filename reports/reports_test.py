@@ -10,6 +10,8 @@ import sys
 import tempfile
 import unittest
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import compare  # noqa: E402
@@ -96,6 +98,13 @@ class StatsTest(unittest.TestCase):
         self.assertAlmostEqual(hi - lo, 2 * 1.96 * 1.2533 * 50 / math.sqrt(401), delta=4)
         # Deterministic for its seed.
         self.assertEqual((lo, hi), stats.bootstrap_median_ci(sample))
+        # At the level it states: the 2.5th and 97.5th percentiles of the
+        # 2000 resampled medians (BOOTSTRAP_METHOD), as numpy reads them.
+        a = np.asarray(sample)
+        draws = np.random.default_rng(1).integers(0, len(a), size=(2000, len(a)))
+        want = np.percentile(np.median(a[draws], axis=1), [2.5, 97.5])
+        self.assertAlmostEqual(lo, want[0], places=6)
+        self.assertAlmostEqual(hi, want[1], places=6)
 
     def test_bootstrap_change_interval_holds_a_planted_change(self):
         rng = random.Random(8)
