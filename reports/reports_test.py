@@ -114,6 +114,15 @@ class StatsTest(unittest.TestCase):
         self.assertLess(lo, 0.10)
         self.assertGreater(hi, 0.10)
         self.assertGreater(lo, 0.0)
+        # At the level it states: the 2.5th and 97.5th percentiles of 2000
+        # resampled changes (old resampled first, then new), as numpy reads them.
+        rng = np.random.default_rng(1)
+        o, n = np.asarray(old), np.asarray(new)
+        mo = np.median(o[rng.integers(0, len(o), size=(2000, len(o)))], axis=1)
+        mn = np.median(n[rng.integers(0, len(n), size=(2000, len(n)))], axis=1)
+        want = np.percentile((mn - mo) / np.abs(mo), [2.5, 97.5])
+        self.assertAlmostEqual(lo, want[0], places=9)
+        self.assertAlmostEqual(hi, want[1], places=9)
 
     def test_percentiles_interpolate_between_closest_ranks(self):
         # Tukey's fences and the bootstrap's interval read percentiles this way.
@@ -147,7 +156,10 @@ class StatsTest(unittest.TestCase):
         self.assertAlmostEqual(lo, (10 - 2.100922 * math.sqrt(5)) / 100, places=5)
         self.assertAlmostEqual(hi, (10 + 2.100922 * math.sqrt(5)) / 100, places=5)
         self.assertIsNone(stats.welch_change(100, 5, 1, 110, 5, 10))
+        self.assertIsNone(stats.welch_change(100, 5, 10, 110, 5, 1))
         self.assertIsNone(stats.welch_change(100, 0, 5, 110, 0, 5))
+        # Two repetitions a side are enough (one degree of freedom each).
+        self.assertIsNotNone(stats.welch_change(100, 5, 2, 110, 5, 2))
 
     def test_noise_floor_is_the_largest_change(self):
         self.assertAlmostEqual(stats.noise_floor([0.01, -0.04, 0.02, None]), 0.04)
