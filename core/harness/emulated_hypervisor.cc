@@ -215,6 +215,17 @@ absl::Status EmulatedHypervisor::InsertRequest(uint16_t vmid, uint32_t vcpu,
   Vm* vm = nullptr;
   absl::StatusOr<Vcpu*> v = FindVcpu(vmid, vcpu, &vm);
   if (!v.ok()) return v.status();
+  // One request at a time: a vCPU waits in the hypervisor until its request
+  // completes, so it traps nothing more. A request whose wait timed out is
+  // still in flight until it is taken or abandoned, and a refusal here
+  // leaves it so (ResetVm() waits for it). Only this vCPU's thread stores
+  // in_flight true; relaxed is enough for its own earlier stores.
+  if ((*v)->in_flight.load(std::memory_order_relaxed)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "VM %u vCPU %u: its request is still in flight (take it with "
+        "WaitForCompletion() or give it up with AbandonRequest())",
+        vmid, vcpu));
+  }
   // A paused VM's vCPUs do not run, so they trap nothing. No lock in the
   // steady state: the vCPU marks itself in flight, then looks at `paused`;
   // PauseVm() stores `paused`, then ResetVm() looks at `in_flight`. Both

@@ -124,7 +124,9 @@ class EmulatedHypervisor : public Hypervisor {
 
   // [hv-insert]: fill the vCPU's FREE slot, release-store PENDING, upcall.
   // FailedPrecondition if the slot is not FREE (under `acrn`, counted as a
-  // #GP injected into the guest). While the VM is paused, the call waits
+  // #GP injected into the guest), or if the vCPU's last request is still in
+  // flight (its wait timed out: take it or abandon it first; it stays in
+  // flight, and nothing is counted). While the VM is paused, the call waits
   // for it to resume. Under `acrn` an access the vPCI completes uses no
   // slot; WaitForCompletion() then returns its value at once.
   absl::Status InsertRequest(uint16_t vmid, uint32_t vcpu,

@@ -134,6 +134,38 @@ TEST(EmulatedHypervisor, AWaitWithNoRequestInFlightIsRefused) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
 }
 
+// One request at a time: a vCPU whose wait timed out still has its request
+// in flight, and traps nothing more until it takes or abandons it. The
+// refusal counts no insert and no refusal of a slot, and forgets nothing: a
+// reset still waits for that request, and the slot still holds it.
+TEST(EmulatedHypervisor, AnInsertWhileARequestIsInFlightIsRefusedAndKeepsIt) {
+  EmulatedHypervisor hv;
+  const uint16_t vm = hv.CreateVm(/*vcpu_num=*/1).value();
+  ASSERT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x60, 1), false).ok());
+  ASSERT_EQ(hv.WaitForCompletion(vm, 0, absl::Milliseconds(1)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  const absl::Status again = hv.InsertRequest(vm, 0, PortRead(0x70, 1), false);
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(again.message(), "still in flight"))
+      << again.message();
+  EXPECT_EQ(hv.stats().inserted, 1u);
+  EXPECT_EQ(hv.stats().insert_refused, 0u);
+  const IoRequest& slot = hv.shared_page(vm)->slots[0];
+  EXPECT_EQ(LoadStateAcquire(slot), kStatePending);
+  EXPECT_EQ(DecodeAccess(slot).address, 0x60u) << "overwritten";
+  // Paused, the vCPU is refused at once too (it does not wait for a resume
+  // that a reset waiting for its request would never see).
+  ASSERT_TRUE(hv.PauseVm(vm).ok());
+  EXPECT_EQ(hv.InsertRequest(vm, 0, PortRead(0x70, 1), false).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(hv.ResetVm(vm).code(), absl::StatusCode::kDeadlineExceeded)
+      << "a reset that did not wait for the request in flight";
+  ASSERT_TRUE(hv.AbandonRequest(vm, 0).ok());
+  ASSERT_TRUE(hv.ResetVm(vm).ok());
+  ASSERT_TRUE(hv.ResumeVm(vm).ok());
+  EXPECT_TRUE(hv.InsertRequest(vm, 0, PortRead(0x70, 1), false).ok());
+}
+
 // A vCPU that traps while its VM is paused (as before a reset, [hv-reset])
 // sleeps until the resume: it inserts nothing before, and does not spin.
 TEST(EmulatedHypervisor, AVcpuOfAPausedVmSleepsUntilTheResume) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "core/hsm/cf8cfc.h"
 #include "core/hsm/hsm_test_peer.h"
 #include "core/harness/emulated_hypervisor.h"
@@ -103,8 +104,12 @@ TEST_P(Lifecycle, ReadValueIsMaskedToTheAccessSize) {
 TEST_P(HvInsert, OnlyIntoAFreeSlot) {
   ManualRig rig(/*vcpus=*/4, Options());
   ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), false).ok());
+  // Nobody serves it: the vCPU gives it up, and the slot stays PENDING.
+  ASSERT_TRUE(rig.hv.AbandonRequest(rig.vm, 0).ok());
   absl::Status second = rig.hv.InsertRequest(rig.vm, 0, PortRead(0x60, 1), false);
   EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(second.message(), "PENDING, not FREE"))
+      << second.message();
   EXPECT_EQ(rig.hv.stats().insert_refused, 1u);
 }
 

@@ -563,6 +563,13 @@ FAULTS = [
            "  uint64_t total = 1;\n  for (const auto& slot : table_) {",
            "the vCPUs' system calls are counted from zero (a spinning doorbell makes none)",
            ["//core/harness:emulated_hypervisor_test"]),
+    _fault("insert_over_a_request_in_flight",
+           "core/harness/emulated_hypervisor.cc",
+           "  if ((*v)->in_flight.load(std::memory_order_relaxed)) {",
+           "  if (false) {",
+           "[hv-insert] one request per vCPU: an insert while one is in flight "
+           "is refused and forgets nothing",
+           ["//core/harness:emulated_hypervisor_test"]),
     _fault("refused_insert_then_waits",
            "core/harness/emulated_hypervisor.cc",
            "  if (!inserted.ok()) return inserted;",

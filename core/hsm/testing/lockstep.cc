@@ -140,6 +140,14 @@ absl::Status Lockstep::Insert(uint32_t v, const IoAccess& access,
                               bool polling) {
   if (vcpu_[v].in_flight && !shadow_->slot(v).wild) return absl::OkStatus();
   return Step("insert", false, [&]() -> absl::Status {
+    if (vcpu_[v].in_flight) {
+      // Garbage stranded the request (its slot is wild): the vCPU gives it
+      // up, as a hypervisor resets a wedged vCPU, and traps anew. The
+      // hypervisor refuses an insert while a request is in flight.
+      if (absl::Status s = hv_->AbandonRequest(vm_, v); !s.ok()) return s;
+      vcpu_[v].in_flight = false;
+      vcpu_[v].handled_in_hypervisor = false;
+    }
     const bool was_free = LoadStateAcquire(Slot(v)) == kStateFree;
     const absl::Status s = hv_->InsertRequest(vm_, v, access, polling);
     if (s.ok() && profile_ == Profile::kAcrn &&
@@ -156,8 +164,7 @@ absl::Status Lockstep::Insert(uint32_t v, const IoAccess& access,
           was_free ? "FREE" : "taken", s.ToString()));
     }
     if (!s.ok()) {
-      // A refused insert leaves the vCPU with nothing in flight (only
-      // garbage lets a vCPU with a request in flight insert again).
+      // A refused insert leaves the vCPU with nothing in flight.
       vcpu_[v].in_flight = false;
       vcpu_[v].handled_in_hypervisor = false;
       return absl::OkStatus();
