@@ -563,6 +563,13 @@ FAULTS = [
            "  uint64_t total = 1;\n  for (const auto& slot : table_) {",
            "the vCPUs' system calls are counted from zero (a spinning doorbell makes none)",
            ["//core/harness:emulated_hypervisor_test"]),
+    _fault("shadow_forgets_the_ioeventfd_client",
+           "core/hsm/testing/shadow_hsm.cc",
+           "  Claim(ioeventfd_, Pass::kEveryClient);\n",
+           "",
+           "the oracle: every VM's ioeventfd client claims in the direct "
+           "topology's pass for every client",
+           ["//core/hsm/testing:lockstep_test"]),
     _fault("insert_over_a_request_in_flight",
            "core/harness/emulated_hypervisor.cc",
            "  if ((*v)->in_flight.load(std::memory_order_relaxed)) {",

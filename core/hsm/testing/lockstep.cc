@@ -556,14 +556,19 @@ absl::Status Lockstep::Compare(const char* name) {
           want.completions));
     }
     if (state == kStatePending || state == kStateProcessing) {
-      if (slot.type != want.request.type ||
-          (want.request.type == kTypePciCfg &&
-           slot.reqs.pci_request.reg != want.request.address)) {
+      // A configuration-port access converted in place [cf8cfc] names the
+      // function and the register the latch said.
+      const PciRequest& pci = slot.reqs.pci_request;
+      const IoAccess& a = want.request;
+      if (slot.type != a.type ||
+          (a.type == kTypePciCfg &&
+           (pci.reg != a.address || pci.bus != a.bus || pci.dev != a.dev ||
+            pci.func != a.func))) {
         return Diverged(name, absl::StrFormat(
-            "vCPU %u's request is type %u reg 0x%x; the rules say type %u "
-            "reg 0x%x",
-            v, slot.type, slot.reqs.pci_request.reg, want.request.type,
-            want.request.address));
+            "vCPU %u's request is type %u %02x:%02x.%x reg 0x%x; the rules "
+            "say type %u %02x:%02x.%x reg 0x%x",
+            v, slot.type, pci.bus, pci.dev, pci.func, pci.reg, a.type, a.bus,
+            a.dev, a.func, a.address));
       }
     }
     // [kernel-handled] The direct topology's marks, in every slot (the

@@ -30,6 +30,37 @@ absl::Status AddUartClientAndDefault(Lockstep& w) {
   return s;
 }
 
+// Accesses on both sides of each bound of section 7's validation: the
+// shadow says which the HSM routes and which it completes unemulated.
+IoAccess EdgeAccess(uint32_t which) {
+  constexpr uint64_t kConfigSpaceSize = 0x1000;  // a PCIe function's
+  IoAccess a;
+  switch (which) {
+    case 0: return PortRead(0xFFFE, 2);                  // the last two ports
+    case 1: return PortRead(0xFFFF, 2);                  // past port 0xFFFF
+    case 2: return MmioRead(0xFFFFFFFFFFFFFFF8ull, 8);   // the last 8 bytes
+    case 3: return MmioRead(0xFFFFFFFFFFFFFFF9ull, 8);   // wraps
+    case 4: a = PortRead(0x3f8, 1); a.direction = 2; return a;  // neither
+    default: break;
+  }
+  // A configuration-space request: bus 0xFF, device 0x1F, function 7 and
+  // the space's last dword are the largest valid; one more is not.
+  a.type = kTypePciCfg;
+  a.size = 4;
+  a.bus = 0xFF;
+  a.dev = 0x1F;
+  a.func = 7;
+  a.address = kConfigSpaceSize - 4;
+  switch (which) {
+    case 5: break;
+    case 6: a.bus = 0x100; break;
+    case 7: a.dev = 0x20; break;
+    case 8: a.func = 8; break;
+    default: a.address = kConfigSpaceSize - 2; break;  // runs past the end
+  }
+  return a;
+}
+
 // Each topology and profile, with every route checked against the kernel's
 // list (under clients_mu) and routed as in production (the memo, without
 // the lock where it answers).
@@ -104,7 +135,8 @@ TEST_P(LockstepTest, AgreesOnRandomWalks) {
         switch (pick(14)) {
           case 0: case 1: {
             IoAccess a;
-            switch (pick(4)) {
+            switch (pick(5)) {
+              case 4: a = EdgeAccess(pick(10)); break;
               case 0: a = MmioRead(0x1000 + pick(0x100), 1u << pick(4)); break;
               case 1: a = PortWrite(0x3f0 + pick(16), 1, pick(256)); break;
               case 2: a = PortWrite(0xCF8, 4, pick(2) ? 0x80001800u + pick(0x100) : 0); break;
@@ -151,6 +183,23 @@ TEST_P(LockstepTest, AgreesOnRandomWalks) {
       ASSERT_TRUE(restarted.ok()) << restarted.message();
     }
   }
+}
+
+// Found by the random walks once they made invalid requests: in a VM with
+// no default client, the last in-process client's destruction routes once,
+// and an invalid request is answered all-ones then, in the direct topology
+// too: the VM's ioeventfd client is still there to claim it. The shadow
+// had thought it left PENDING with no client of its own to claim it.
+TEST_P(LockstepTest, AnInvalidRequestIsAnsweredWithNoClientButIoeventfds) {
+  Lockstep w(topology(), profile(), 1, checked());
+  ASSERT_TRUE(w.CreateClient(false).ok());
+  ASSERT_TRUE(w.Insert(0, PortRead(0xFFFF, 2), false).ok());  // past 0xFFFF
+  const absl::Status destroyed = w.DestroyClient(false, 0);
+  ASSERT_TRUE(destroyed.ok()) << destroyed;
+  EXPECT_EQ(LoadStateRelaxed(w.page()->slots[0]), kStateComplete);
+  EXPECT_EQ(w.hsm().stats().rejected_invalid, 1u);
+  const absl::Status taken = w.Take(0);  // all-ones, as the rules say
+  EXPECT_TRUE(taken.ok()) << taken;
 }
 
 // Found by the random walks: a request the hypervisor's garbage made

@@ -273,8 +273,10 @@ void ShadowHsm::Dispatch() {
     return;
   }
   // Direct: every client claims what routes to it; only the default folds,
-  // in vCPU order, as the dispatcher would.
+  // in vCPU order, as the dispatcher would. The VM's ioeventfd client is one
+  // of them, and may be the only one.
   for (Client& c : clients_) Claim(c, Pass::kEveryClient);
+  Claim(ioeventfd_, Pass::kEveryClient);
 }
 
 // --- Clients -------------------------------------------------------------------

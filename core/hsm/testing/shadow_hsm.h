@@ -165,6 +165,11 @@ class ShadowHsm {
   const Answer answer_;
   std::array<Slot, kIoRequestMax> slots_;
   std::vector<Client> clients_;  // oldest first; ids grow
+  // The VM's ioeventfd client (core/hsm/ioeventfd.h), which every VM has:
+  // no range here, so in the direct topology it claims only what any
+  // client may, an invalid request in a VM without a default client. Never
+  // holds one (such a request is answered at its claim).
+  Client ioeventfd_;
   uint32_t latch_ = 0;
   int paused_ = 0;
   bool clearing_ = false;
