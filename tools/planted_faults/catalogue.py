@@ -570,6 +570,13 @@ FAULTS = [
            "the oracle: every VM's ioeventfd client claims in the direct "
            "topology's pass for every client",
            ["//core/hsm/testing:lockstep_test"]),
+    _fault("shadow_lets_a_range_take_the_config_ports",
+           "core/hsm/testing/shadow_hsm.cc",
+           "  if (IsConfigAddress(a) || IsConfigData(a)) return c.is_default;",
+           "  if (false) return c.is_default;",
+           "the oracle: in the direct topology only the default client claims "
+           "0xCF8 and 0xCFC..0xCFF, whatever range covers them [cf8cfc]",
+           ["//core/hsm/testing:lockstep_test"]),
     _fault("insert_over_a_request_in_flight",
            "core/harness/emulated_hypervisor.cc",
            "  if ((*v)->in_flight.load(std::memory_order_relaxed)) {",
