@@ -89,6 +89,7 @@ void RawRoundTrips(benchmark::State& state, PingPong& pair, Primitive baseline,
 
 void RawPrimitive(benchmark::State& state, Primitive primitive,
                   const ioreq::Placement& placement) {
+  if (SkipWhereRefused(state, CheckPrimitiveSupported(primitive))) return;
   ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread initiates
   RawRoundTrips(state, *MakePingPong(primitive, placement.hsm_cpus), primitive,
                 placement);
@@ -106,6 +107,7 @@ void RawFutexRing3(benchmark::State& state, const ioreq::Placement& placement) {
 // policy's cost on top of its primitive.
 template <typename Bell>
 void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
+  if (SkipWhereRefused(state, CheckPrimitiveSupported(baseline))) return;
   Bell ping, pong;
   std::atomic<int64_t> seen{0};
   std::atomic<bool> stop{false};
@@ -225,6 +227,7 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                ioreq::Topology topology, bool polling,
                const ioreq::Placement& placement, int busy_processes = 0,
                bool carry_wakes = false) {
+  if (SkipWhereRefused(state, ioreq::CheckStrategySupported(strategy))) return;
   ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread is the vCPU
   OneVcpuSystem sys(strategy, topology, placement, carry_wakes);
   ioreq::BusyLoad busy(busy_processes);

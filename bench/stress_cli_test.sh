@@ -2,6 +2,7 @@
 # The stress command's exit codes: 0 clean run, 2 for every kind of bad flag.
 set -u
 stress="$1"
+without_io_uring="$2"  # PROGRAM ARGS... on a kernel that refuses io_uring
 
 source "${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-ioreq_harness}/tools/testing/expect_exit.sh"
 
@@ -84,6 +85,21 @@ else
     *) echo "FAIL: --hypervisor=kvm failed: $kvm_err"; fail=1 ;;
   esac
 fi
+
+# Where the kernel refuses io_uring (a container's seccomp profile,
+# kernel.io_uring_disabled): a uring strategy is the user's to change, exit
+# 2 with one line naming the flag and what this machine accepts; the other
+# strategies run as before.
+for strategy in uring uring_eventfd; do
+  expect 2 "$without_io_uring" "$stress" --strategy=$strategy --requests=100
+  err=$("$without_io_uring" "$stress" --strategy=$strategy --requests=100 2>&1 >/dev/null)
+  case "$err" in
+    "stress: --strategy=$strategy: io_uring is not available: io_uring_setup failed: Operation not permitted; this machine accepts spin, eventfd, futex, adaptive") ;;
+    *) echo "FAIL: --strategy=$strategy without io_uring: $err"; fail=1 ;;
+  esac
+done
+expect 0 "$without_io_uring" "$stress" --strategy=futex --requests=300 --faults=all
+expect 0 "$without_io_uring" "$stress" --strategy=adaptive --requests=300 --topology=direct
 
 json=$("$stress" --requests=500 --json)
 for key in strategy vms vcpus clients issued completed lost duplicated \

@@ -2,12 +2,14 @@
 
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "core/kvm/kvm_vm.h"
 #include "guests/guest_abi.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "bench/internal/abseil_clock.h"
 #include "bench/internal/stress_run.h"
 #include "bench/internal/watchdog.h"
@@ -64,6 +66,22 @@ absl::StatusOr<PlantedBug> ParsePlantedBug(const std::string& name) {
       "--plant=%s: accepts %s", name, PlantedBugNameList()));
 }
 
+namespace {
+
+// The strategies this kernel offers (a seccomp profile or
+// kernel.io_uring_disabled can refuse io_uring), joined by ", ".
+std::string StrategiesSupportedHere() {
+  std::vector<std::string> offered;
+  for (ioreq::Strategy s : ioreq::kAllStrategies) {
+    if (ioreq::CheckStrategySupported(s).ok()) {
+      offered.push_back(ioreq::StrategyName(s));
+    }
+  }
+  return absl::StrJoin(offered, ", ");
+}
+
+}  // namespace
+
 absl::Status ValidateStressConfig(const StressConfig& c) {
   auto bad = [](const char* flag, const std::string& value, const char* what) {
     return absl::InvalidArgumentError(
@@ -74,6 +92,12 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
   if (!known_strategy) {
     return bad("strategy", absl::StrCat(static_cast<int>(c.strategy)),
                absl::StrCat("one of: ", ioreq::StrategyNameList()).c_str());
+  }
+  if (absl::Status offered = ioreq::CheckStrategySupported(c.strategy);
+      !offered.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--strategy=", ioreq::StrategyName(c.strategy), ": ", offered.message(),
+        "; this machine accepts ", StrategiesSupportedHere()));
   }
   if (c.topology != ioreq::Topology::kKernel &&
       c.topology != ioreq::Topology::kDirect) {
@@ -146,10 +170,6 @@ absl::Status ValidateStressConfig(const StressConfig& c) {
 absl::StatusOr<StressResult> RunStress(const StressConfig& config) {
   if (absl::Status valid = ValidateStressConfig(config); !valid.ok()) {
     return valid;
-  }
-  if (absl::Status s = ioreq::CheckStrategySupported(config.strategy);
-      !s.ok()) {
-    return s;
   }
   // The load times every request with Abseil's clock.
   CalibrateAbseilClock();

@@ -149,7 +149,9 @@ struct StressConfig {
   PlantedBug planted_bug = PlantedBug::kNone;
 };
 
-// Checks every field; the error names the field and what it accepts.
+// Checks every field; the error names the field and what it accepts. A
+// strategy or hypervisor this machine cannot offer (io_uring refused, KVM
+// unusable) is FailedPrecondition, naming what it lacks.
 absl::Status ValidateStressConfig(const StressConfig& config);
 
 struct StressResult {

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bench/latency_histogram.h"
 #include "bench/stress_workload.h"
@@ -46,6 +47,17 @@ inline void ReportTail(benchmark::State& state, const LatencyHistogram& h,
   state.counters["p999_ns"] = h.Percentile(99.9) * scale;
   state.counters["max_ns"] = static_cast<double>(h.max()) * scale;
   if (scale == 1 && h.count() > 0) state.SetLabel(h.Encode());
+}
+
+// Where the kernel refuses what a family needs (`offered`, from
+// ioreq::CheckStrategySupported() or CheckPrimitiveSupported(): io_uring,
+// under a seccomp profile or `kernel.io_uring_disabled`), the family reports
+// why and the run goes on with the others. True when it skipped.
+inline bool SkipWhereRefused(benchmark::State& state,
+                             const absl::Status& offered) {
+  if (offered.ok()) return false;
+  state.SkipWithError(std::string(offered.message()).c_str());
+  return true;
 }
 
 // Google Benchmark's console, without the encoded histograms in the labels

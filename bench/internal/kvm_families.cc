@@ -246,6 +246,7 @@ struct OneKvmVcpu {
 void KvmRoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                   ioreq::Topology topology, bool polling, Exit e) {
   if (SkipWithoutKvm(state)) return;
+  if (SkipWhereRefused(state, ioreq::CheckStrategySupported(strategy))) return;
   OneKvmVcpu sys(strategy, topology, polling);
   if (absl::Status s = sys.Build(LoopParams(LoopProgram(e))); !s.ok()) {
     state.SkipWithError(s.ToString().c_str());

@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "core/notify/uring_doorbell.h"
 
 namespace bench {
 namespace {
@@ -142,11 +145,21 @@ std::unique_ptr<PingPong> EventfdPingPong(const std::vector<int>& cpus) {
                   [st, post, take](int64_t) { take(st->ping); post(st->pong); }, cpus);
 }
 
+// liburing's io_uring_queue_init(), or a message and the end of the
+// process: a raw ping-pong is made only after CheckPrimitiveSupported().
+void InitRingOrDie(io_uring* ring) {
+  if (const int rc = io_uring_queue_init(8, ring, 0); rc < 0) {
+    std::fprintf(stderr, "pingpong: io_uring_queue_init failed: %s\n",
+                 std::strerror(-rc));
+    std::abort();
+  }
+}
+
 std::unique_ptr<PingPong> UringMsgPingPong(const std::vector<int>& cpus) {
   struct State {
     State() {
-      io_uring_queue_init(8, &a, 0);
-      io_uring_queue_init(8, &b, 0);
+      InitRingOrDie(&a);
+      InitRingOrDie(&b);
     }
     ~State() {
       io_uring_queue_exit(&a);
@@ -175,7 +188,7 @@ std::unique_ptr<PingPong> UringMsgPingPong(const std::vector<int>& cpus) {
 std::unique_ptr<PingPong> UringReadPingPong(const std::vector<int>& cpus) {
   struct Side {
     Side() {
-      io_uring_queue_init(8, &ring, 0);
+      InitRingOrDie(&ring);
       fd = eventfd(0, EFD_CLOEXEC);
     }
     ~Side() {
@@ -274,6 +287,13 @@ const char* PrimitiveName(Primitive p) {
     case Primitive::kUringRead: return "uring_read";
   }
   return "?";
+}
+
+absl::Status CheckPrimitiveSupported(Primitive primitive) {
+  if (primitive == Primitive::kUringMsg || primitive == Primitive::kUringRead) {
+    return ioreq::ProbeUring();
+  }
+  return absl::OkStatus();
 }
 
 std::unique_ptr<PingPong> MakePingPong(Primitive primitive,

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "core/placement/placement.h"
 
 namespace bench {
@@ -35,7 +36,14 @@ class PingPong {
   // One round trip: the token goes to the responder and comes back.
   virtual void RoundTrip() = 0;
 };
-// The responder runs on `responder_cpus` (empty: anywhere).
+// Whether the kernel offers `primitive`: the io_uring ones need what
+// ioreq::ProbeUring() checks (a seccomp profile or
+// `kernel.io_uring_disabled` may refuse it); the others need nothing.
+absl::Status CheckPrimitiveSupported(Primitive primitive);
+
+// The responder runs on `responder_cpus` (empty: anywhere). The primitive
+// must be supported (CheckPrimitiveSupported()); an io_uring the kernel
+// refuses ends the process with a message.
 std::unique_ptr<PingPong> MakePingPong(
     Primitive primitive, const std::vector<int>& responder_cpus = {});
 

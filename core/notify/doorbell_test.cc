@@ -695,19 +695,5 @@ TEST(AdaptiveDoorbell, SleepingCountReturnsToWhereItWas) {
   EXPECT_EQ(AdaptiveDoorbell::SleepingThreads(), sleeping_before);
 }
 
-TEST(Strategy, NamesRoundTripAndUnknownIsAnError) {
-  for (const std::string& name : StrategyNames()) {
-    absl::StatusOr<Strategy> s = ParseStrategy(name);
-    ASSERT_TRUE(s.ok()) << name;
-    EXPECT_EQ(StrategyName(*s), name);
-  }
-  EXPECT_FALSE(ParseStrategy("carrier-pigeon").ok());
-}
-
-TEST(Strategy, KernelHasWhatTheUringStrategiesNeed) {
-  // io_uring works on the machines this project runs on (kernel 6.x).
-  EXPECT_TRUE(ProbeUring().ok()) << ProbeUring();
-}
-
 }  // namespace
 }  // namespace ioreq

@@ -75,7 +75,10 @@ const std::vector<std::string>& StrategyNames();
 const std::string& StrategyNameList();
 absl::StatusOr<Strategy> ParseStrategy(absl::string_view name);
 const char* StrategyName(Strategy strategy);
-// Checks that the kernel supports the strategy (io_uring's opcodes).
+// Checks that the kernel offers what the strategy needs. uring and
+// uring_eventfd need io_uring and its opcodes (ProbeUring()), which a
+// seccomp profile or `kernel.io_uring_disabled` may refuse: Unavailable,
+// naming why. The others need nothing beyond futex and eventfd.
 absl::Status CheckStrategySupported(Strategy strategy);
 
 template <typename T>
