@@ -577,6 +577,24 @@ FAULTS = [
            "the oracle: in the direct topology only the default client claims "
            "0xCF8 and 0xCFC..0xCFF, whatever range covers them [cf8cfc]",
            ["//core/hsm/testing:lockstep_test"]),
+    _fault("shadow_config_data_one_port_long",
+           "core/hsm/testing/shadow_hsm.cc",
+           "         a.address < kConfigDataPort + 4;",
+           "         a.address <= kConfigDataPort + 4;",
+           "the oracle: the configuration data window is 0xCFC..0xCFF; 0xD00 "
+           "is an ordinary port [cf8cfc]",
+           ["//core/hsm/testing:lockstep_test"]),
+    _fault("lockstep_never_deletes_a_range",
+           "core/hsm/testing/shadow_hsm.cc",
+           "const ShadowHsm::Client* ShadowHsm::FindClientById(ClientId id) const {\n"
+           "  for (const Client& c : clients_) {\n"
+           "    if (c.id == id) return &c;",
+           "const ShadowHsm::Client* ShadowHsm::FindClientById(ClientId id) const {\n"
+           "  for (const Client& c : clients_) {\n"
+           "    if (false) return &c;",
+           "the oracle's walks reach every operation: a deletion no walk makes "
+           "is checked by nothing",
+           ["//core/hsm/testing:lockstep_test"]),
     _fault("insert_over_a_request_in_flight",
            "core/harness/emulated_hypervisor.cc",
            "  if ((*v)->in_flight.load(std::memory_order_relaxed)) {",

@@ -125,6 +125,7 @@ HsmStats Lockstep::Counters() const {
 
 template <typename Op>
 absl::Status Lockstep::Step(const char* name, bool hsm_step, Op op) {
+  ++steps_taken_[name];
   const bool predictable = !shadow_->AnyWild();
   for (uint32_t v = 0; v < vcpu_num_; ++v) before_[v] = LoadStateRelaxed(Slot(v));
   absl::Status s = op();
@@ -134,6 +135,11 @@ absl::Status Lockstep::Step(const char* name, bool hsm_step, Op op) {
   s = CheckInvariants(name, hsm_step);
   if (s.ok() && compared) s = Compare(name);
   return s;
+}
+
+int64_t Lockstep::steps_taken(absl::string_view name) const {
+  const auto it = steps_taken_.find(name);
+  return it == steps_taken_.end() ? 0 : it->second;
 }
 
 absl::Status Lockstep::Insert(uint32_t v, const IoAccess& access,

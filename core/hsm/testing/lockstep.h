@@ -42,6 +42,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/abi/abi.h"
@@ -111,6 +112,12 @@ class Lockstep {
   // latch 0, not paused, counters counted from here.
   void Restart();
 
+  // How many times the operation named `name` ("insert", "delete range":
+  // the names the reports use) ran on both models since construction; one
+  // that returned early with nothing to do is not counted. Restart() keeps
+  // the counts. A test reads them to know its walks reach every operation.
+  int64_t steps_taken(absl::string_view name) const;
+
   Hsm& hsm() { return *hsm_; }
   SharedPage* page() const { return page_; }
   uint16_t vm() const { return vm_; }
@@ -156,6 +163,7 @@ class Lockstep {
   uint64_t default_salt_ = 0;
   uint64_t next_salt_ = 1;
   int pauses_ = 0;
+  absl::flat_hash_map<absl::string_view, int64_t> steps_taken_;  // by name
 };
 
 }  // namespace ioreq
