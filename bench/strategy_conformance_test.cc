@@ -17,6 +17,7 @@
 #include "core/harness/system.h"
 #include "core/notify/strategy.h"
 #include "gtest/gtest.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace bench {
 namespace {
@@ -25,6 +26,7 @@ using Param = std::tuple<ioreq::Strategy, ioreq::Topology, bool>;
 
 class Conformance : public ::testing::TestWithParam<Param> {
  protected:
+  void SetUp() override { IOREQ_SKIP_UNLESS_OFFERED(std::get<0>(GetParam())); }
   StressConfig Config() const {
     StressConfig config;
     config.strategy = std::get<0>(GetParam());

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/stress_workload.h"
 #include "gtest/gtest.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace bench {
 namespace {
@@ -132,7 +133,10 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 class EveryFaultButGarbage
-    : public ::testing::TestWithParam<std::tuple<Strategy, Topology>> {};
+    : public ::testing::TestWithParam<std::tuple<Strategy, Topology>> {
+ protected:
+  void SetUp() override { IOREQ_SKIP_UNLESS_OFFERED(std::get<0>(GetParam())); }
+};
 
 TEST_P(EveryFaultButGarbage, EveryRequestCompletesExactlyOnce) {
   const auto& [strategy, topology] = GetParam();
@@ -156,6 +160,7 @@ INSTANTIATE_TEST_SUITE_P(
 // With each uring wake carried by its waker's next sleep (carry_wakes):
 // a held wake that a fault leaves unsent would strand its waiter.
 TEST(CarriedWakes, EveryFaultButGarbageWithUring) {
+  IOREQ_SKIP_UNLESS_OFFERED(Strategy::kUring);
   for (Topology topology : ioreq::kAllTopologies) {
     SCOPED_TRACE(ioreq::TopologyName(topology));
     StressConfig c = Loaded(Strategy::kUring, topology,

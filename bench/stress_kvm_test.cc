@@ -10,6 +10,7 @@
 #include "bench/stress_workload.h"
 #include "core/kvm/kvm_vm.h"
 #include "gtest/gtest.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace bench {
 namespace {
@@ -167,6 +168,7 @@ TEST_P(StressKvmConformance, NothingLostDuplicatedOrCorrupted) {
   if (absl::Status usable = ioreq::kvm::KvmUsable(); !usable.ok()) {
     GTEST_SKIP() << usable.message();
   }
+  IOREQ_SKIP_UNLESS_OFFERED(std::get<0>(GetParam()));
   StressConfig c;
   c.hypervisor = Producer::kKvm;
   c.strategy = std::get<0>(GetParam());

@@ -14,6 +14,7 @@
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace ioreq {
 namespace {
@@ -46,9 +47,7 @@ class CarryWakesTest
 
 TEST_P(CarryWakesTest, EveryAccessIsAnsweredWithItsOwnValue) {
   const auto [strategy, topology] = GetParam();
-  if (strategy == Strategy::kUring && !ProbeUring().ok()) {
-    GTEST_SKIP() << ProbeUring().message();
-  }
+  IOREQ_SKIP_UNLESS_OFFERED(strategy);
   constexpr uint32_t kVcpus = 4;
   constexpr int kAccesses = 300;
   System system(strategy, Carrying(topology));

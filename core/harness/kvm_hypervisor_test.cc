@@ -22,6 +22,7 @@
 #include "core/hsm/hsm.h"
 #include "gtest/gtest.h"
 #include "guests/guest_vm.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace ioreq {
 namespace {
@@ -42,6 +43,7 @@ class KvmHypervisorTest : public ::testing::TestWithParam<Param> {
     if (absl::Status usable = kvm::KvmUsable(); !usable.ok()) {
       GTEST_SKIP() << usable.message();
     }
+    IOREQ_SKIP_UNLESS_OFFERED(std::get<1>(GetParam()));
   }
 };
 

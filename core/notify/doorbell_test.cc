@@ -24,12 +24,16 @@
 #include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace ioreq {
 namespace {
 
 template <typename Bell>
-class DoorbellTest : public ::testing::Test {};
+class DoorbellTest : public ::testing::Test {
+ protected:
+  void SetUp() override { IOREQ_SKIP_UNLESS_OFFERED(StrategyOf<Bell>()); }
+};
 
 using AllBells = AllDoorbells<::testing::Types>;
 TYPED_TEST_SUITE(DoorbellTest, AllBells);

@@ -23,12 +23,16 @@
 #include "core/notify/uring_doorbell.h"
 #include "core/placement/placement.h"
 #include "gtest/gtest.h"
+#include "core/notify/testing/skip_unless_offered.h"
 
 namespace ioreq {
 namespace {
 
 template <typename Bell>
-class WakeBatchTest : public ::testing::Test {};
+class WakeBatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override { IOREQ_SKIP_UNLESS_OFFERED(StrategyOf<Bell>()); }
+};
 
 using AllBells = AllDoorbells<::testing::Types>;
 TYPED_TEST_SUITE(WakeBatchTest, AllBells);
