@@ -77,10 +77,10 @@ class StatsTest(unittest.TestCase):
     def test_geomean(self):
         self.assertAlmostEqual(stats.geomean([2, 8]), 4.0)
         self.assertAlmostEqual(stats.geomean([1.1] * 5), 1.1)
-        with self.assertRaises(ValueError):
-            stats.geomean([1, 0])
-        with self.assertRaises(ValueError):
-            stats.geomean([])
+        self.assertAlmostEqual(stats.geomean([0.5, 2]), 1.0)  # ratios below 1 too
+        for bad in ([1, 0], [], [2, -1]):
+            with self.assertRaisesRegex(ValueError, "positive"):
+                stats.geomean(bad)
 
     def test_relative_change(self):
         self.assertAlmostEqual(stats.relative_change(100, 110), 0.10)
@@ -105,6 +105,29 @@ class StatsTest(unittest.TestCase):
         want = np.percentile(np.median(a[draws], axis=1), [2.5, 97.5])
         self.assertAlmostEqual(lo, want[0], places=6)
         self.assertAlmostEqual(hi, want[1], places=6)
+
+    def test_bootstrap_refuses_no_samples_by_name(self):
+        for call in (lambda: stats.bootstrap_median_ci([]),
+                     lambda: stats.bootstrap_change_ci([], [1.0]),
+                     lambda: stats.bootstrap_change_ci([1.0], []),
+                     lambda: stats.bootstrap_change_ci([], [])):
+            with self.assertRaisesRegex(ValueError, "no samples"):
+                call()
+        with self.assertRaisesRegex(ValueError, "no values"):
+            stats._percentile([], 0.5)
+
+    def test_bootstrap_method_states_its_level(self):
+        self.assertIn("95% level", stats.BOOTSTRAP_METHOD)
+        self.assertIn("2000 resamples", stats.BOOTSTRAP_METHOD)
+
+    def test_bootstrap_change_of_constant_samples(self):
+        # Every resample has the same median, so the interval is one point;
+        # an old median of 0 has no relative change (infinite), any other
+        # old median divides, 1 included.
+        self.assertEqual(stats.bootstrap_change_ci([1.0] * 5, [2.0] * 5), (1.0, 1.0))
+        self.assertEqual(stats.bootstrap_change_ci([4.0] * 5, [3.0] * 5), (-0.25, -0.25))
+        self.assertEqual(stats.bootstrap_change_ci([0.0] * 5, [3.0] * 5),
+                         (math.inf, math.inf))
 
     def test_bootstrap_change_interval_holds_a_planted_change(self):
         rng = random.Random(8)
@@ -134,6 +157,11 @@ class StatsTest(unittest.TestCase):
         self.assertAlmostEqual(stats._percentile(v, 0.9), 27.0)  # between the last two
         self.assertEqual(stats._percentile(v, 1.0), 30.0)
         self.assertEqual(stats._percentile([4.0], 0.9), 4.0)
+        # Infinite values (a change against an old median of 0) stay infinite.
+        inf = math.inf
+        self.assertEqual(stats._percentile([1.0, inf], 0.0), 1.0)
+        self.assertEqual(stats._percentile([1.0, inf], 0.5), inf)
+        self.assertEqual(stats._percentile([inf, inf, inf], 0.3), inf)
 
     def test_planted_outliers_are_classified(self):
         sample = list(range(100, 120)) + [60, 160, 300, -100]
@@ -146,6 +174,24 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(c, {"low_severe": 0, "low_mild": 1, "high_mild": 1,
                              "high_severe": 0})
         self.assertEqual(sum(stats.classify_outliers(list(range(10))).values()), 0)
+
+    def test_a_sample_on_a_fence_is_not_beyond_it(self):
+        # 24 values: q1 = 103.75 and q3 = 115.25 (IQR 11.5), so the fences
+        # are 69.25 / 86.5 below and 132.5 / 149.75 above, each planted
+        # exactly: each is counted in the class inside it.
+        sample = list(range(100, 120)) + [69.25, 86.5, 132.5, 149.75]
+        self.assertEqual(stats.classify_outliers(sample),
+                         {"low_severe": 0, "low_mild": 1, "high_mild": 1,
+                          "high_severe": 0})
+
+    def test_outliers_need_four_samples(self):
+        # Four: q1 = 10.75, q3 = 34, so 100 is past the mild fence (68.875)
+        # and inside the severe one (103.75). Fewer: nothing is classified.
+        self.assertEqual(stats.classify_outliers([10, 11, 12, 100]),
+                         {"low_severe": 0, "low_mild": 0, "high_mild": 1,
+                          "high_severe": 0})
+        for few in ([], [1], [1, 2, 1000]):
+            self.assertEqual(sum(stats.classify_outliers(few).values()), 0, few)
 
     def test_welch_against_a_hand_computed_case(self):
         # Means 100 and 110, both sd 5, n = 10: se = sqrt(2.5 + 2.5),

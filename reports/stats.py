@@ -43,7 +43,13 @@ def _percentile(sorted_values, q):
     pos = q * (len(sorted_values) - 1)
     lo = int(math.floor(pos))
     hi = min(lo + 1, len(sorted_values) - 1)
-    return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo))
+    low, high, frac = sorted_values[lo], sorted_values[hi], pos - lo
+    # On a rank, or between equal values, the value itself: an infinite
+    # change (an old median of 0) would otherwise read inf - inf or inf * 0,
+    # which are nan.
+    if frac == 0 or low == high:
+        return float(low)
+    return float(low + (high - low) * frac)
 
 
 def _resampled_medians(samples, resamples, rng):
