@@ -60,6 +60,11 @@ TEST(PostedRingTest, CorruptHeaderIsRefusedBothWays) {
   };
   const Case cases[] = {
       {"tail past the end", [](PostedRing& r) { r.header.tail = 4096; }},
+      // The first offset past the last entry: aligned, and one entry too far.
+      {"tail at the end",
+       [](PostedRing& r) { r.header.tail = kPostedEntries * kPostedEntrySize; }},
+      {"head at the end",
+       [](PostedRing& r) { r.header.head = kPostedEntries * kPostedEntrySize; }},
       {"misaligned head", [](PostedRing& r) { r.header.head = 3; }},
       {"wrapped head", [](PostedRing& r) { r.header.head = 0xFFFFFFF8u; }},
       {"entry size", [](PostedRing& r) { r.header.ele_size = 16; }},
