@@ -48,10 +48,4 @@ std::optional<uint64_t> KernelRangeList::Find(uint32_t type, uint64_t addr,
   return std::nullopt;
 }
 
-size_t KernelRangeList::range_count() const {
-  size_t n = 0;
-  for (const Client& c : clients_) n += c.ranges.size();
-  return n;
-}
-
 }  // namespace ioreq

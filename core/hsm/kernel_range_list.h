@@ -18,7 +18,6 @@
 #ifndef IOREQ_CORE_HSM_KERNEL_RANGE_LIST_H_
 #define IOREQ_CORE_HSM_KERNEL_RANGE_LIST_H_
 
-#include <cstddef>
 #include <cstdint>
 #include <list>
 #include <optional>
@@ -41,7 +40,6 @@ class KernelRangeList {
   // kernel's u64 arithmetic (including its wrap-around).
   std::optional<uint64_t> Find(uint32_t type, uint64_t addr,
                                uint64_t size) const;
-  size_t range_count() const;
 
  private:
   struct Client {

@@ -31,6 +31,20 @@ TEST(FindClient, WholeAccessMustBeInside) {
   EXPECT_EQ(index.Find(kTypePciCfg, 0x3F8, 1), std::nullopt);
 }
 
+// in_range() matches a PORTIO or an MMIO request only (its switch has no
+// other case): a range of another type, given to either structure, holds
+// nothing, not even a request of its own type.
+TEST(FindClient, OnlyPortIoAndMmioRequestsMatchARange) {
+  RangeIndex index;
+  KernelRangeList list;
+  const IoRange config{kTypePciCfg, 0x0, 0xFFFF};
+  index.Add(1, config);
+  list.Add(1, config);
+  EXPECT_EQ(index.Find(kTypePciCfg, 0x10, 4), std::nullopt);
+  EXPECT_EQ(list.Find(kTypePciCfg, 0x10, 4), std::nullopt);
+  EXPECT_EQ(list.Find(kTypeMmio, 0x10, 4), std::nullopt);
+}
+
 TEST(FindClient, NewestClientWinsOverlaps) {
   RangeIndex index;
   KernelRangeList list;

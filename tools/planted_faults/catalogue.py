@@ -1219,4 +1219,10 @@ FAULTS = [
            "  return offset <= kRingBytes && offset % kPostedEntrySize == 0;",
            "a head or tail one entry past the ring is corrupt, refused both ways",
            ["//core/abi:posted_ring_test"]),
+    _fault("kernel_scan_matches_any_type",
+           "core/hsm/kernel_range_list.cc",
+           "  if (type != kTypePortIo && type != kTypeMmio) return std::nullopt;\n",
+           "",
+           "in_range() matches PORTIO and MMIO requests only, whatever a range's type",
+           ["//core/hsm:range_index_test"]),
 ]
