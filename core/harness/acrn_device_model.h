@@ -77,6 +77,9 @@ class AcrnDeviceModelThread {
 
   ClientId client() const { return thread_.client(); }
   AcrnDeviceModelStats stats() const;
+  // A ResetVm() has begun and not ended (for tests that start one while a
+  // scan is under way).
+  bool resetting() const { return resetting_.load(std::memory_order_acquire); }
 
  private:
   // ScanOnce(), finishing through `client` where it is not null.

@@ -129,6 +129,92 @@ TEST_P(AcrnDeviceModelTest, AnInvalidRequestIsAnsweredAllOnes) {
   EXPECT_EQ(RequestValue(page->slots[0]), 0xFFFFFFFFu);  // pio_request.value: 32 bits
 }
 
+// ACRN's device model scans the slots of its vCPUs only, and counts every
+// scan; a slot past them is not its to read, whatever its state says.
+TEST_P(AcrnDeviceModelTest, ScansOnlyItsVcpusSlots) {
+  System system(Strategy::kEventfd, Manual(GetParam()), Profile::kAcrn);
+  const uint16_t vm = system.AddVm(2).value();
+  SharedPage* page = system.hv.shared_page(vm);
+  int calls = 0;
+  AcrnDeviceModelThread dm(&system.hsm, vm, page, 2, [&](IoAccess&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
+  // Slot 2, one past the VM's two vCPUs, written as a request for the
+  // device model by a hypervisor that should not have.
+  EncodeAccess(PortRead(kDmPort, 1), page->slots[2]);
+  page->slots[2].kernel_handled = 0;
+  StoreStateRelease(page->slots[2], kStateProcessing);
+  EXPECT_EQ(dm.ScanOnce(), 0);
+  EXPECT_EQ(dm.ScanOnce(), 0);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(dm.stats().scans, 2u);
+  EXPECT_EQ(dm.stats().emulated, 0u);
+}
+
+// A slot the hypervisor wrote PROCESSING without the HSM routing it: the
+// device model emulates it (it reads the page, as ACRN's does) and the HSM
+// refuses its finish, since the device model holds no such request; the
+// refusal is counted, and the slot is not completed.
+TEST_P(AcrnDeviceModelTest, AFinishTheHsmRefusesIsCounted) {
+  System system(Strategy::kEventfd, Manual(GetParam()), Profile::kAcrn);
+  const uint16_t vm = system.AddVm(1).value();
+  SharedPage* page = system.hv.shared_page(vm);
+  AcrnDeviceModelThread dm(&system.hsm, vm, page, 1, [&](IoAccess& a) {
+    a.value = 0x11;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
+  EncodeAccess(PortRead(kDmPort, 1), page->slots[0]);
+  page->slots[0].kernel_handled = 0;
+  StoreStateRelease(page->slots[0], kStateProcessing);
+  EXPECT_EQ(dm.ScanOnce(), 1);
+  EXPECT_EQ(dm.stats().finish_refused, 1u);
+  EXPECT_EQ(LoadStateAcquire(page->slots[0]), kStateProcessing);
+}
+
+// A reset that begins while a scan is under way: the scan still emulates
+// the request it is on (the value lands in the slot), but leaves the
+// notify to the reset's clear, which runs once the scan has ended, as
+// ACRN's device model does while a VM is resetting.
+TEST_P(AcrnDeviceModelTest, AResetDuringAScanLeavesTheFinishToTheClear) {
+  System system(Strategy::kEventfd, Manual(GetParam()), Profile::kAcrn);
+  const uint16_t vm = system.AddVm(1).value();
+  SharedPage* page = system.hv.shared_page(vm);
+  std::thread resetter;
+  std::atomic<uint32_t> state_at_reset{~0u};
+  AcrnDeviceModelThread* dm_ptr = nullptr;
+  AcrnDeviceModelThread dm(&system.hsm, vm, page, 1, [&](IoAccess& a) {
+    // The reset starts now, on another thread: marked resetting at once,
+    // it then waits for this scan to end.
+    resetter = std::thread([&] {
+      EXPECT_TRUE(dm_ptr->ResetVm([&] {
+                          state_at_reset.store(LoadStateAcquire(page->slots[0]));
+                          // What the clear does for the device model's request.
+                          return system.hsm.NotifyRequestFinish(vm, 0);
+                        })
+                      .ok());
+    });
+    while (!dm_ptr->resetting()) std::this_thread::yield();
+    a.value = 0x11;
+    return absl::OkStatus();
+  });
+  dm_ptr = &dm;
+  ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
+  ASSERT_TRUE(system.hv.InsertRequest(vm, 0, PortRead(kDmPort, 1), false).ok());
+  system.hsm.Dispatch();
+  ASSERT_EQ(LoadStateAcquire(page->slots[0]), kStateProcessing);
+  EXPECT_EQ(dm.ScanOnce(), 1);
+  resetter.join();
+  EXPECT_EQ(state_at_reset.load(), kStateProcessing);  // the scan did not finish it
+  EXPECT_EQ(dm.stats().postponed, 1u);
+  EXPECT_EQ(dm.stats().finish_refused, 0u);
+  absl::StatusOr<uint64_t> got = system.hv.WaitForCompletion(vm, 0, absl::Seconds(5));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, 0x11u);
+}
+
 // Concurrent: vCPU threads, in-process client threads and the device
 // model's scanning thread; the device model must emulate exactly the
 // requests no range owns, and its every finish must be accepted.
