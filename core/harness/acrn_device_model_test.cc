@@ -129,6 +129,15 @@ TEST_P(AcrnDeviceModelTest, AnInvalidRequestIsAnsweredAllOnes) {
   EXPECT_EQ(RequestValue(page->slots[0]), 0xFFFFFFFFu);  // pio_request.value: 32 bits
 }
 
+// What a hypervisor that writes the page behind the HSM's back leaves: a
+// request for the device model (no range, kernel_handled 0), PROCESSING,
+// which no dispatch made.
+void WriteDeviceModelsRequestBehindTheHsm(IoRequest& slot) {
+  EncodeAccess(PortRead(kDmPort, 1), slot);
+  slot.kernel_handled = 0;
+  StoreStateRelease(slot, kStateProcessing);
+}
+
 // ACRN's device model scans the slots of its vCPUs only, and counts every
 // scan; a slot past them is not its to read, whatever its state says.
 TEST_P(AcrnDeviceModelTest, ScansOnlyItsVcpusSlots) {
@@ -143,9 +152,7 @@ TEST_P(AcrnDeviceModelTest, ScansOnlyItsVcpusSlots) {
   ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
   // Slot 2, one past the VM's two vCPUs, written as a request for the
   // device model by a hypervisor that should not have.
-  EncodeAccess(PortRead(kDmPort, 1), page->slots[2]);
-  page->slots[2].kernel_handled = 0;
-  StoreStateRelease(page->slots[2], kStateProcessing);
+  WriteDeviceModelsRequestBehindTheHsm(page->slots[2]);
   EXPECT_EQ(dm.ScanOnce(), 0);
   EXPECT_EQ(dm.ScanOnce(), 0);
   EXPECT_EQ(calls, 0);
@@ -166,9 +173,7 @@ TEST_P(AcrnDeviceModelTest, AFinishTheHsmRefusesIsCounted) {
     return absl::OkStatus();
   });
   ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
-  EncodeAccess(PortRead(kDmPort, 1), page->slots[0]);
-  page->slots[0].kernel_handled = 0;
-  StoreStateRelease(page->slots[0], kStateProcessing);
+  WriteDeviceModelsRequestBehindTheHsm(page->slots[0]);
   EXPECT_EQ(dm.ScanOnce(), 1);
   EXPECT_EQ(dm.stats().finish_refused, 1u);
   EXPECT_EQ(LoadStateAcquire(page->slots[0]), kStateProcessing);
