@@ -207,6 +207,31 @@ TEST(VcpuLoop, AResetEndsTheRunOnlyWhereItIsTheEnd) {
   }
 }
 
+// hlt at CPL 0 (32-bit protected mode) in a VM with no interrupt
+// controller in the kernel: KVM_EXIT_HLT, the run's OK end, and no access.
+TEST(VcpuLoop, AHaltEndsTheRun) {
+  SKIP_WITHOUT_KVM();
+  auto vm = *KvmVm::Create(GUEST_MEMORY_BYTES);
+  ASSERT_TRUE(vm->AddVcpu().ok());
+  const uint8_t hlt[] = {0xF4};
+  ASSERT_TRUE(vm->Load(GUEST_IMAGE_BASE, hlt).ok());
+  ASSERT_TRUE(vm->vcpu(0).EnterProtected32(GUEST_IMAGE_BASE, 0).ok());
+  VcpuLoopStats stats;
+  int calls = 0;
+  const absl::Status s = RunVcpu(
+      vm->vcpu(0), {GUEST_REPORT_PORT},
+      [&](uint32_t, IoAccess&) {
+        ++calls;
+        return absl::OkStatus();
+      },
+      &stats);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(stats.halted);
+  EXPECT_FALSE(stats.reported);
+  EXPECT_EQ(stats.exits, 0u);
+  EXPECT_EQ(calls, 0);
+}
+
 TEST(VcpuLoop, MultipleVcpusRunTheirOwnLoops) {
   SKIP_WITHOUT_KVM();
   constexpr uint32_t kVcpus = 4;
