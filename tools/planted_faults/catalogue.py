@@ -1249,4 +1249,10 @@ FAULTS = [
            "vcpu <= vcpu_num_; ++vcpu) {",
            "ACRN's device model scans its own vCPUs' slots only",
            ["//core/harness:acrn_device_model_test"]),
+    _fault("vcpu_loop_halt_is_an_error",
+           "core/kvm/vcpu_loop.cc",
+           "  if (run.exit_reason == KVM_EXIT_HLT) {",
+           "  if (false) {",
+           "a guest that halts ends its vCPU's run, without an error",
+           ["//core/kvm:vcpu_loop_test"]),
 ]
