@@ -1255,4 +1255,11 @@ FAULTS = [
            "  if (false) {",
            "a guest that halts ends its vCPU's run, without an error",
            ["//core/kvm:vcpu_loop_test"]),
+    _fault("model_cost_on_the_one_off_baseline",
+           "reports/report.py",
+           "    if base and r[\"p50\"]:\n        return r[\"p50\"] / base",
+           "    if False:\n        return r[\"p50\"] / base",
+           "issue 14: a round trip's cost is set against the raw family's median "
+           "of the same run, not one ping-pong measured once",
+           ["//reports:reports_test"]),
 ]
