@@ -422,9 +422,15 @@ class RenderTest(unittest.TestCase):
         self.assertNotIn("three-thread", cross[0])
         # Without the rows the line is as before.
         self.assertNotIn("three-thread", " ".join(report.cost_verdict(rt)))
-        # "At most": a ratio equal to the target meets it.
+        # The ring is the ring's row, whatever order the rows come in.
+        self.assertEqual(report.cost_verdict(rt, prim[::-1]), lines)
+        # "At most": a ratio equal to the target meets it, alone or beside
+        # one that misses.
         edge = [rt_row("futex", "same-core", 6650.0, 1.9)]
         self.assertIn("at most 1.90×: met by every one)", report.cost_verdict(edge)[0])
+        edge.append(rt_row("eventfd", "same-core", 7000.0, 2.0))
+        self.assertIn("at most 1.90×: not met by eventfd; met by futex)",
+                      report.cost_verdict(edge)[0])
         direct = [dict(edge[0], topology="direct", ratio=1.25)]
         self.assertIn("at most 1.25×: met by every one)", report.cost_verdict(direct)[0])
 
@@ -499,6 +505,11 @@ class RenderTest(unittest.TestCase):
         self.assertEqual(lines, ["Adaptive throughput (direct topology, 16 vCPUs): 0.90× the "
                                  "best blocking strategy's (90000 against futex's 100000 "
                                  "requests/s; issue 14 asks for at least 0.95×)."])
+        # One vCPU, and two: the noun agrees with the count.
+        for vcpus, noun in ((1, "1 vCPU)"), (2, "2 vCPUs)")):
+            one = [dict(r, vcpus=vcpus) for r in tp]
+            self.assertIn("(direct topology, %s:" % noun,
+                          report.adaptive_verdict([], one, [])[0])
         # Against raw spinning only where every party of the round trip can
         # have a CPU: the kernel topology's three, not on two CPUs.
         kernel = dict(a, topology="kernel")
