@@ -427,6 +427,12 @@ RAW_PRIMITIVE = {"futex": "futex", "eventfd": "eventfd", "uring": "uring_msg",
                  "uring_eventfd": "uring_read"}
 
 
+def raw_p50s(prim):
+    """The raw ping-pongs' median p50 by (primitive, placement)."""
+    return {(p["primitive"], p["pin"]): p["p50"] for p in prim
+            if p["impl"] == "raw" and p["p50"]}
+
+
 def hop_tables(rt, prim):
     """Where a round trip's time goes, hop by hop, against one hop of the
     raw ping-pong of the same primitive and placement (half its round
@@ -434,7 +440,7 @@ def hop_tables(rt, prim):
     rows = [r for r in rt if r["completion"] == "notify" and r.get("hop_client")]
     if not rows:
         return []
-    raw = {(p["primitive"], p["pin"]): p["p50"] for p in prim if p["impl"] == "raw"}
+    raw = raw_p50s(prim)
 
     def one_hop(r):
         v = raw.get((RAW_PRIMITIVE.get(r["strategy"], r["strategy"]), r["pin"]))
@@ -622,8 +628,7 @@ def cost_verdict(rt, prim=()):
     floor of three hand-offs, measured rather than assumed."""
     ring3 = {p["pin"]: p for p in prim
              if p["impl"] == "raw_ring3" and p["primitive"] == "futex" and p["p50"]}
-    raw = {(p["primitive"], p["pin"]): p["p50"] for p in prim
-           if p["impl"] == "raw" and p["p50"]}
+    raw = raw_p50s(prim)
     lines = []
     rows = [dict(r, ratio=cost_ratio(r, raw)) for r in rt
             if r["completion"] == "notify" and r["strategy"] in BLOCKING
