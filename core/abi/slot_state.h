@@ -53,10 +53,12 @@ inline bool CompareExchangeState(IoRequest& slot, uint32_t expected,
 // kernel_handled: who serves a PROCESSING request. ACRN's device model scans
 // the page for PROCESSING && !kernel_handled (core/harness/
 // acrn_device_model.h) while routing writes the field, so both sides use
-// these atomic accessors. Routing stores it before the state word that
-// publishes it, or, where it must change an already published PROCESSING
-// slot to the device model's, with StoreKernelHandledRelease() after the
-// device model's pending bit is set.
+// these atomic accessors. Routing stores it with StoreKernelHandledRelease()
+// before the state word that publishes it (a scan that read the previous
+// request's PROCESSING can read this value first), or, where it must change
+// an already published PROCESSING slot to the device model's, after the
+// device model's pending bit is set. A relaxed store is for the 1 that
+// takes a slot away from the device model, which orders nothing.
 inline uint32_t LoadKernelHandledAcquire(const IoRequest& slot) {
   return __atomic_load_n(&slot.kernel_handled, __ATOMIC_ACQUIRE);
 }

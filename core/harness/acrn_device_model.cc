@@ -41,9 +41,12 @@ int AcrnDeviceModelThread::Scan(const ClientHandle* client) {
     IoRequest& slot = page_->slots[vcpu];
     // Acquire pairs with routing's release of PROCESSING (the dispatcher's
     // or a claimer's compare-exchange); kernel_handled's acquire pairs with
-    // its release store of 0 when a request becomes the device model's
-    // after PROCESSING (a direct claim, a hand-over on destroy).
+    // every release store of it: the dispatcher's before PROCESSING (a scan
+    // that read the previous request's PROCESSING and stalled may read the
+    // next one's 0), and the 0 stored when a request becomes the device
+    // model's after PROCESSING (a direct claim, a hand-over on destroy).
     if (LoadStateAcquire(slot) != kStateProcessing) continue;
+    if (after_processing_seen_) after_processing_seen_(vcpu);
     if (LoadKernelHandledAcquire(slot) != 0) continue;
     ++found;
     emulated_.fetch_add(1, std::memory_order_relaxed);

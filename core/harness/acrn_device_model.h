@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -81,6 +82,14 @@ class AcrnDeviceModelThread {
   // scan is under way).
   bool resetting() const { return resetting_.load(std::memory_order_acquire); }
 
+  // For tests that change a slot under a scan: called on the scanning
+  // thread after the scan read PROCESSING in `vcpu`'s slot and before it
+  // reads kernel_handled, the window in which a stalled device model can
+  // see one request's state and the next one's owner. Set before scanning.
+  void set_after_processing_seen(std::function<void(uint32_t vcpu)> hook) {
+    after_processing_seen_ = std::move(hook);
+  }
+
  private:
   // ScanOnce(), finishing through `client` where it is not null.
   int Scan(const ClientHandle* client);
@@ -90,6 +99,7 @@ class AcrnDeviceModelThread {
   SharedPage* const page_;
   const uint32_t vcpu_num_;
   const IoHandler handler_;
+  std::function<void(uint32_t)> after_processing_seen_;
   // The attachment and the wait loop; after each wake it calls ScanOnce()
   // with its handle.
   // ACRN_IOCTL_ATTACH_IOREQ_CLIENT returns 0 there, and the device model

@@ -102,6 +102,75 @@ TEST_P(AcrnDeviceModelTest, StaleKernelHandledIsNeverSeenByTheScan) {
   (void)dm_client;
 }
 
+// A scan that stalls between the state and the owner of a slot: it reads
+// PROCESSING of an in-process client's request, and by the time it reads
+// kernel_handled that request has completed and the vCPU's next one, the
+// device model's, has been routed (kernel_handled 0). The scan takes the new
+// request, and must see it as the hypervisor wrote it: routing's store of
+// kernel_handled is a release that the scan's read acquires. The two threads
+// meet through relaxed flags only, so under ThreadSanitizer (the CI's TSan
+// pass) a relaxed store of kernel_handled reads as a race on the slot, as
+// it did once in the stress command's `acrn` run.
+TEST_P(AcrnDeviceModelTest, AScanThatStallsReadsTheNextRequestWhole) {
+  System system(Strategy::kEventfd, Manual(GetParam()), Profile::kAcrn);
+  const uint16_t vm = system.AddVm(1).value();
+  SharedPage* page = system.hv.shared_page(vm);
+  std::vector<IoAccess> dm_saw;
+  AcrnDeviceModelThread dm(&system.hsm, vm, page, 1, [&](IoAccess& a) {
+    dm_saw.push_back(a);
+    if (a.direction == kDirRead) a.value = 0x11;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(system.hsm.CreateClient(vm, "dm", nullptr, true).ok());
+  const ClientId bar =
+      system.hsm
+          .CreateClient(vm, "bar",
+                        [](IoAccess& a) {
+                          a.value = 0x22;
+                          return absl::OkStatus();
+                        },
+                        false)
+          .value();
+  ASSERT_TRUE(system.hsm.AddRange(bar, kTypeMmio, kBarBase, kBarBase + kBarSize - 1).ok());
+  ASSERT_TRUE(system.hv.InsertRequest(vm, 0, MmioRead(kBarBase, 4), false).ok());
+  system.hsm.Dispatch();
+  ASSERT_EQ(LoadStateAcquire(page->slots[0]), kStateProcessing);
+
+  // Relaxed on purpose: nothing but the slot may order the two threads.
+  std::atomic<bool> scan{false}, stalled{false}, resume{false};
+  dm.set_after_processing_seen([&](uint32_t) {
+    stalled.store(true, std::memory_order_relaxed);
+    while (!resume.load(std::memory_order_relaxed)) std::this_thread::yield();
+  });
+  int emulated = -1;
+  std::thread scanner([&] {
+    while (!scan.load(std::memory_order_relaxed)) std::this_thread::yield();
+    emulated = dm.ScanOnce();
+  });
+  scan.store(true, std::memory_order_relaxed);
+  while (!stalled.load(std::memory_order_relaxed)) std::this_thread::yield();
+  // Under the stalled scan: the in-process client's request ends, and the
+  // vCPU's next, a port read no range claims, is routed to the device model.
+  ASSERT_TRUE(system.hsm.ServeClient(bar).ok());
+  absl::StatusOr<uint64_t> got = system.hv.WaitForCompletion(vm, 0, absl::Seconds(5));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, 0x22u);
+  ASSERT_TRUE(system.hv.InsertRequest(vm, 0, PortRead(kDmPort, 2), false).ok());
+  system.hsm.Dispatch();
+  resume.store(true, std::memory_order_relaxed);
+  scanner.join();
+
+  EXPECT_EQ(emulated, 1);
+  ASSERT_EQ(dm_saw.size(), 1u);
+  EXPECT_EQ(dm_saw[0].type, kTypePortIo);
+  EXPECT_EQ(dm_saw[0].address, kDmPort);
+  EXPECT_EQ(dm_saw[0].size, 2u);
+  EXPECT_EQ(dm.stats().finish_refused, 0u);
+  got = system.hv.WaitForCompletion(vm, 0, absl::Seconds(5));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, 0x11u);
+}
+
 // A request the hypervisor rewrote after routing into one no rule accepts
 // (a port access of 3 bytes): ACRN's device model exits on it; the model's
 // answers all-ones without calling its handler, and finishes it, so the

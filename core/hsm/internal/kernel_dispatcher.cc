@@ -152,8 +152,14 @@ int KernelDispatcher<Bell>::DispatchVm(VmState& vm) {
     // [kernel-handled] Written before PROCESSING, whose release below
     // publishes it to a device model that scans for PROCESSING &&
     // !kernel_handled (its finish ioctl waits on clients_mu, held here until
-    // the pending bit is set).
-    StoreKernelHandledRelaxed(req, d.client->is_default ? 0 : 1);
+    // the pending bit is set). A release store too: a scan can read
+    // PROCESSING of this slot's previous request (an in-process client's,
+    // kernel_handled 1), stall while it completes and this one is filled,
+    // then read this 0; release pairs with that scan's
+    // LoadKernelHandledAcquire() in AcrnDeviceModelThread, so what it then
+    // emulates is this request as the hypervisor wrote it (acquired above).
+    // On x86 every store is a release, as the kernel's plain store is there.
+    StoreKernelHandledRelease(req, d.client->is_default ? 0 : 1);
     if (ctx_.before_hand_over) ctx_.before_hand_over(vm, i);
     // The kernel's smp_store_release(PROCESSING), as a compare-exchange so
     // that a hypervisor that rewrote the state meanwhile is noticed. Pairs
