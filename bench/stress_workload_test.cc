@@ -108,6 +108,21 @@ TEST(Stress, TheOracleReportsABugPlantedInADevice) {
   EXPECT_FALSE(ParsePlantedBug("Wrong_Read").ok());
 }
 
+// --rate: each vCPU issues on a schedule (an open loop), not as soon as
+// its last request completes, so the run lasts at least the schedule.
+TEST(Stress, AnOfferedRateSetsTheSchedule) {
+  StressConfig config;
+  config.vcpus = 2;
+  config.requests = 400;  // 200 a vCPU
+  config.offered_rate_per_vcpu = 2000;
+  absl::StatusOr<StressResult> r = RunStress(config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->clean()) << StressText(config, *r);
+  EXPECT_EQ(r->completed, 400u);
+  // A vCPU's 200th request is due 199/2000 s after the load starts.
+  EXPECT_GE(r->elapsed_s, 199.0 / 2000);
+}
+
 TEST(Stress, ConfigValidationNamesTheFlag) {
   StressConfig c;
   c.vcpus = 17;
