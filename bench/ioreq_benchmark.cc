@@ -59,6 +59,7 @@
 #include "core/harness/devices/mmio_bar.h"
 #include "core/hsm/hsm.h"
 #include "core/harness/system.h"
+#include "core/notify/adaptive_doorbell.h"
 #include "core/notify/strategy.h"
 #include "core/placement/busy_load.h"
 #include "core/placement/placement.h"
@@ -108,6 +109,9 @@ void RawFutexRing3(benchmark::State& state, const ioreq::Placement& placement) {
 template <typename Bell>
 void DoorbellPingPong(benchmark::State& state, Primitive baseline) {
   if (SkipWhereRefused(state, CheckPrimitiveSupported(baseline))) return;
+  // This thread waits on `pong` only for this run (AdaptiveDoorbell counts
+  // it runnable from its first wait on).
+  ioreq::AdaptiveWaiterScope waits_here;
   Bell ping, pong;
   std::atomic<int64_t> seen{0};
   std::atomic<bool> stop{false};
@@ -229,6 +233,9 @@ void RoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                bool carry_wakes = false) {
   if (SkipWhereRefused(state, ioreq::CheckStrategySupported(strategy))) return;
   ioreq::ScopedPin pin(placement.vcpu_cpus);  // this thread is the vCPU
+  // ...for this run only: afterwards it no longer counts as a waiter to the
+  // adaptive doorbells of the runs that follow, whose threads it only joins.
+  ioreq::AdaptiveWaiterScope waits_here;
   OneVcpuSystem sys(strategy, topology, placement, carry_wakes);
   ioreq::BusyLoad busy(busy_processes);
   const ioreq::IoAccess timed = ioreq::MmioRead(kTimedRegister, 4);

@@ -21,6 +21,7 @@
 #include "core/hsm/hsm.h"
 #include "core/kvm/kvm_vm.h"
 #include "core/kvm/vcpu_loop.h"
+#include "core/notify/adaptive_doorbell.h"
 #include "core/notify/strategy.h"
 #include "guests/guest_abi.h"
 #include "guests/guest_vm.h"
@@ -247,6 +248,9 @@ void KvmRoundTrip(benchmark::State& state, ioreq::Strategy strategy,
                   ioreq::Topology topology, bool polling, Exit e) {
   if (SkipWithoutKvm(state)) return;
   if (SkipWhereRefused(state, ioreq::CheckStrategySupported(strategy))) return;
+  // This thread runs the vCPU and waits for its completions, for this run
+  // only (AdaptiveDoorbell counts it runnable from its first wait on).
+  ioreq::AdaptiveWaiterScope waits_here;
   OneKvmVcpu sys(strategy, topology, polling);
   if (absl::Status s = sys.Build(LoopParams(LoopProgram(e))); !s.ok()) {
     state.SkipWithError(s.ToString().c_str());

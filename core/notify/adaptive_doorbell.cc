@@ -20,14 +20,24 @@ int Cores() {
   return cores;
 }
 
-// Counts the calling thread among the waiter threads until it exits.
-void RegisterThisThread() {
-  struct Registration {
-    Registration() { g_waiter_threads.fetch_add(1, std::memory_order_relaxed); }
-    ~Registration() { g_waiter_threads.fetch_sub(1, std::memory_order_relaxed); }
-  };
-  thread_local Registration registration;
-}
+// The calling thread's place in g_waiter_threads: taken at its first wait
+// (again after it left), given back when it leaves or exits. Relaxed: a
+// count for a decision, not an ordering.
+struct WaiterRegistration {
+  bool counted = false;
+  void Join() {
+    if (counted) return;
+    counted = true;
+    g_waiter_threads.fetch_add(1, std::memory_order_relaxed);
+  }
+  void Leave() {
+    if (!counted) return;
+    counted = false;
+    g_waiter_threads.fetch_sub(1, std::memory_order_relaxed);
+  }
+  ~WaiterRegistration() { Leave(); }
+};
+thread_local WaiterRegistration t_registration;
 
 // The tasks runnable on the whole machine now (the 4th field of
 // /proc/loadavg, "running/total": every process's, this thread included),
@@ -71,6 +81,8 @@ int AdaptiveDoorbell::SystemRunnableAt(int64_t now) {
 int AdaptiveDoorbell::WaiterThreads() {
   return g_waiter_threads.load(std::memory_order_relaxed);
 }
+
+void AdaptiveDoorbell::LeaveWaiterThreads() { t_registration.Leave(); }
 
 int AdaptiveDoorbell::SleepingThreads() {
   return g_sleeping.load(std::memory_order_relaxed);
@@ -131,7 +143,7 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
 }
 
 bool AdaptiveDoorbell::WaitFor(absl::Duration timeout) {
-  RegisterThisThread();
+  t_registration.Join();
   if (futex_.waiter_.Consume()) return true;
   notify_internal::SendDeferredWakes();  // a spin carries no held wake
   if (window_ns_ > 0 && Spin(window_ns_) && futex_.waiter_.Consume()) {

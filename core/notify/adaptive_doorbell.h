@@ -94,10 +94,18 @@ class AdaptiveDoorbell {
   // Tasks runnable on the whole machine, every process's (cached for a
   // millisecond; 0 where /proc/loadavg cannot be read).
   static int SystemRunnable();
-  // Threads that have waited on an adaptive doorbell and have not exited,
-  // and how many of them are asleep in the kernel now.
+  // Threads that have waited on an adaptive doorbell and have neither
+  // exited nor left (LeaveWaiterThreads()), and how many of them are asleep
+  // in the kernel now.
   static int WaiterThreads();
   static int SleepingThreads();
+  // Ends the calling thread's count among the waiter threads until its next
+  // wait; nothing for a thread not counted. For a thread that waits on
+  // adaptive doorbells for a while and then blocks elsewhere (a benchmark's
+  // thread between runs, a thread that goes on to join others): counted, it
+  // would read as runnable until it exits, and every spinner in the process
+  // would collapse as if it held a core. AdaptiveWaiterScope calls it.
+  static void LeaveWaiterThreads();
 
   // The collapse rule: true when a spinner would keep a runnable task off
   // a CPU, because this process's runnable waiters (the spinner included)
@@ -123,6 +131,23 @@ class AdaptiveDoorbell {
   int64_t window_ns_ = kGrowStartNs;    // waiter thread only
   uint64_t same_cpu_skips_ = 0;         // waiter thread only
   uint64_t busy_skips_ = 0;             // waiter thread only
+};
+
+// The calling thread counts among the adaptive doorbells' waiter threads
+// only until the end of the scope (AdaptiveDoorbell::LeaveWaiterThreads()),
+// for a thread whose waits on adaptive doorbells are one job of several.
+//
+// Example:
+//   {
+//     ioreq::AdaptiveWaiterScope waits_here;
+//     bell.Wait();
+//   }  // from here the thread no longer counts as a runnable waiter
+class AdaptiveWaiterScope {
+ public:
+  AdaptiveWaiterScope() = default;
+  AdaptiveWaiterScope(const AdaptiveWaiterScope&) = delete;
+  AdaptiveWaiterScope& operator=(const AdaptiveWaiterScope&) = delete;
+  ~AdaptiveWaiterScope() { AdaptiveDoorbell::LeaveWaiterThreads(); }
 };
 
 }  // namespace ioreq

@@ -699,5 +699,38 @@ TEST(AdaptiveDoorbell, SleepingCountReturnsToWhereItWas) {
   EXPECT_EQ(AdaptiveDoorbell::SleepingThreads(), sleeping_before);
 }
 
+// A thread counts among the waiter threads from its first wait until it
+// leaves (or exits), and again from its next wait: a thread that waited once
+// and then blocks elsewhere (a benchmark's thread between runs) must not
+// read as runnable to every spinner for the rest of its life.
+TEST(AdaptiveDoorbell, AThreadCountsAsAWaiterUntilItLeaves) {
+  const int before = AdaptiveDoorbell::WaiterThreads();
+  std::thread waiter([before] {
+    AdaptiveDoorbell bell;
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before);
+    bell.Ring();
+    bell.Wait();  // taken at once; the wait counts the thread
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before + 1);
+    bell.Ring();
+    bell.Wait();  // counted once, however many waits
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before + 1);
+    AdaptiveDoorbell::LeaveWaiterThreads();
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before);
+    AdaptiveDoorbell::LeaveWaiterThreads();  // a second leave gives back nothing
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before);
+    {
+      AdaptiveWaiterScope scope;
+      EXPECT_FALSE(bell.WaitFor(absl::Microseconds(10)));
+      EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before + 1);
+    }
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before);
+    bell.Ring();
+    bell.Wait();  // counted again, until the thread exits
+    EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before + 1);
+  });
+  waiter.join();
+  EXPECT_EQ(AdaptiveDoorbell::WaiterThreads(), before);
+}
+
 }  // namespace
 }  // namespace ioreq
