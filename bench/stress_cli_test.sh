@@ -62,6 +62,12 @@ esac
 expect 1 "$stress" --requests=50 --faults=drop --drop_every=1 --norescan --timeout_ms=200
 # A bug planted in the devices is the oracle's to report: exit 1, both ways.
 expect 1 "$stress" --requests=2000 --plant=wrong_read
+# ...each planted wrong answer once: the JSON's count of them is wrong_value.
+if command -v /usr/bin/python3 >/dev/null; then
+  "$stress" --requests=2000 --plant=wrong_read --json \
+    | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["planted"] > 0 and d["wrong_value"] == d["planted"] and not d["ok"], d' \
+    || { echo "FAIL: --plant=wrong_read --json: wrong_value is not the planted count"; fail=1; }
+fi
 expect 1 "$stress" --requests=2000 --plant=lost_write --topology=direct
 expect 1 "$stress" --seconds=1 --plant=stray_finish
 expect 0 "$stress" --requests=2000 --plant=none

@@ -94,7 +94,8 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       "\"gp_injected\": %u, \"released_without_value\": %u, "
       "\"dm_finish_refused\": %u, \"dm_postponed\": %u, "
       "\"doorbell\": \"%s\", \"posted\": %u, \"posted_reads\": %u, "
-      "\"posted_corrupt\": %u, \"plant\": \"%s\", %s\"ok\": %s}",
+      "\"posted_corrupt\": %u, \"plant\": \"%s\", \"planted\": %u, "
+      "%s\"ok\": %s}",
       ProducerName(c.hypervisor), ioreq::ProfileName(c.profile),
       ioreq::StrategyName(c.strategy),
       ioreq::TopologyName(c.topology), c.placement.name, c.vms,
@@ -109,7 +110,7 @@ std::string StressJson(const StressConfig& c, const StressResult& r) {
       r.hypervisor.released_without_value, r.dm_finish_refused,
       r.dm_postponed, c.posted_doorbell ? "posted" : "ioeventfd",
       r.hypervisor.posted, r.hypervisor.posted_reads,
-      r.hypervisor.posted_corrupt, PlantedBugName(c.planted_bug),
+      r.hypervisor.posted_corrupt, PlantedBugName(c.planted_bug), r.planted,
       FaultsJson(c, r),
       r.clean() ? "true" : "false");
 }
@@ -126,11 +127,12 @@ std::string StressText(const StressConfig& c, const StressResult& r) {
       c.carry_wakes ? ", wakes carried by sleeps" : "", c.seed);
   if (c.planted_bug != PlantedBug::kNone) {
     absl::StrAppendFormat(
-        &out, "  planted    %s%s (--plant): the oracle must report it\n",
+        &out, "  planted    %s%s (--plant): %u planted; the oracle must report them\n",
         PlantedBugName(c.planted_bug),
         c.planted_bug == PlantedBug::kStrayFinish
             ? ""
-            : absl::StrFormat(", one access in %d", kPlantedEvery));
+            : absl::StrFormat(", one access in %d", kPlantedEvery),
+        r.planted);
   }
   absl::StrAppendFormat(
       &out,

@@ -161,6 +161,11 @@ struct StressResult {
   uint64_t duplicated = 0;
   uint64_t wrong_value = 0;
   uint64_t undelivered_writes = 0;
+  // --plant: the bugs put into the devices (answers flipped, bytes
+  // dropped, stray finishes sent); 0 in a real run. With no fault beside
+  // it, wrong_value (wrong_read) or undelivered_writes (lost_write) equals
+  // it: each planted bug reported once.
+  uint64_t planted = 0;
   LatencyHistogram round_trip_ns;  // as each vCPU saw it
   double elapsed_s = 0;
   double cpu_s = 0;  // process CPU time during the load

@@ -113,6 +113,9 @@ struct RunState {
   std::array<std::atomic<uint64_t>, kFaultCount> injected{};
   std::atomic<uint64_t> handler_calls{0}, upcalls{0}, notifications{0};
   std::atomic<uint64_t> planted_calls{0};  // --plant's cadence
+  // --plant: the bugs put in (answers flipped, bytes dropped, stray
+  // finishes sent), for the oracle's count to be checked against.
+  std::atomic<uint64_t> planted{0};
   std::atomic<uint64_t> resets{0}, reset_failures{0};
   std::mutex errors_mu;
   std::vector<std::string> fault_errors;  // guarded by errors_mu
@@ -180,6 +183,7 @@ struct RunState {
           access.direction == ioreq::kDirRead &&
           OneIn(planted_calls, kPlantedEvery)) {
         access.value ^= 1;  // the planted bug: a wrong answer
+        planted.fetch_add(1, std::memory_order_relaxed);
       }
       return done;
     };
@@ -192,6 +196,7 @@ struct RunState {
       if (config.planted_bug == PlantedBug::kLostWrite &&
           access.direction == ioreq::kDirWrite &&
           OneIn(planted_calls, kPlantedEvery)) {
+        planted.fetch_add(1, std::memory_order_relaxed);
         return absl::OkStatus();  // the planted bug: the byte is lost
       }
       return handler(access);

@@ -338,6 +338,7 @@ void StrayFinishes(RunState& h, Heartbeat& hb, std::atomic<bool>& stop) {
     hb.Beat("finishing requests it does not hold (--plant)");
     for (auto& rig : h.rigs) {
       h.hsm->NotifyRequestFinish(rig->vmid, vcpu % h.config.vcpus).IgnoreError();
+      h.planted.fetch_add(1, std::memory_order_relaxed);
     }
     ++vcpu;
     absl::SleepFor(absl::Microseconds(500));
@@ -454,6 +455,7 @@ StressResult StressRun::Collect() const {
   for (const std::string& p : guest_problems_) {
     if (result.problems.size() < kMaxProblems) result.problems.push_back(p);
   }
+  result.planted = h_.planted.load();
   result.vm_resets = h_.resets.load();
   result.vm_reset_failures = h_.reset_failures.load();
   for (const std::string& e : h_.fault_errors) {

@@ -988,6 +988,20 @@ FAULTS = [
            "  Problem(",
            "the stress oracle counts a wrong read value",
            ["//bench:stress_workload_test"]),
+    _fault("stress_wrong_value_counted_twice",
+           "bench/internal/vcpu_load.cc",
+           "  wrong.fetch_add(1, std::memory_order_relaxed);",
+           "  wrong.fetch_add(2, std::memory_order_relaxed);",
+           "the stress oracle reports each wrong read once (wrong_value equals "
+           "the planted count)",
+           ["//bench:stress_workload_test"]),
+    _fault("stress_undelivered_bytes_overcounted",
+           "bench/internal/stress_run.cc",
+           "      result.undelivered_writes += got < sent ? sent - got : got - sent;",
+           "      result.undelivered_writes += got < sent ? sent - got + 1 : got - sent;",
+           "the stress oracle counts each byte the device did not get once "
+           "(undelivered_writes equals the planted count)",
+           ["//bench:stress_workload_test"]),
     _fault("stress_device_writes_unchecked",
            "bench/internal/stress_run.cc",
            "    if (got < sent || got > sent + maybe ||\n"
