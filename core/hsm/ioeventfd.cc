@@ -67,8 +67,8 @@ absl::StatusOr<IoRange> IoeventfdTable::Assign(const IoeventfdArgs& args) {
   }
   e.signal_fd = fcntl(static_cast<int>(args.fd), F_DUPFD_CLOEXEC, 0);
   if (e.signal_fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("fd %u cannot be duplicated", args.fd));
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "dup of fd %u failed: errno %d", args.fd, errno));
   }
   entries_.push_back(e);
   return IoRange{e.type, e.addr, e.addr + e.length - 1};

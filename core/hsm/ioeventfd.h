@@ -47,7 +47,8 @@ class IoeventfdTable {
 
   // Checks and records an assignment; returns the range the ioeventfd
   // client must own. InvalidArgument for bad arguments or a descriptor that
-  // is not an eventfd, AlreadyExists for a conflict.
+  // is not an eventfd, AlreadyExists for a conflict, ResourceExhausted where
+  // the process has no descriptor left for the table's copy of it.
   absl::StatusOr<IoRange> Assign(const IoeventfdArgs& args);
 
   // Removes the first entry with args.fd; returns its range, or NotFound.

@@ -9,6 +9,7 @@
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "gtest/gtest.h"
+#include "tools/testing/no_free_fds.h"
 
 namespace ioreq {
 namespace {
@@ -43,6 +44,46 @@ IoeventfdArgs Args(uint32_t fd, uint64_t addr, uint32_t len, uint32_t flags,
 
 // Runs one access through dispatch and the ioeventfd client; returns the
 // value the vCPU got.
+// The table keeps its own copy of the eventfd (the kernel takes a
+// reference). Where the process has no descriptor left for that copy, the
+// assignment is refused and nothing is kept: once one is free, the same
+// assignment succeeds.
+TEST(IoeventfdTable, NoFdLeftForTheCopyIsRefused) {
+  IoeventfdTable table;
+  EventFd e;
+  const IoeventfdArgs args = Args(e.fd(), 0x1000, 4, 0);
+  absl::StatusOr<IoRange> refused;
+  {
+    testing::NoFreeFds none;
+    ASSERT_TRUE(none.ok());
+    refused = table.Assign(args);
+  }
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_TRUE(table.Assign(args).ok());
+  EXPECT_EQ(table.size(), 1u);
+}
+
+// A matching write to an eventfd whose counter is full (a process wrote
+// 2^64 - 2 into it) loses that signal and returns: the kernel's
+// eventfd_signal() saturates the counter, it never waits. The handler is
+// the ioeventfd client's thread, which a retried write would hold for ever.
+TEST(IoeventfdTable, AFullCounterLosesTheSignalWithoutWaiting) {
+  IoeventfdTable table;
+  EventFd e;  // non-blocking
+  ASSERT_TRUE(table.Assign(Args(e.fd(), 0xF000, 4, 0)).ok());
+  const uint64_t full = 0xFFFFFFFFFFFFFFFEull;
+  ASSERT_EQ(write(static_cast<int>(e.fd()), &full, sizeof(full)),
+            static_cast<ssize_t>(sizeof(full)));
+  IoAccess write_access = MmioWrite(0xF000, 4, 1);
+  EXPECT_TRUE(table.Handle(write_access).ok());
+  EXPECT_EQ(e.Take(), full);  // left as it was
+  IoAccess next = MmioWrite(0xF000, 4, 1);
+  EXPECT_TRUE(table.Handle(next).ok());
+  EXPECT_EQ(e.Take(), 1u);  // room again: signalled
+}
+
 // Every rule is proved on both topologies.
 class Ioeventfd : public ::testing::TestWithParam<Topology> {};
 

@@ -54,7 +54,8 @@ class PostedWrites {
   // Checks and records a descriptor; returns its cookie (never 0), which the
   // hypervisor puts into the ring. InvalidArgument for a bad type, address
   // 0, or an fd that is not an eventfd; AlreadyExists for the same (type,
-  // address, data) twice.
+  // address, data) twice; ResourceExhausted where the process has no
+  // descriptor left for the table's copy of the fd.
   absl::StatusOr<uint64_t> Assign(const PostedArgs& args);
   // NotFound for an unknown cookie.
   absl::Status Deassign(uint64_t cookie);

@@ -11,6 +11,7 @@
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "gtest/gtest.h"
+#include "tools/testing/no_free_fds.h"
 
 namespace ioreq {
 namespace {
@@ -189,6 +190,25 @@ TEST(PostedWritesArgs, AnUnknownCookieIsNotFound) {
   PostedWrites table;
   EXPECT_EQ(table.Deassign(12345).code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(table.HasEntries());
+}
+
+// The table keeps its own copy of the eventfd. Where the process has no fd
+// left for that copy, the assignment is refused (RESOURCE_EXHAUSTED) and
+// nothing is kept: once an fd is free, the same address is assigned.
+TEST(PostedWritesArgs, NoFdLeftForTheCopyIsRefused) {
+  PostedWrites table;
+  EventFd e;
+  absl::StatusOr<uint64_t> refused;
+  {
+    testing::NoFreeFds none;
+    ASSERT_TRUE(none.ok());
+    refused = table.Assign(Doorbell(e));
+  }
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_TRUE(table.Assign(Doorbell(e)).ok());  // not AlreadyExists
+  EXPECT_EQ(table.Assign(Doorbell(e)).status().code(),
+            absl::StatusCode::kAlreadyExists);
 }
 
 // A hostile hypervisor's ring: unknown cookies are counted and dropped, a

@@ -84,6 +84,14 @@ struct Sleeper {
         << "the sleeper never slept";
   }
   ~Sleeper() { thread.join(); }
+  // Whether the sleeper woke, waiting up to `limit` for it.
+  bool WokeWithin(absl::Duration limit) const {
+    const absl::Time deadline = absl::Now() + limit;
+    while (!woke.load(std::memory_order_acquire) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return woke.load(std::memory_order_acquire);
+  }
   std::atomic<bool> woke{false};
   std::atomic<pid_t> tid{0};
   std::thread thread;
@@ -140,12 +148,31 @@ TEST(WakeBatch, TheBatchsEndSendsWhatIsHeld) {
     EXPECT_FALSE(sleeper.woke.load(std::memory_order_acquire));
   }
   EXPECT_EQ(WakeBatch::held(), 0u);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!sleeper.woke.load(std::memory_order_acquire) &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(sleeper.WokeWithin(absl::Seconds(10)));
+}
+
+// A batch opened with kNone (an option turned off) holds nothing, on its own
+// or inside another batch, and its end leaves the outer batch's wakes held.
+TEST(WakeBatch, ABatchThatHoldsNothingLeavesWakesAlone) {
+  if (UringMissing()) GTEST_SKIP() << ProbeUring().message();
+  {
+    UringDoorbell target;
+    WakeBatch none(WakeBatch::kNone);
+    target.Ring();
+    EXPECT_EQ(WakeBatch::held(), 0u) << "a kNone batch held a wake";
   }
-  EXPECT_TRUE(sleeper.woke.load());
+  UringDoorbell target;
+  Sleeper sleeper(target);
+  {
+    WakeBatch outer;
+    {
+      WakeBatch none(WakeBatch::kNone);
+    }  // not the outermost end: nothing is sent
+    target.Ring();
+    EXPECT_EQ(WakeBatch::held(), 1u) << "the kNone batch's end closed the outer";
+  }
+  EXPECT_EQ(WakeBatch::held(), 0u);
+  EXPECT_TRUE(sleeper.WokeWithin(absl::Seconds(10)));
 }
 
 // The held wake's target is the only one who would ring `mine`: a wait that
@@ -200,12 +227,8 @@ TEST(WakeBatch, OtherStrategiesWakesAreNeverHeld) {
   futex.Ring();
   eventfd.Ring();
   EXPECT_EQ(WakeBatch::held(), 0u);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!(a.woke.load() && b.woke.load()) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  EXPECT_TRUE(a.woke.load());
-  EXPECT_TRUE(b.woke.load());
+  EXPECT_TRUE(a.WokeWithin(absl::Seconds(10)));
+  EXPECT_TRUE(b.WokeWithin(absl::Seconds(10)));
 }
 
 // `targets` sleepers rung inside a batch, then a kernel-timed sleep on a

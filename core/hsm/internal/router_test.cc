@@ -241,6 +241,28 @@ TEST_F(RouterTest, WithoutTheLockOnlyTheMemoAnswersTheOwner) {
   EXPECT_EQ(d.route, Route::kCompleteUnemulated);
 }
 
+// A fresh memo has counted nothing; each counted Find() is one hit or one
+// miss, and FindUncounted() (the direct upcall's) neither.
+TEST(RouteMemo, EachFindCountsOneHitOrOneMiss) {
+  RouteMemo memo;
+  ClientState client;
+  ClientState* owner = nullptr;
+  EXPECT_EQ(memo.hits(), 0u);
+  EXPECT_EQ(memo.misses(), 0u);
+  EXPECT_FALSE(memo.Find(1, kTypePortIo, 0x3F8, 1, &owner));
+  EXPECT_EQ(memo.hits(), 0u);
+  EXPECT_EQ(memo.misses(), 1u);
+  memo.Remember(1, kTypePortIo, 0x3F8, 1, &client);
+  ASSERT_TRUE(memo.Find(1, kTypePortIo, 0x3F8, 1, &owner));
+  EXPECT_EQ(owner, &client);
+  EXPECT_EQ(memo.hits(), 1u);
+  EXPECT_EQ(memo.misses(), 1u);
+  EXPECT_TRUE(memo.FindUncounted(1, kTypePortIo, 0x3F8, 1, &owner));
+  EXPECT_FALSE(memo.FindUncounted(2, kTypePortIo, 0x3F8, 1, &owner));
+  EXPECT_EQ(memo.hits(), 1u);
+  EXPECT_EQ(memo.misses(), 1u);
+}
+
 // The memo read without the lock, against Remember() on another thread:
 // each entry is a sequence lock, so a read that overlaps a write is a miss,
 // never one access's generation with another's owner.
