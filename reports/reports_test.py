@@ -868,8 +868,13 @@ class CompareTest(CompareCase):
             self.assertIn("cpu_model, kvm differ", first)
             with open(diff) as f:
                 self.assertEqual(json.load(f)["machine_differences"], ["cpu_model", "kvm"])
-            # Runs without a fingerprint (older ones) are not flagged.
+            # Runs without a fingerprint (older ones) are not flagged, nor is
+            # one with a fingerprint against one without, either way round.
             self.assertNotIn("WARNING", self.run_compare(FIXTURE_9, FIXTURE_9).stdout)
+            for base, new in [(paths["a"], FIXTURE_9), (FIXTURE_9, paths["a"])]:
+                proc = self.run_compare(base, new)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertNotIn("WARNING", proc.stdout)
         finally:
             shutil.rmtree(d)
 
@@ -969,6 +974,35 @@ class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
         self.assertEqual(row["verdict"], "regression")
         self.assertEqual(self.run_compare(AGGREGATES, AGGREGATES_SLOWER).returncode, 0)
 
+    def test_repetitions_against_aggregates_only_get_welch_or_say_no_test(self):
+        # One run with its repetitions, the other with only its aggregates
+        # (--benchmark_report_aggregates_only): both have the aggregates, so
+        # Welch's test on them; no U test on one side's samples alone.
+        with open(FIXTURE_9) as f:
+            run = json.load(f)
+        run["benchmarks"] = [b for b in run["benchmarks"] if b.get("run_type") == "aggregate"]
+        only = os.path.join(self.out, "aggregates_only.json")
+        with open(only, "w") as f:
+            json.dump(run, f)
+        _, base = gbench.load(FIXTURE_9)
+        _, new = gbench.load(only)
+        rows, _ = compare.compare(base, new)
+        self.assertEqual(len(rows), 3)
+        for row in rows:
+            self.assertEqual(row["test"], "Welch t", row["name"])
+            self.assertIsNotNone(row["p_value"])
+        # Without a standard deviation there is no test, and the row says so.
+        run["benchmarks"] = [b for b in run["benchmarks"] if b.get("aggregate_name") != "stddev"]
+        with open(only, "w") as f:
+            json.dump(run, f)
+        _, new = gbench.load(only)
+        rows, _ = compare.compare(base, new)
+        for row in rows:
+            self.assertIsNone(row["p_value"])
+            self.assertFalse(row["significant"])
+            self.assertIn("aggregates only, without mean, stddev", row["verdict"])
+        self.assertEqual(self.run_compare(FIXTURE_9, only).returncode, 0)
+
     def test_two_filters_of_one_run(self):
         proc = self.run_compare(FIXTURE_PIN, FIXTURE_PIN,
                                 "--filter-base=strategy:futex", "--filter-new=strategy:adaptive",
@@ -983,12 +1017,18 @@ class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
         adaptive = compare.select(runs, "strategy:adaptive", "--filter-new")
         self.assertEqual(sorted(names), sorted(set(futex) & set(adaptive)))
         self.assertEqual(len(names), 5)  # RoundTrip x 3 placements, KvmRoundTrip x 2 exits
-        for bad in (["--filter-base=("], ["--filter-new=nothing-matches-this"],
-                    ["--filter-base=."]):  # '.' maps two names onto one
+        # Each refused for its own reason (not, say, for leaving the two runs
+        # nothing in common), in one line naming the flag.
+        for bad, why in ((["--filter-base=("], "not a regular expression"),
+                         (["--filter-new=nothing-matches-this"], "matches no benchmark"),
+                         # every strategy's name of a configuration onto one
+                         (["--filter-base=strategy:[a-z_]+"], "become the same name")):
             with self.subTest(bad):
                 proc = self.run_compare(FIXTURE_PIN, FIXTURE_PIN, *bad)
                 self.assertEqual(proc.returncode, 2)
                 self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+                self.assertIn(why, proc.stderr)
+                self.assertIn(bad[0].split("=")[0], proc.stderr)
 
     def test_the_page_holds_table_changes_distributions_and_contexts(self):
         page = os.path.join(self.out, "diff.html")
