@@ -812,6 +812,49 @@ class CompareTest(CompareCase):
         self.assertTrue(all(r["verdict"] == "improvement" and r["significant"]
                             for r in rows), rows)
 
+    def test_the_text_table_shows_what_the_rows_hold(self):
+        base_ctx, runs = gbench.load(FIXTURE_9)
+        _, slower = gbench.load(FIXTURE_9)
+        for b in slower.values():
+            b.samples = [s * 1.5 for s in b.samples]
+        families = {compare.family_of(n) for n in runs}
+
+        def row_lines(text):
+            plain = {}
+            for line in text.splitlines():
+                bare = line.replace(compare.RED, "").replace(compare.GREEN, "")
+                bare = bare.replace(compare.RESET, "")
+                name = bare.split(" ")[0]
+                if name in runs and name not in plain:  # the row, not its counters
+                    plain[name] = line
+            return plain
+
+        for base, new, colour in ((runs, slower, compare.RED), (slower, runs, compare.GREEN)):
+            rows, geo = compare.compare(base, new)
+            text = compare.render(rows, geo, base_ctx, base_ctx, True,
+                                  titles=("first.json", "second.json"))
+            header = next(l for l in text.splitlines() if l.startswith("context "))
+            self.assertLess(header.index("first.json"), header.index("second.json"))
+            lines = row_lines(text)
+            self.assertEqual(set(lines), {r["name"] for r in rows})
+            for r in rows:
+                line = lines[r["name"]]
+                self.assertIn(" %+.1f%% " % (100 * r["change"]), line)
+                self.assertIn("[%+.1f%%, %+.1f%%]" % (100 * r["change_ci_low"],
+                                                      100 * r["change_ci_high"]), line)
+                self.assertTrue(r["significant"])
+                # Significant rows in colour: red a regression, green an improvement.
+                self.assertTrue(line.startswith(colour), repr(line))
+                self.assertTrue(line.endswith(compare.RESET))
+            plain = compare.render(rows, geo, base_ctx, base_ctx, False)
+            self.assertNotIn("\033[", plain)
+        # A change within the noise floor says the floor, in percent.
+        rows, geo = compare.compare(runs, slower, {f: 0.6 for f in families})
+        self.assertTrue(all(r["verdict"] == "no change (within the noise floor, 60.0%)"
+                            for r in rows), [r["verdict"] for r in rows])
+        text = compare.render(rows, geo, base_ctx, base_ctx, True)
+        self.assertNotIn(compare.RED, text)
+
     def test_aa_mode_writes_the_noise_file_compare_reads(self):
         _, runs = gbench.load(FIXTURE_9)
         noise = os.path.join(self.out, "noise.json")
@@ -926,6 +969,27 @@ class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
         new["Sort"].complexity["big_o"] = "N^2"
         self.assertIn("complexity changed: O(NlgN) -> O(N^2)",
                       compare.compare_fits(base, new)[0]["verdict"])
+        # The fit is no timed benchmark: it gets no row of the table, and a
+        # fit on one side only is not compared.
+        rows, _ = compare.compare(base, new)
+        self.assertNotIn("Sort", [r["name"] for r in rows])
+        self.assertIn("Sort/64", [r["name"] for r in rows])
+        del new["Sort"].complexity["big_o"]
+        self.assertEqual(compare.compare_fits(base, new), [])
+        self.assertEqual(compare.compare_fits(new, base), [])
+
+    def test_an_interval_needs_two_repetitions_a_side(self):
+        _, two = gbench.load(FIXTURE_HIST)
+        rows, _ = compare.compare(two, two)
+        self.assertTrue(rows)
+        self.assertTrue(all(r.get("change_ci_low") is not None for r in rows))
+        for one_side in ("base", "new"):
+            _, one = gbench.load(FIXTURE_HIST)
+            for b in one.values():
+                b.samples = b.samples[:1]
+            rows, _ = compare.compare(one, two) if one_side == "base" else compare.compare(two, one)
+            with self.subTest(one_side):
+                self.assertTrue(all(r.get("change_ci_low") is None for r in rows))
 
     def test_errors_are_listed_not_counted(self):
         _, base = gbench.load(SHAPES)
