@@ -225,6 +225,12 @@ def _pct(v):
     return "-" if v is None else "%+.1f%%" % (100 * v)
 
 
+def _tail(text, width):
+    """`text` in at most `width` characters, keeping its end (a path's file
+    name and the filter after it)."""
+    return text if len(text) <= width else "..." + text[len(text) - width + 3:]
+
+
 def _ns(v):
     return "-" if v is None else "%.1f" % v
 
@@ -237,7 +243,7 @@ def render(rows, geo, base_ctx, new_ctx, color, fits=(), counters=DEFAULT_COUNTE
         out.append("WARNING: the two runs come from different machines (%s differ): "
                    "a ratio measured on one need not hold on the other." % ", ".join(differ))
         out.append("")
-    out.append("%-14s %-34s %-34s" % ("context", titles[0][:34], titles[1][:34]))
+    out.append("%-14s %-34s %-34s" % ("context", _tail(titles[0], 34), _tail(titles[1], 34)))
     for k in CONTEXT_KEYS:
         out.append("%-14s %-34s %-34s" % (k, str(base_ctx.get(k, "-"))[:34],
                                            str(new_ctx.get(k, "-"))[:34]))

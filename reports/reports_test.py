@@ -848,6 +848,16 @@ class CompareTest(CompareCase):
                 self.assertTrue(line.endswith(compare.RESET))
             plain = compare.render(rows, geo, base_ctx, base_ctx, False)
             self.assertNotIn("\033[", plain)
+        # The geometric mean's line: new over old, and the change it makes.
+        rows, geo = compare.compare(runs, slower)
+        text = compare.render(rows, geo, base_ctx, base_ctx, False)
+        self.assertIn("geometric mean of new/old over %d benchmarks: %.4f (%+.1f%%)"
+                      % (len(rows), geo, 100 * (geo - 1)), text)
+        self.assertAlmostEqual(geo, 1.5)
+        # The A/A page: each family's floor in percent.
+        page = compare.render_noise({"RoundTrip": 0.125}, "a.json", "b.json")
+        self.assertIn("a.json against b.json", page)
+        self.assertRegex(page, r"\nRoundTrip +12\.5%$")
         # A change within the noise floor says the floor, in percent.
         rows, geo = compare.compare(runs, slower, {f: 0.6 for f in families})
         self.assertTrue(all(r["verdict"] == "no change (within the noise floor, 60.0%)"
@@ -1021,6 +1031,15 @@ class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
         self.assertIn("(higher is better)", proc.stdout)
         self.assertIn("complexity fits", proc.stdout)
         self.assertEqual(self.run_compare(SHAPES, SHAPES, "--counters=a b").returncode, 2)
+        # Every counter, or none.
+        self.assertEqual(compare._counters_arg("all"), "all")
+        self.assertEqual(compare._counters_arg("none"), ())
+        self.assertEqual(compare._counters_arg("p99_ns,items_per_s"), ("p99_ns", "items_per_s"))
+        shown = self.run_compare(SHAPES, SHAPES_SLOWER, "--counters=all").stdout
+        self.assertIn("items_per_s", shown)
+        self.assertIn("p99_ns", shown)
+        self.assertNotIn("user counters", self.run_compare(SHAPES, SHAPES_SLOWER,
+                                                           "--counters=none").stdout)
 
     def test_aggregates_only_runs_get_welch(self):
         _, base = gbench.load(AGGREGATES)
@@ -1081,6 +1100,12 @@ class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
         adaptive = compare.select(runs, "strategy:adaptive", "--filter-new")
         self.assertEqual(sorted(names), sorted(set(futex) & set(adaptive)))
         self.assertEqual(len(names), 5)  # RoundTrip x 3 placements, KvmRoundTrip x 2 exits
+        # Each run's title carries its own filter; a long path keeps its end.
+        header = next(l for l in proc.stdout.splitlines() if l.startswith("context "))
+        self.assertLess(header.index("1rep.json [strategy:futex]"),
+                        header.index("[strategy:adaptive]"))
+        self.assertEqual(compare._tail("abcdef", 6), "abcdef")
+        self.assertEqual(compare._tail("abcdefg", 6), "...efg")
         # Each refused for its own reason (not, say, for leaving the two runs
         # nothing in common), in one line naming the flag.
         for bad, why in ((["--filter-base=("], "not a regular expression"),
