@@ -865,6 +865,47 @@ class CompareTest(CompareCase):
         text = compare.render(rows, geo, base_ctx, base_ctx, True)
         self.assertNotIn(compare.RED, text)
 
+    def _scaled_copy(self, name, scale):
+        """FIXTURE_9 with each repetition's times scaled by scale(i, times)."""
+        with open(FIXTURE_9) as f:
+            run = json.load(f)
+        by_name = {}
+        for b in run["benchmarks"]:
+            if b.get("run_type") == "iteration":
+                by_name.setdefault(b["run_name"], []).append(b)
+        for reps in by_name.values():
+            reps.sort(key=lambda b: b["real_time"])
+            for i, b in enumerate(reps):
+                factor = scale(i, len(reps))
+                b["real_time"] *= factor
+                b["cpu_time"] *= factor
+        path = os.path.join(self.out, name)
+        with open(path, "w") as f:
+            json.dump(run, f)
+        return path
+
+    def test_fail_on_regression_and_colour_from_the_command_line(self):
+        slower = self._scaled_copy("slower.json", lambda i, n: 1.5)
+        # The upper half 1% slower: the median moves up, not significantly.
+        nudged = self._scaled_copy("nudged.json", lambda i, n: 1.01 if i >= n // 2 else 1.0)
+        for base, new, code in ((FIXTURE_9, slower, 1), (FIXTURE_9, FIXTURE_9, 0),
+                                (slower, FIXTURE_9, 0), (FIXTURE_9, nudged, 0)):
+            with self.subTest(new=os.path.basename(new), base=os.path.basename(base)):
+                proc = self.run_compare(base, new, "--fail-on-regression")
+                self.assertEqual(proc.returncode, code, proc.stdout)
+                # Without the flag a regression is reported, not an error.
+                self.assertEqual(self.run_compare(base, new).returncode, 0)
+        diff = os.path.join(self.out, "nudged_diff.json")
+        self.run_compare(FIXTURE_9, nudged, "--json", diff)
+        with open(diff) as f:
+            data = json.load(f)
+        self.assertTrue(any(r["change"] > 0 for r in data["benchmarks"]))
+        self.assertFalse(any(r["significant"] for r in data["benchmarks"]))
+        self.assertEqual((data["base"], data["new"]), (FIXTURE_9, nudged))
+        # Colour only when asked (the output here is not a terminal).
+        self.assertNotIn("\033[", self.run_compare(FIXTURE_9, slower).stdout)
+        self.assertIn(compare.RED, self.run_compare(FIXTURE_9, slower, "--color").stdout)
+
     def test_aa_mode_writes_the_noise_file_compare_reads(self):
         _, runs = gbench.load(FIXTURE_9)
         noise = os.path.join(self.out, "noise.json")
@@ -1074,6 +1115,7 @@ class CompareWhatGoogleBenchmarkWritesTest(CompareCase):
         for row in rows:
             self.assertEqual(row["test"], "Welch t", row["name"])
             self.assertIsNotNone(row["p_value"])
+            self.assertTrue(row["aggregates_only"])  # one side is enough
         # Without a standard deviation there is no test, and the row says so.
         run["benchmarks"] = [b for b in run["benchmarks"] if b.get("aggregate_name") != "stddev"]
         with open(only, "w") as f:
