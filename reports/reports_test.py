@@ -756,6 +756,14 @@ class CompareCase(unittest.TestCase):
                               env=dict(os.environ, MPLCONFIGDIR=self.out))
 
 
+def scaled_runs(factor):
+    """FIXTURE_9's runs with every repetition's time times `factor`."""
+    _, runs = gbench.load(FIXTURE_9)
+    for b in runs.values():
+        b.samples = [s * factor for s in b.samples]
+    return runs
+
+
 class CompareTest(CompareCase):
     def test_same_run_has_no_change(self):
         _, runs = gbench.load(FIXTURE_9)
@@ -765,9 +773,7 @@ class CompareTest(CompareCase):
 
     def test_a_slower_run_is_a_significant_regression(self):
         _, runs = gbench.load(FIXTURE_9)
-        _, slower = gbench.load(FIXTURE_9)
-        for b in slower.values():
-            b.samples = [s * 1.5 for s in b.samples]
+        slower = scaled_runs(1.5)
         rows, geo = compare.compare(runs, slower)
         self.assertAlmostEqual(geo, 1.5)
         for r in rows:
@@ -777,9 +783,7 @@ class CompareTest(CompareCase):
 
     def test_changes_carry_intervals_and_outlier_counts(self):
         _, runs = gbench.load(FIXTURE_9)
-        _, slower = gbench.load(FIXTURE_9)
-        for b in slower.values():
-            b.samples = [s * 1.5 for s in b.samples]
+        slower = scaled_runs(1.5)
         rows, _ = compare.compare(runs, slower)
         for r in rows:
             self.assertLessEqual(r["change_ci_low"], 0.5 + 1e-9)
@@ -788,9 +792,7 @@ class CompareTest(CompareCase):
 
     def test_aa_noise_floor_turns_a_small_change_into_no_change(self):
         _, runs = gbench.load(FIXTURE_9)
-        _, slower = gbench.load(FIXTURE_9)
-        for b in slower.values():
-            b.samples = [s * 1.5 for s in b.samples]
+        slower = scaled_runs(1.5)
         families = {compare.family_of(n) for n in runs}
         # Complete separation of 9 repetitions: significant without a floor.
         rows, _ = compare.compare(runs, slower)
@@ -805,18 +807,14 @@ class CompareTest(CompareCase):
         self.assertTrue(all(r["verdict"] == "regression" for r in rows))
         # The floor bounds the size of a change either way: an improvement
         # beyond it stays an improvement.
-        _, faster = gbench.load(FIXTURE_9)
-        for b in faster.values():
-            b.samples = [s * 0.5 for s in b.samples]
+        faster = scaled_runs(0.5)
         rows, _ = compare.compare(runs, faster, {f: 0.1 for f in families})
         self.assertTrue(all(r["verdict"] == "improvement" and r["significant"]
                             for r in rows), rows)
 
     def test_the_text_table_shows_what_the_rows_hold(self):
         base_ctx, runs = gbench.load(FIXTURE_9)
-        _, slower = gbench.load(FIXTURE_9)
-        for b in slower.values():
-            b.samples = [s * 1.5 for s in b.samples]
+        slower = scaled_runs(1.5)
         families = {compare.family_of(n) for n in runs}
 
         def row_lines(text):
