@@ -1,6 +1,7 @@
 #include "core/hsm/ioeventfd.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,23 @@ bool IsEventfd(uint32_t fd) {
   const ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
   if (n < 0) return false;
   return std::string(link, static_cast<size_t>(n)) == "anon_inode:[eventfd]";
+}
+
+bool SignalEventfd(int fd) {
+  // eventfd_poll() reports POLLOUT while ULLONG_MAX - 1 > count: exactly
+  // while a write of 1 fits, so the write below cannot block.
+  pollfd room{fd, POLLOUT, 0};
+  int ready;
+  do {
+    ready = poll(&room, 1, /*timeout=*/0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready <= 0 || (room.revents & POLLOUT) == 0) return false;
+  const uint64_t one = 1;
+  ssize_t n;
+  do {
+    n = write(fd, &one, sizeof(one));
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof(one));
 }
 
 IoeventfdTable::~IoeventfdTable() {
@@ -98,9 +116,7 @@ absl::Status IoeventfdTable::Handle(IoAccess& access) {
     // hsm_ioeventfd_match()
     if (p.type == access.type && p.addr == access.address &&
         p.length >= access.size && (p.wildcard || p.data == access.value)) {
-      const uint64_t one = 1;
-      while (write(p.signal_fd, &one, sizeof(one)) < 0 && errno == EINTR) {
-      }
+      SignalEventfd(p.signal_fd);  // a full counter saturates: not waited on
       ++signals_;
       return absl::OkStatus();
     }

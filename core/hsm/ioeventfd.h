@@ -38,6 +38,16 @@ namespace ioreq {
 // posted write (posted_writes.h) may signal.
 bool IsEventfd(uint32_t fd);
 
+// Adds 1 to the eventfd's counter as the kernel's eventfd_signal() does: it
+// never waits, also on an eventfd opened without EFD_NONBLOCK. Where the
+// counter is full (2^64 - 2: only a process that owns the eventfd can fill
+// it) the signal is lost and false comes back; its reader still finds a
+// nonzero count, as it would after the kernel saturated it. Used by the
+// ioeventfd handler and the posted-write drain. Only a write into the same
+// eventfd by another process, between the room check and this write, could
+// still make a blocking eventfd wait, until its reader reads.
+bool SignalEventfd(int fd);
+
 class IoeventfdTable {
  public:
   IoeventfdTable() = default;

@@ -9,6 +9,7 @@
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "gtest/gtest.h"
+#include "tools/testing/full_eventfd.h"
 #include "tools/testing/no_free_fds.h"
 
 namespace ioreq {
@@ -82,6 +83,41 @@ TEST(IoeventfdTable, AFullCounterLosesTheSignalWithoutWaiting) {
   IoAccess next = MmioWrite(0xF000, 4, 1);
   EXPECT_TRUE(table.Handle(next).ok());
   EXPECT_EQ(e.Take(), 1u);  // room again: signalled
+}
+
+// SignalEventfd() adds 1 where it fits and never waits, also on an eventfd
+// opened without EFD_NONBLOCK whose counter is full, where write(2) would
+// wait for a reader: it answers false and leaves the count.
+TEST(SignalEventfd, AddsOneOrSaturatesWithoutWaiting) {
+  testing::FullEventfd full;
+  ASSERT_TRUE(full.ok());
+  bool signalled = true;
+  EXPECT_TRUE(full.ReturnsWithoutWaiting(
+      [&] { signalled = SignalEventfd(full.fd()); }));
+  EXPECT_FALSE(signalled);
+  EXPECT_EQ(full.Take(), testing::FullEventfd::kFull);
+  EXPECT_TRUE(SignalEventfd(full.fd()));
+  EXPECT_TRUE(SignalEventfd(full.fd()));
+  EXPECT_EQ(full.Take(), 2u);
+  EXPECT_FALSE(SignalEventfd(-1));
+}
+
+// The handler signals as the kernel's eventfd_signal() does: a matching
+// write to a blocking eventfd whose counter is full completes at once (the
+// ioeventfd client's thread serves every other request of the VM too).
+TEST(IoeventfdTable, AFullBlockingEventfdDoesNotHoldTheHandler) {
+  testing::FullEventfd full;
+  ASSERT_TRUE(full.ok());
+  IoeventfdTable table;
+  ASSERT_TRUE(
+      table.Assign(Args(static_cast<uint32_t>(full.fd()), 0xF000, 4, 0)).ok());
+  IoAccess access = MmioWrite(0xF000, 4, 1);
+  EXPECT_TRUE(full.ReturnsWithoutWaiting(
+      [&] { EXPECT_TRUE(table.Handle(access).ok()); }));
+  EXPECT_EQ(full.Take(), testing::FullEventfd::kFull);
+  IoAccess next = MmioWrite(0xF000, 4, 1);
+  EXPECT_TRUE(table.Handle(next).ok());
+  EXPECT_EQ(full.Take(), 1u);
 }
 
 // Every rule is proved on both topologies.

@@ -77,10 +77,7 @@ PostedWrites::Drained PostedWrites::Drain() {
       ++out.unknown;
       return;
     }
-    const uint64_t one = 1;
-    if (write(it->second.signal_fd, &one, sizeof(one)) == sizeof(one)) {
-      ++out.signaled;
-    }
+    if (SignalEventfd(it->second.signal_fd)) ++out.signaled;
   });
   out.corrupt = r.corrupt;
   return out;

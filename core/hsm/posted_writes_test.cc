@@ -11,6 +11,7 @@
 #include "core/abi/slot_state.h"
 #include "core/harness/manual_rig.h"
 #include "gtest/gtest.h"
+#include "tools/testing/full_eventfd.h"
 #include "tools/testing/no_free_fds.h"
 
 namespace ioreq {
@@ -230,6 +231,31 @@ TEST(PostedWritesHostile, RingContentsAreInput) {
   ASSERT_TRUE(rig.Access(MmioWrite(kDoorbell, 4, 1)).ok());
   EXPECT_EQ(rig.hv.stats().posted_corrupt, 1u);
   EXPECT_EQ(rig.hv.stats().inserted, 1u);
+}
+
+// The drain signals as the kernel's eventfd_signal() does: a cookie whose
+// eventfd is a blocking one with a full counter does not hold the drain; it
+// is not counted as signalled, and the next drain, with room, signals.
+TEST(PostedWritesFull, AFullBlockingEventfdDoesNotHoldTheDrain) {
+  testing::FullEventfd full;
+  ASSERT_TRUE(full.ok());
+  Rig rig;
+  PostedArgs args;
+  args.type = kTypeMmio;
+  args.address = kDoorbell;
+  args.fd = static_cast<uint32_t>(full.fd());
+  ASSERT_TRUE(rig.hsm.AssignPosted(rig.vm, args).ok());
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, MmioWrite(kDoorbell, 4, 1), false).ok());
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+  EXPECT_TRUE(full.ReturnsWithoutWaiting(
+      [&] { EXPECT_TRUE(rig.hsm.DrainPosted(rig.vm).ok()); }));
+  EXPECT_EQ(rig.hsm.stats().posted_signaled, 0u);
+  EXPECT_EQ(full.Take(), testing::FullEventfd::kFull);
+  ASSERT_TRUE(rig.hv.InsertRequest(rig.vm, 0, MmioWrite(kDoorbell, 4, 2), false).ok());
+  ASSERT_TRUE(rig.hv.WaitForCompletion(rig.vm, 0, absl::Seconds(1)).ok());
+  ASSERT_TRUE(rig.hsm.DrainPosted(rig.vm).ok());
+  EXPECT_EQ(rig.hsm.stats().posted_signaled, 1u);
+  EXPECT_EQ(full.Take(), 1u);
 }
 
 // A full ring holds the vCPU until the HSM drains, then every write is
