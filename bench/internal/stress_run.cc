@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "bench/internal/fault_threads.h"
 #include "bench/internal/slot_balance.h"
+#include "bench/internal/slot_states.h"
 #include "core/abi/slot_state.h"
 #include "guests/guest_abi.h"
 #include "guests/guest_vm.h"
@@ -26,22 +27,6 @@ double CpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
-
-// "0 FREE, 1 PROCESSING (held by bar1), ...": where each slot stands.
-std::string SlotStates(const ioreq::Hsm& hsm, const ioreq::SharedPage* page,
-                       uint16_t vmid, int vcpus) {
-  std::vector<std::string> states;
-  for (int i = 0; i < vcpus; ++i) {
-    const uint32_t state = ioreq::LoadStateAcquire(page->slots[i]);
-    std::string s = absl::StrCat(i, " ", ioreq::StateName(state));
-    absl::StatusOr<std::string> holder = hsm.HolderOf(vmid, i);
-    if (state == ioreq::kStateProcessing && holder.ok() && !holder->empty()) {
-      absl::StrAppend(&s, " (held by ", *holder, ")");
-    }
-    states.push_back(std::move(s));
-  }
-  return absl::StrJoin(states, ", ");
 }
 
 }  // namespace
