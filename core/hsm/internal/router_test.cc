@@ -263,6 +263,37 @@ TEST(RouteMemo, EachFindCountsOneHitOrOneMiss) {
   EXPECT_EQ(memo.misses(), 1u);
 }
 
+// A read of an entry while Remember() writes it (here from inside the
+// write, after its new generation and before its owner): the entry is
+// marked odd, so the read is a miss, not the new generation with the old
+// owner. The racing test below may or may not land a read there; this one
+// always does.
+struct ReadInsideRemember {
+  static void Pause() {
+    if (memo == nullptr) return;
+    ++reads;
+    ClientState* owner = nullptr;
+    hit = memo->FindUncounted(2, kTypePortIo, 0x3F8, 1, &owner);
+  }
+  static inline const BasicRouteMemo<ReadInsideRemember>* memo = nullptr;
+  static inline bool hit = false;
+  static inline int reads = 0;
+};
+
+TEST(RouteMemo, AnEntryBeingWrittenIsAMiss) {
+  BasicRouteMemo<ReadInsideRemember> memo;
+  ClientState first, second;
+  memo.Remember(1, kTypePortIo, 0x3F8, 1, &first);
+  ReadInsideRemember::memo = &memo;
+  memo.Remember(2, kTypePortIo, 0x3F8, 1, &second);
+  ReadInsideRemember::memo = nullptr;
+  ASSERT_EQ(ReadInsideRemember::reads, 1);
+  EXPECT_FALSE(ReadInsideRemember::hit);
+  ClientState* owner = nullptr;
+  ASSERT_TRUE(memo.FindUncounted(2, kTypePortIo, 0x3F8, 1, &owner));
+  EXPECT_EQ(owner, &second);
+}
+
 // The memo read without the lock, against Remember() on another thread:
 // each entry is a sequence lock, so a read that overlaps a write is a miss,
 // never one access's generation with another's owner.
