@@ -22,25 +22,39 @@ bool IsEventfd(uint32_t fd) {
   return std::string(link, static_cast<size_t>(n)) == "anon_inode:[eventfd]";
 }
 
-bool SignalEventfd(int fd) {
-  // eventfd_poll() reports POLLOUT while ULLONG_MAX - 1 > count: exactly
-  // while a write of 1 fits, so the write below cannot block.
-  pollfd room{fd, POLLOUT, 0};
-  int ready;
-  do {
-    ready = poll(&room, 1, /*timeout=*/0);
-  } while (ready < 0 && errno == EINTR);
-  if (ready <= 0 || (room.revents & POLLOUT) == 0) return false;
+absl::StatusOr<EventfdCopy> CopyEventfd(uint32_t fd) {
+  EventfdCopy copy;
+  copy.fd = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+  if (copy.fd < 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("dup of fd %u failed: errno %d", fd, errno));
+  }
+  const int flags = fcntl(copy.fd, F_GETFL);
+  copy.nonblocking = flags >= 0 && (flags & O_NONBLOCK) != 0;
+  return copy;
+}
+
+bool SignalEventfd(const EventfdCopy& copy) {
+  if (!copy.nonblocking) {
+    // eventfd_poll() reports POLLOUT while ULLONG_MAX - 1 > count: exactly
+    // while a write of 1 fits, so the write below does not block.
+    pollfd room{copy.fd, POLLOUT, 0};
+    int ready;
+    do {
+      ready = poll(&room, 1, /*timeout=*/0);
+    } while (ready < 0 && errno == EINTR);
+    if (ready <= 0 || (room.revents & POLLOUT) == 0) return false;
+  }
   const uint64_t one = 1;
   ssize_t n;
   do {
-    n = write(fd, &one, sizeof(one));
+    n = write(copy.fd, &one, sizeof(one));
   } while (n < 0 && errno == EINTR);
   return n == static_cast<ssize_t>(sizeof(one));
 }
 
 IoeventfdTable::~IoeventfdTable() {
-  for (const Entry& e : entries_) close(e.signal_fd);
+  for (const Entry& e : entries_) close(e.signal.fd);
 }
 
 absl::StatusOr<IoRange> IoeventfdTable::Assign(const IoeventfdArgs& args) {
@@ -83,11 +97,9 @@ absl::StatusOr<IoRange> IoeventfdTable::Assign(const IoeventfdArgs& args) {
           "ioeventfd fd %u at 0x%x already assigned", e.fd, e.addr));
     }
   }
-  e.signal_fd = fcntl(static_cast<int>(args.fd), F_DUPFD_CLOEXEC, 0);
-  if (e.signal_fd < 0) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "dup of fd %u failed: errno %d", args.fd, errno));
-  }
+  absl::StatusOr<EventfdCopy> copy = CopyEventfd(args.fd);
+  if (!copy.ok()) return copy.status();
+  e.signal = *copy;
   entries_.push_back(e);
   return IoRange{e.type, e.addr, e.addr + e.length - 1};
 }
@@ -97,7 +109,7 @@ absl::StatusOr<IoRange> IoeventfdTable::Deassign(const IoeventfdArgs& args) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->fd != args.fd) continue;
     IoRange range{it->type, it->addr, it->addr + it->length - 1};
-    close(it->signal_fd);
+    close(it->signal.fd);
     entries_.erase(it);
     return range;
   }
@@ -116,7 +128,7 @@ absl::Status IoeventfdTable::Handle(IoAccess& access) {
     // hsm_ioeventfd_match()
     if (p.type == access.type && p.addr == access.address &&
         p.length >= access.size && (p.wildcard || p.data == access.value)) {
-      SignalEventfd(p.signal_fd);  // a full counter saturates: not waited on
+      SignalEventfd(p.signal);  // a full counter saturates: not waited on
       ++signals_;
       return absl::OkStatus();
     }

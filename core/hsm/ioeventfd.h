@@ -38,15 +38,29 @@ namespace ioreq {
 // posted write (posted_writes.h) may signal.
 bool IsEventfd(uint32_t fd);
 
-// Adds 1 to the eventfd's counter as the kernel's eventfd_signal() does: it
-// never waits, also on an eventfd opened without EFD_NONBLOCK. Where the
-// counter is full (2^64 - 2: only a process that owns the eventfd can fill
-// it) the signal is lost and false comes back; its reader still finds a
-// nonzero count, as it would after the kernel saturated it. Used by the
-// ioeventfd handler and the posted-write drain. Only a write into the same
-// eventfd by another process, between the room check and this write, could
-// still make a blocking eventfd wait, until its reader reads.
-bool SignalEventfd(int fd);
+// The tables' own copy of a user's eventfd (the kernel takes a reference to
+// the file): a duplicate descriptor, and whether the open file has
+// O_NONBLOCK, read once when the copy is made.
+struct EventfdCopy {
+  int fd = -1;
+  bool nonblocking = false;
+};
+
+// Copies `fd` (close the copy's fd when done). ResourceExhausted where the
+// process has no descriptor free for the copy.
+absl::StatusOr<EventfdCopy> CopyEventfd(uint32_t fd);
+
+// Adds 1 to the counter as the kernel's eventfd_signal() does: it never
+// waits. Where the counter is full (2^64 - 2: only a process that owns the
+// eventfd can fill it) the signal is lost and false comes back; its reader
+// still finds a nonzero count, as after the kernel saturated it. A
+// nonblocking eventfd is written at once (a full counter answers EAGAIN);
+// any other is first asked for room with poll(), so its signal costs two
+// system calls. Used by the ioeventfd handler and the posted-write drain.
+// What could still wait: the owner clearing O_NONBLOCK after the copy was
+// made, or writing into a blocking eventfd between the room check and this
+// write, each with the counter full, until its reader reads.
+bool SignalEventfd(const EventfdCopy& copy);
 
 class IoeventfdTable {
  public:
@@ -75,7 +89,7 @@ class IoeventfdTable {
  private:
   struct Entry {
     uint32_t fd;       // the caller's descriptor number: the identity
-    int signal_fd;     // our duplicate, kept open while assigned
+    EventfdCopy signal;  // our copy, kept open while assigned
     uint32_t type;
     uint64_t addr;
     uint32_t length;

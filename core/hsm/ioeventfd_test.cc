@@ -85,21 +85,53 @@ TEST(IoeventfdTable, AFullCounterLosesTheSignalWithoutWaiting) {
   EXPECT_EQ(e.Take(), 1u);  // room again: signalled
 }
 
+// A copy of an eventfd knows whether its open file is nonblocking.
+TEST(CopyEventfd, ReadsTheNonblockingFlagOnce) {
+  EventFd nonblocking;
+  testing::FullEventfd blocking;
+  ASSERT_TRUE(blocking.ok());
+  absl::StatusOr<EventfdCopy> a = CopyEventfd(nonblocking.fd());
+  absl::StatusOr<EventfdCopy> b =
+      CopyEventfd(static_cast<uint32_t>(blocking.fd()));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->nonblocking);
+  EXPECT_FALSE(b->nonblocking);
+  EXPECT_NE(a->fd, static_cast<int>(nonblocking.fd()));
+  close(a->fd);
+  close(b->fd);
+}
+
 // SignalEventfd() adds 1 where it fits and never waits, also on an eventfd
 // opened without EFD_NONBLOCK whose counter is full, where write(2) would
 // wait for a reader: it answers false and leaves the count.
 TEST(SignalEventfd, AddsOneOrSaturatesWithoutWaiting) {
   testing::FullEventfd full;
   ASSERT_TRUE(full.ok());
+  const EventfdCopy blocking{full.fd(), /*nonblocking=*/false};
   bool signalled = true;
   EXPECT_TRUE(full.ReturnsWithoutWaiting(
-      [&] { signalled = SignalEventfd(full.fd()); }));
+      [&] { signalled = SignalEventfd(blocking); }));
   EXPECT_FALSE(signalled);
   EXPECT_EQ(full.Take(), testing::FullEventfd::kFull);
-  EXPECT_TRUE(SignalEventfd(full.fd()));
-  EXPECT_TRUE(SignalEventfd(full.fd()));
+  EXPECT_TRUE(SignalEventfd(blocking));
+  EXPECT_TRUE(SignalEventfd(blocking));
   EXPECT_EQ(full.Take(), 2u);
-  EXPECT_FALSE(SignalEventfd(-1));
+  EXPECT_FALSE(SignalEventfd(EventfdCopy{-1, false}));
+  EXPECT_FALSE(SignalEventfd(EventfdCopy{-1, true}));
+}
+
+// A nonblocking eventfd is written at once: a full counter answers EAGAIN,
+// and the signal is lost the same way.
+TEST(SignalEventfd, ANonblockingFullCounterIsLostAtOnce) {
+  EventFd e;
+  const EventfdCopy copy{static_cast<int>(e.fd()), /*nonblocking=*/true};
+  const uint64_t full = testing::FullEventfd::kFull;
+  ASSERT_EQ(write(copy.fd, &full, sizeof(full)),
+            static_cast<ssize_t>(sizeof(full)));
+  EXPECT_FALSE(SignalEventfd(copy));
+  EXPECT_EQ(e.Take(), full);
+  EXPECT_TRUE(SignalEventfd(copy));
+  EXPECT_EQ(e.Take(), 1u);
 }
 
 // The handler signals as the kernel's eventfd_signal() does: a matching

@@ -1,9 +1,6 @@
 #include "core/hsm/posted_writes.h"
 
-#include <fcntl.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 #include "absl/strings/str_format.h"
 #include "core/abi/abi.h"
@@ -12,7 +9,7 @@
 namespace ioreq {
 
 PostedWrites::~PostedWrites() {
-  for (auto& [cookie, d] : table_) close(d.signal_fd);
+  for (auto& [cookie, d] : table_) close(d.signal.fd);
 }
 
 void PostedWrites::SetRing(PostedRing* ring) {
@@ -41,13 +38,10 @@ absl::StatusOr<uint64_t> PostedWrites::Assign(const PostedArgs& args) {
           "a posted write descriptor already covers 0x%x", args.address));
     }
   }
-  const int dup = fcntl(static_cast<int>(args.fd), F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("dup of fd %u failed: errno %d", args.fd, errno));
-  }
+  absl::StatusOr<EventfdCopy> copy = CopyEventfd(args.fd);
+  if (!copy.ok()) return copy.status();
   const uint64_t cookie = next_cookie_++;
-  table_.emplace(cookie, Descriptor{args, dup});
+  table_.emplace(cookie, Descriptor{args, *copy});
   return cookie;
 }
 
@@ -58,7 +52,7 @@ absl::Status PostedWrites::Deassign(uint64_t cookie) {
     return absl::NotFoundError(
         absl::StrFormat("no posted write descriptor %u", cookie));
   }
-  close(it->second.signal_fd);
+  close(it->second.signal.fd);
   table_.erase(it);
   return absl::OkStatus();
 }
@@ -77,7 +71,7 @@ PostedWrites::Drained PostedWrites::Drain() {
       ++out.unknown;
       return;
     }
-    if (SignalEventfd(it->second.signal_fd)) ++out.signaled;
+    if (SignalEventfd(it->second.signal)) ++out.signaled;
   });
   out.corrupt = r.corrupt;
   return out;

@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/abi/posted_ring.h"
+#include "core/hsm/ioeventfd.h"
 
 namespace ioreq {
 
@@ -84,7 +85,7 @@ class PostedWrites {
  private:
   struct Descriptor {
     PostedArgs args;
-    int signal_fd;  // our duplicate, kept open while assigned
+    EventfdCopy signal;  // our copy, kept open while assigned
   };
   std::atomic<PostedRing*> ring_{nullptr};
   // Lock order: drain_mu_ before table_mu_ (Drain() looks cookies up).
