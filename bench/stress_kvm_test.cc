@@ -89,6 +89,18 @@ TEST_P(StressKvm, EveryFaultButGarbageTogetherTimed) {
   }
 }
 
+// --seconds wins over --requests: the guests run their mix until the run
+// tells them to stop, not for their share of the request count.
+TEST_P(StressKvm, ATimedRunGoesOnPastTheRequestCount) {
+  StressConfig c = Config();
+  c.requests = 60;  // 10 for each of the six vCPUs
+  c.seconds = 1;
+  absl::StatusOr<StressResult> r = RunStress(c);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ExpectClean(c, *r);
+  EXPECT_GT(r->issued, 10u * c.requests);
+}
+
 // The oracle can fail under KVM too: without the rescan, a dropped
 // notification strands a request, and the run says so.
 // The acrn profile under real exits (docs/profiles.md): the vPCI answers
