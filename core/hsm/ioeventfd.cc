@@ -128,8 +128,8 @@ absl::Status IoeventfdTable::Handle(IoAccess& access) {
     // hsm_ioeventfd_match()
     if (p.type == access.type && p.addr == access.address &&
         p.length >= access.size && (p.wildcard || p.data == access.value)) {
-      SignalEventfd(p.signal);  // a full counter saturates: not waited on
-      ++signals_;
+      // A full counter saturates: the signal is lost, not waited for.
+      if (SignalEventfd(p.signal)) ++signals_;
       return absl::OkStatus();
     }
   }

@@ -83,7 +83,7 @@ class IoeventfdTable {
   absl::Status Handle(IoAccess& access);
 
   size_t size() const;
-  uint64_t signals() const;    // eventfd writes made
+  uint64_t signals() const;    // signals that reached their eventfd
   uint64_t swallowed() const;  // writes that matched no entry
 
  private:

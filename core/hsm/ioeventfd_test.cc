@@ -147,9 +147,12 @@ TEST(IoeventfdTable, AFullBlockingEventfdDoesNotHoldTheHandler) {
   EXPECT_TRUE(full.ReturnsWithoutWaiting(
       [&] { EXPECT_TRUE(table.Handle(access).ok()); }));
   EXPECT_EQ(full.Take(), testing::FullEventfd::kFull);
+  EXPECT_EQ(table.signals(), 0u);  // lost, not counted
+  EXPECT_EQ(table.swallowed(), 0u);  // it matched
   IoAccess next = MmioWrite(0xF000, 4, 1);
   EXPECT_TRUE(table.Handle(next).ok());
   EXPECT_EQ(full.Take(), 1u);
+  EXPECT_EQ(table.signals(), 1u);
 }
 
 // Every rule is proved on both topologies.
