@@ -102,8 +102,11 @@ def round_trip_rows(fam):
                      "hop_dispatcher": median_counter(b, "hop_to_dispatcher_p50_ns"),
                      "hop_client": median_counter(b, "hop_to_client_p50_ns"),
                      "hop_back": median_counter(b, "hop_back_p50_ns")})
+    # Equal p50s (common: the histogram's buckets) in name order, so that
+    # the tables do not follow the order of the file.
     return sorted(rows, key=lambda r: (r["pin"], r["completion"] or "", r["topology"] or "",
-                                       r["p50"] or 0))
+                                       r["p50"] or 0, r["strategy"] or "", r["load"],
+                                       r["carry"]))
 
 
 def throughput_rows(fam):
@@ -160,8 +163,10 @@ def kvm_round_trip_rows(fam):
                      "ratio": median_counter(b, "ratio_to_exit"),
                      "cpu": median_counter(b, "cpu_ns_per_request"),
                      "syscalls": median_counter(b, "syscalls_per_request")})
+    # Equal p50s in name order, as round_trip_rows().
     return sorted(rows, key=lambda r: (r["exit"] or "", r["completion"] or "",
-                                       r["topology"] or "", r["p50"] or 0))
+                                       r["topology"] or "", r["p50"] or 0,
+                                       r["strategy"] or ""))
 
 
 def kvm_doorbell_rows(fam):
@@ -171,7 +176,7 @@ def kvm_doorbell_rows(fam):
                      "p99": median_counter(b, "p99_ns"),
                      "cpu": median_counter(b, "cpu_ns_per_write"),
                      "exits": median_counter(b, "exits_per_write")})
-    return sorted(rows, key=lambda r: r["p50"] or 0)
+    return sorted(rows, key=lambda r: (r["p50"] or 0, r["impl"] or ""))
 
 
 def doorbell_write_rows(fam):
@@ -199,7 +204,8 @@ def kvm_throughput_rows(fam):
                      "p50": median_counter(b, "p50_ns"), "p99": median_counter(b, "p99_ns"),
                      "cpu": median_counter(b, "cpu_ns_per_request"),
                      "syscalls": median_counter(b, "syscalls_per_request")})
-    return sorted(rows, key=lambda r: (r["vcpus"], r["topology"] or "", -(r["rps"] or 0)))
+    return sorted(rows, key=lambda r: (r["vcpus"], r["topology"] or "", -(r["rps"] or 0),
+                                       r["strategy"] or ""))
 
 
 def range_rows(fam):

@@ -723,6 +723,103 @@ class RenderTest(unittest.TestCase):
         self.assertIn("Noise floor (A/A): up to 11.0% (Throughput)", md)
         self.assertEqual(report.main([FIXTURE, self.out, "--noise=/nonexistent"]), 2)
 
+    @staticmethod
+    def table_rows(md, title):
+        """The body rows of the table under the heading that starts with `title`."""
+        lines = md.split("## " + title, 1)[1].splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("|---"))
+        rows = []
+        for line in lines[start + 1:]:
+            if not line.startswith("|"):
+                break
+            rows.append(line)
+        return rows
+
+    @staticmethod
+    def fixture_runs(path):
+        """name parameters -> the one repetition's counters, from the JSON alone."""
+        with open(path) as f:
+            runs = [b for b in json.load(f)["benchmarks"] if b.get("run_type") != "aggregate"]
+        out = []
+        for b in runs:
+            parts = b["name"].split("/")
+            params = dict(p.split(":", 1) for p in parts[1:] if ":" in p)
+            out.append((parts[0], params, b))
+        return out
+
+    def test_the_trapped_and_doorbell_tables_hold_every_run_in_their_order(self):
+        # Each table rebuilt from the fixture's numbers and the order its
+        # section states; a value in another column, another precision or
+        # another row order is seen.
+        self.assertEqual(report.main([FIXTURE_KVM, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        runs = self.fixture_runs(FIXTURE_KVM)
+        us = lambda ns, d=2: "%.*f" % (d, ns / 1e3)  # noqa: E731
+        trips = sorted((p for fam, p, b in runs if fam == "KvmRoundTrip"
+                        for p in [dict(p, **{"_": b})]),
+                       key=lambda p: (p["exit"], p["completion"], p["topology"],
+                                      p["_"]["p50_ns"], p["strategy"]))
+        self.assertGreater(len(trips), 3)
+        self.assertEqual(
+            self.table_rows(md, "Trapped path: round trip through the HSM"),
+            ["| %s | %s | %s | %s | %s | %s | %s | %.2f | %s | %.2f |"
+             % (p["exit"], p["strategy"], p["topology"], p["completion"],
+                us(p["_"]["p50_ns"]), us(p["_"]["p99_ns"]), us(p["_"]["p999_ns"]),
+                p["_"]["ratio_to_exit"], us(p["_"]["cpu_ns_per_request"]),
+                p["_"]["syscalls_per_request"]) for p in trips])
+        doorbells = sorted((b for fam, p, b in runs if fam == "KvmDoorbell"),
+                           key=lambda b: (b["p50_ns"], b["name"]))
+        self.assertEqual(
+            self.table_rows(md, "Trapped path: a guest's doorbell write"),
+            ["| %s | %s | %s | %s | %.3f |"
+             % (b["name"].split("impl:")[1].split("/")[0], us(b["p50_ns"]), us(b["p99_ns"]),
+                us(b["cpu_ns_per_write"]), b["exits_per_write"]) for b in doorbells])
+        mixes = sorted(((p, b) for fam, p, b in runs if fam == "KvmThroughput"),
+                       key=lambda pb: (int(pb[0]["vcpus"]), pb[0]["topology"],
+                                       -pb[1]["requests_per_s"], pb[0]["strategy"]))
+        self.assertEqual(
+            self.table_rows(md, "Trapped path: throughput of the guest mix"),
+            ["| %s | %s | %s | %.0f | %s | %s | %s | %.2f |"
+             % (p["strategy"], p["topology"], p["vcpus"], b["requests_per_s"],
+                us(b["p50_ns"], 1), us(b["p99_ns"], 1), us(b["cpu_ns_per_request"], 1),
+                b["syscalls_per_request"]) for p, b in mixes])
+
+        self.assertEqual(report.main([FIXTURE_DOORBELL, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        order = ["slot", "ioeventfd", "posted"]
+        writes = sorted(((p, b) for fam, p, b in self.fixture_runs(FIXTURE_DOORBELL)
+                         if fam == "DoorbellWrite"),
+                        key=lambda pb: (pb[0]["profile"], pb[0]["topology"],
+                                        order.index(pb[0]["path"])))
+        self.assertEqual(len(writes), 12)
+        self.assertEqual(
+            self.table_rows(md, "A doorbell write three ways (1 vCPU"),
+            ["| %s | %s | %s | %s | %s | %.3f | %s | %.3f |"
+             % (p["profile"], p["topology"], p["path"], us(b["p50_ns"]), us(b["p99_ns"]),
+                b["ratio_to_slot"], us(b["cpu_ns_per_request"]), b["syscalls_per_request"])
+             for p, b in writes])
+
+        # The order is the report's own, not the file's: the same runs in the
+        # reverse order give the same tables.
+        for fixture, title in ((FIXTURE_DOORBELL, "A doorbell write three ways (1 vCPU"),
+                               (FIXTURE_KVM, "Trapped path: round trip through the HSM"),
+                               (FIXTURE_KVM, "Trapped path: a guest's doorbell write"),
+                               (FIXTURE_BUSY, "Beside one busy process")):
+            self.assertEqual(report.main([fixture, self.out]), 0)
+            with open(os.path.join(self.out, "report.md")) as f:
+                rows = self.table_rows(f.read(), title)
+            with open(fixture) as f:
+                doc = json.load(f)
+            doc["benchmarks"].reverse()
+            reversed_path = os.path.join(self.out, "reversed.json")
+            with open(reversed_path, "w") as f:
+                json.dump(doc, f)
+            self.assertEqual(report.main([reversed_path, self.out]), 0)
+            with open(os.path.join(self.out, "report.md")) as f:
+                self.assertEqual(self.table_rows(f.read(), title), rows, title)
+
     def test_a_run_without_kvm_has_no_trapped_section(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)
         with open(os.path.join(self.out, "report.md")) as f:
