@@ -820,6 +820,50 @@ class RenderTest(unittest.TestCase):
             with open(os.path.join(self.out, "report.md")) as f:
                 self.assertEqual(self.table_rows(f.read(), title), rows, title)
 
+    def test_the_headline_verdicts_name_the_best_run_of_their_kind(self):
+        # Idle latency: the lowest p50 of every round trip, with its
+        # placement (here a pinned one).
+        self.assertEqual(report.main([FIXTURE_PIN, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        trips = [(b["p50_ns"], b["name"]) for _, p, b in self.fixture_runs(FIXTURE_PIN)
+                 if b["name"].startswith("RoundTrip")]
+        p50, name = min(trips)
+        self.assertIn("/pin:", name)
+        params = dict(x.split(":", 1) for x in name.split("/")[1:] if ":" in x)
+        self.assertIn("Idle latency: **%s** (%s topology, %s completion, pinned %s), "
+                      "p50 %.2f µs." % (params["strategy"], params["topology"],
+                                        params["completion"], params["pin"], p50 / 1e3), md)
+        # Throughput: the best and the worst one-VM run at the most vCPUs.
+        # A four-VM run a hundred times faster and an eventfd run are added
+        # to the fixture: the first is not of that kind, the second is.
+        with open(FIXTURE) as f:
+            doc = json.load(f)
+        added = []
+        for b in doc["benchmarks"]:
+            if "vcpus:2/" not in b["name"] or b.get("run_type") != "iteration":
+                continue
+            many = dict(b, name=b["name"].replace("vms:1", "vms:4"),
+                        run_name=b["run_name"].replace("vms:1", "vms:4"),
+                        requests_per_s=b["requests_per_s"] * 100)
+            slow = dict(b, name=b["name"].replace("futex", "eventfd"),
+                        run_name=b["run_name"].replace("futex", "eventfd"),
+                        requests_per_s=b["requests_per_s"] / 2)
+            added += [many, slow]
+        self.assertEqual(len(added), 6)
+        doc["benchmarks"] += added
+        path = os.path.join(self.out, "more.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        self.assertEqual(report.main([path, self.out]), 0)
+        with open(os.path.join(self.out, "report.md")) as f:
+            md = f.read()
+        futex = sorted(b["requests_per_s"] for _, p, b in self.fixture_runs(FIXTURE)
+                       if "vcpus:2/" in b["name"] and b.get("run_type") == "iteration")
+        self.assertIn("Throughput with 2 vCPUs on few cores: **futex** (kernel), %.0f "
+                      "requests/s; the worst is eventfd at %.0f." % (futex[1], futex[1] / 2),
+                      md)
+
     def test_a_run_without_kvm_has_no_trapped_section(self):
         self.assertEqual(report.main([FIXTURE, self.out]), 0)
         with open(os.path.join(self.out, "report.md")) as f:
