@@ -175,7 +175,8 @@ absl::Status KvmVm::Load(uint64_t gpa, absl::Span<const uint8_t> bytes) {
         "%u bytes at guest address %#x do not fit in %u bytes of memory",
         bytes.size(), gpa, memory_size_));
   }
-  std::memcpy(memory_ + gpa, bytes.data(), bytes.size());
+  // An empty span's data() may be null, which memcpy() may not be given.
+  if (!bytes.empty()) std::memcpy(memory_ + gpa, bytes.data(), bytes.size());
   return absl::OkStatus();
 }
 
