@@ -261,6 +261,16 @@ absl::Status KvmVm::AddIoeventfd(uint64_t address, uint32_t len, int fd,
   return absl::OkStatus();
 }
 
+// struct kvm_coalesced_mmio_ring as C lays it out and the kernel writes it:
+// `first` and `last` (4 bytes each), then the entries from byte 8. Under g++
+// the header's flexible array (__DECLARE_FLEX_ARRAY) sits at byte 16 and the
+// struct's size is 16, so the struct would read every entry 8 bytes late
+// (its address from the length, its data from the next entry) and count 169
+// entries, not 170: the ring is read by hand, as the cpuid buffer above.
+constexpr size_t kCoalescedFirst = 0, kCoalescedLast = 4, kCoalescedEntries = 8;
+static_assert(sizeof(kvm_coalesced_mmio) == 24, "phys_addr, len, pad, data[8]");
+static_assert(offsetof(kvm_coalesced_mmio, data) == 16, "as the kernel's");
+
 absl::Status KvmVm::AddCoalescedMmio(uint64_t address, uint32_t size) {
   const int page = Ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
   if (page <= 0) {
@@ -280,10 +290,9 @@ absl::Status KvmVm::AddCoalescedMmio(uint64_t address, uint32_t size) {
   if (Ioctl(vm_fd_, KVM_REGISTER_COALESCED_MMIO, &zone) < 0) {
     return Errno("KVM_REGISTER_COALESCED_MMIO");
   }
-  coalesced_ = reinterpret_cast<kvm_coalesced_mmio_ring*>(
-      reinterpret_cast<uint8_t*>(vcpus_[0]->run()) + page * kPage);
-  coalesced_max_ = static_cast<uint32_t>(
-      (kPage - sizeof(kvm_coalesced_mmio_ring)) / sizeof(kvm_coalesced_mmio));
+  coalesced_ = reinterpret_cast<uint8_t*>(vcpus_[0]->run()) + page * kPage;
+  coalesced_max_ = static_cast<uint32_t>((kPage - kCoalescedEntries) /
+                                         sizeof(kvm_coalesced_mmio));
   return absl::OkStatus();
 }
 
@@ -295,17 +304,23 @@ size_t KvmVm::DrainCoalesced(
   // the acquire load of `last` pairs with it, so the entries before it are
   // whole. `first` is ours; the release store gives the entries back after
   // they are read (the kernel reads `first` to see the ring's free space).
-  const uint32_t last = __atomic_load_n(&coalesced_->last, __ATOMIC_ACQUIRE);
-  uint32_t first = coalesced_->first;
+  uint32_t* const first_at =
+      reinterpret_cast<uint32_t*>(coalesced_ + kCoalescedFirst);
+  const uint32_t last = __atomic_load_n(
+      reinterpret_cast<uint32_t*>(coalesced_ + kCoalescedLast), __ATOMIC_ACQUIRE);
+  uint32_t first = *first_at;
+  // An index past the ring would never meet the other: nothing is read.
+  if (last >= coalesced_max_) return 0;
   while (first != last && first < coalesced_max_) {
-    const kvm_coalesced_mmio& e = coalesced_->coalesced_mmio[first];
+    const kvm_coalesced_mmio& e = *reinterpret_cast<const kvm_coalesced_mmio*>(
+        coalesced_ + kCoalescedEntries + first * sizeof(kvm_coalesced_mmio));
     uint64_t value = 0;
     std::memcpy(&value, e.data, std::min<uint32_t>(e.len, sizeof(value)));
     take(e.phys_addr, e.len, value);
     first = (first + 1) % coalesced_max_;
     ++taken;
   }
-  __atomic_store_n(&coalesced_->first, first, __ATOMIC_RELEASE);
+  __atomic_store_n(first_at, first, __ATOMIC_RELEASE);
   return taken;
 }
 

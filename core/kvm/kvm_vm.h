@@ -183,8 +183,10 @@ class KvmVm {
   const size_t run_size_;
   const bool pc_platform_;
   std::vector<std::unique_ptr<KvmVcpu>> vcpus_;
-  kvm_coalesced_mmio_ring* coalesced_ = nullptr;  // in vCPU 0's mapping
-  uint32_t coalesced_max_ = 0;                     // entries in the ring
+  // The coalesced MMIO ring's page, in vCPU 0's mapping (read by hand:
+  // DrainCoalesced()); null until AddCoalescedMmio().
+  uint8_t* coalesced_ = nullptr;
+  uint32_t coalesced_max_ = 0;  // entries in the ring
 };
 
 }  // namespace kvm
