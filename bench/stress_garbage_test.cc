@@ -41,7 +41,11 @@ TEST_P(Garbage, NothingLostAndTheOtherVmUnharmed) {
   for (const std::string& p : r->problems) ADD_FAILURE() << p;
   EXPECT_TRUE(r->clean()) << StressText(c, *r);
   const FaultTally& g = r->faults[static_cast<int>(Fault::kGarbage)];
-  EXPECT_GT(g.injected, 1000u);
+  // The writer keeps its rate by the clock however late its sleeps end
+  // (beside KVM vCPUs on two cores a 1 ms sleep ends late enough that
+  // counting passes wrote a third of it); half leaves room for the writes
+  // a VM reset holds up when the run stops.
+  EXPECT_GE(g.injected, c.faults.garbage_per_s * c.seconds / 2);
   EXPECT_GT(g.touched, 0u);
   // Every issued request ended one way or another, none twice.
   EXPECT_EQ(r->issued, r->completed + g.gave_up + g.insert_refused);

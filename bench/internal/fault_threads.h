@@ -8,11 +8,19 @@
 #define IOREQ_BENCH_INTERNAL_FAULT_THREADS_H_
 
 #include <atomic>
+#include <cstdint>
+
+#include "absl/time/time.h"
 
 #include "bench/internal/stress_rig.h"
 
 namespace bench {
 namespace stress_internal {
+
+// How many garbage writes a rate of `per_s` owes `elapsed` into the run:
+// the garbage thread writes up to this after every sleep, however late the
+// sleep ended.
+uint64_t GarbageDue(double per_s, absl::Duration elapsed);
 
 void GarbageThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop);
 void DestroyThread(RunState& h, Heartbeat& hb, std::atomic<bool>& stop);
