@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,34 +57,52 @@ std::string Hypervisor() {
   return v.empty() ? "unknown" : v;
 }
 
-std::string KvmModule() {
-  if (access("/dev/kvm", F_OK) != 0) return "none (/dev/kvm absent)";
+std::string KvmModule(const std::string& root) {
+  if (access(absl::StrCat(root, "dev/kvm").c_str(), F_OK) != 0) {
+    return "none (/dev/kvm absent)";
+  }
   for (const char* module : {"kvm_pvm", "kvm_intel", "kvm_amd"}) {
-    if (access(absl::StrCat("/sys/module/", module).c_str(), F_OK) == 0) {
+    if (access(absl::StrCat(root, "sys/module/", module).c_str(), F_OK) ==
+        0) {
       return module;
     }
   }
   return "unknown";
 }
 
-// "N mitigated, N vulnerable, N not affected" over the kernel's list.
-std::string Mitigations() {
-  int mitigated = 0, vulnerable = 0, unaffected = 0;
+// "N mitigated, N vulnerable, N not affected[, N unknown]" over the
+// kernel's list. The kernel writes "Not affected", "Vulnerable[: ...]",
+// "Processor vulnerable", "Mitigation: ...[; SMT vulnerable]" (mitigated,
+// with a caveat), "Unknown: ..." (for example "Dependent on hypervisor
+// status"), and prefixes some with "KVM: " (itlb_multihit). What it does
+// not say is unknown, never counted as mitigated; the unknown count is
+// left out when 0 so that a machine's fingerprint stays what it was.
+std::string Mitigations(const std::string& root) {
+  int mitigated = 0, vulnerable = 0, unaffected = 0, unknown = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(
-           "/sys/devices/system/cpu/vulnerabilities", ec)) {
-    const std::string state = FirstLine(entry.path().string());
-    if (state.rfind("Not affected", 0) == 0) {
+           absl::StrCat(root, "sys/devices/system/cpu/vulnerabilities"),
+           ec)) {
+    const std::string line = FirstLine(entry.path().string());
+    absl::string_view state = line;
+    absl::ConsumePrefix(&state, "KVM: ");
+    if (absl::StartsWith(state, "Not affected")) {
       ++unaffected;
-    } else if (state.rfind("Vulnerable", 0) == 0) {
+    } else if (absl::StartsWith(state, "Vulnerable") ||
+               absl::StartsWith(state, "Processor vulnerable")) {
       ++vulnerable;
-    } else {
+    } else if (absl::StartsWith(state, "Mitigation")) {
       ++mitigated;
+    } else {
+      ++unknown;
     }
   }
   if (ec) return "unreadable";
-  return absl::StrFormat("%d mitigated, %d vulnerable, %d not affected",
-                         mitigated, vulnerable, unaffected);
+  std::string out =
+      absl::StrFormat("%d mitigated, %d vulnerable, %d not affected",
+                      mitigated, vulnerable, unaffected);
+  if (unknown > 0) absl::StrAppendFormat(&out, ", %d unknown", unknown);
+  return out;
 }
 
 uint64_t Fnv1a(const std::string& text, uint64_t hash) {
@@ -108,26 +127,32 @@ std::string FingerprintOf(const Fields& fields) {
   return absl::StrFormat("%016x", hash);
 }
 
-Fields MachineFingerprint() {
+Fields MachineFingerprint() { return MachineFingerprintUnder("/"); }
+
+Fields MachineFingerprintUnder(absl::string_view root_in) {
+  std::string root(root_in);
+  if (!absl::EndsWith(root, "/")) root += '/';
   utsname u{};
   uname(&u);
   std::string memory = "unknown";
   int64_t kib = 0;
-  if (absl::SimpleAtoi(absl::StripSuffix(Field("/proc/meminfo", "MemTotal"), " kB"),
+  if (absl::SimpleAtoi(absl::StripSuffix(
+                           Field(root + "proc/meminfo", "MemTotal"), " kB"),
                        &kib)) {
     memory = absl::StrFormat("%.1f GiB", kib / 1048576.0);
   }
-  const std::string governor =
-      FirstLine("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  const std::string governor = FirstLine(
+      root + "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  const std::string model = Field(root + "proc/cpuinfo", "model name");
   Fields fields = {
-      {"cpu_model", Field("/proc/cpuinfo", "model name")},
+      {"cpu_model", model.empty() ? "unknown" : model},
       {"cpus_online", absl::StrCat(sysconf(_SC_NPROCESSORS_ONLN))},
       {"cpus_usable", absl::StrCat(ioreq::AllowedCpus().size())},
       {"memory", memory},
       {"kernel", absl::StrCat(u.sysname, " ", u.release)},
       {"hypervisor", Hypervisor()},
-      {"kvm", KvmModule()},
-      {"mitigations", Mitigations()},
+      {"kvm", KvmModule(root)},
+      {"mitigations", Mitigations(root)},
       {"governor", governor.empty() ? "unreadable (no cpufreq)" : governor},
   };
   fields.emplace_back("machine_fingerprint", FingerprintOf(fields));

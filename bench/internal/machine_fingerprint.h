@@ -22,12 +22,21 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace bench {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 // The fields of this machine, `machine_fingerprint` last.
 Fields MachineFingerprint();
+
+// The same with the files read under `root` ("/" is this machine):
+// proc/cpuinfo, proc/meminfo, sys/devices/system/cpu/vulnerabilities/,
+// the cpu0 frequency governor, dev/kvm and sys/module/. The CPU counts, the
+// kernel and CPUID still come from the running machine. A field whose file
+// is missing reads "unknown", "unreadable" or "none", never empty.
+Fields MachineFingerprintUnder(absl::string_view root);
 
 // The hash of `fields` (every field but a machine_fingerprint entry):
 // 16 hex digits, equal for equal fields.
