@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/notify/internal/coarse_timeout.h"
+#include "core/notify/internal/waiter_word.h"
 #include "core/notify/poll_for_ring.h"
 #include "core/notify/strategy.h"
 #include "core/notify/syscall_tally.h"
@@ -78,6 +80,67 @@ TYPED_TEST(DoorbellTest, ARingRacingATimeoutNeverShortensALaterWait) {
   done.store(true);
   ringer.join();
   EXPECT_EQ(short_timeouts, 0) << "of " << timeouts << " timeouts";
+}
+
+// A blocking doorbell with its counter in view.
+template <typename Base>
+struct Counted : Base {
+  const notify_internal::SyscallCounter& counter() const {
+    return this->waiter_.counter();
+  }
+};
+
+// A coarse timeout that fires costs the waiter one sleep and the ticker one
+// wake, each counted once. (The waiter may not sleep at all if it was held
+// off its CPU for the whole timeout before it could; then nothing woke it.)
+template <typename Bell>
+void ExpectATickerWakeCountedOnce() {
+  Counted<Bell> bell;
+  EXPECT_FALSE(bell.WaitFor(notify_internal::kCoarseMin));
+  const uint64_t sleeps = bell.counter().sleeps.load();
+  EXPECT_EQ(bell.counter().wakes.load(), sleeps > 0 ? 1u : 0u) << Bell::kName;
+}
+
+TEST(CoarseTimeoutCost, OneSleepAndTheTickersOneWake) {
+  ExpectATickerWakeCountedOnce<FutexDoorbell>();
+  ExpectATickerWakeCountedOnce<EventfdDoorbell>();
+  if (!ProbeUring().ok()) return;
+  ExpectATickerWakeCountedOnce<UringDoorbell>();
+  ExpectATickerWakeCountedOnce<UringEventfdDoorbell>();
+}
+
+// A ring that lands after the ticker has claimed the waiter's timeout and
+// before it fires it: the waiter returns rung, and the timeout's bit, which
+// lands after, must be taken then, not left to end the next wait at once.
+// The ring comes from inside that window (a hook on the ticker's thread),
+// and the hook holds the window open 5 ms.
+template <typename Bell>
+Bell* g_racing_bell = nullptr;
+
+template <typename Bell>
+void RingThenHoldTheFire() {
+  g_racing_bell<Bell>->Ring();
+  absl::SleepFor(absl::Milliseconds(5));
+}
+
+template <typename Bell>
+void ExpectARingBetweenClaimAndFireLeavesNoTimeoutBehind() {
+  Bell bell;
+  g_racing_bell<Bell> = &bell;
+  notify_internal::SetBetweenClaimAndFireForTesting(&RingThenHoldTheFire<Bell>);
+  EXPECT_TRUE(bell.WaitFor(notify_internal::kCoarseMin)) << Bell::kName;
+  notify_internal::SetBetweenClaimAndFireForTesting(nullptr);
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(bell.WaitFor(notify_internal::kCoarseMin)) << Bell::kName;
+  EXPECT_GE(absl::Now() - start, notify_internal::kCoarseMin) << Bell::kName;
+}
+
+TEST(CoarseTimeoutRace, ARingBetweenClaimAndFireLeavesNoTimeoutBehind) {
+  ExpectARingBetweenClaimAndFireLeavesNoTimeoutBehind<FutexDoorbell>();
+  ExpectARingBetweenClaimAndFireLeavesNoTimeoutBehind<EventfdDoorbell>();
+  if (!ProbeUring().ok()) return;
+  ExpectARingBetweenClaimAndFireLeavesNoTimeoutBehind<UringDoorbell>();
+  ExpectARingBetweenClaimAndFireLeavesNoTimeoutBehind<UringEventfdDoorbell>();
 }
 
 TYPED_TEST(DoorbellTest, RingsAreConsumedNotCounted) {
@@ -369,6 +432,11 @@ TEST(SyscallTally, UringBatchesTheWakesOfOneRingManyIntoOneSubmit) {
   EXPECT_EQ(used.messages, static_cast<uint64_t>(kWaiters));
   EXPECT_EQ(used.submits, 1u);
   EXPECT_EQ(used.wakes, 0u);
+  // Each doorbell counts its own share: the one sleep and the one wake
+  // that went out in the batch.
+  for (const UringDoorbell* bell : sleepers.bells()) {
+    EXPECT_EQ(bell->syscalls(), 2u);
+  }
 }
 
 // Rings are given back and taken again, never unmapped and mapped anew:

@@ -13,6 +13,18 @@
 
 namespace ioreq {
 namespace notify_internal {
+namespace {
+
+// SetBetweenClaimAndFireForTesting().
+std::atomic<void (*)()> g_between_claim_and_fire{nullptr};
+
+}  // namespace
+
+void SetBetweenClaimAndFireForTesting(void (*hook)()) {
+  // Release pairs with the ticker's acquire load in Run(): what the test
+  // set up for the hook is visible to it.
+  g_between_claim_and_fire.store(hook, std::memory_order_release);
+}
 
 // The process-wide ticker: the list of registered entries and the thread
 // that walks it every kCoarseTick. Its mutex is taken on a registration, an
@@ -85,6 +97,12 @@ class CoarseTicker {
         if (due != 0 && due <= now &&
             entry->due_tick_.compare_exchange_strong(
                 due, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+          // Acquire pairs with the release store in
+          // SetBetweenClaimAndFireForTesting().
+          if (auto* hook = g_between_claim_and_fire.load(
+                  std::memory_order_acquire)) {
+            hook();
+          }
           entry->fire_(entry->waiter_);
         }
       }

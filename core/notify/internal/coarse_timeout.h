@@ -84,6 +84,11 @@ class CoarseTimeout {
   size_t index_ = 0;  // in the ticker's list; guarded by its mutex
 };
 
+// For tests: `hook` runs on the ticker's thread after it has claimed a due
+// timeout and before it fires it (nullptr, the default: nothing runs), so
+// that a test can land a ring in that window and hold the window open.
+void SetBetweenClaimAndFireForTesting(void (*hook)());
+
 }  // namespace notify_internal
 }  // namespace ioreq
 
