@@ -145,6 +145,7 @@ bool AdaptiveDoorbell::Spin(int64_t window_ns) {
 bool AdaptiveDoorbell::WaitFor(absl::Duration timeout) {
   t_registration.Join();
   if (futex_.waiter_.Consume()) return true;
+  if (timeout <= absl::ZeroDuration()) return false;  // neither spin nor sleep
   notify_internal::SendDeferredWakes();  // a spin carries no held wake
   if (window_ns_ > 0 && Spin(window_ns_) && futex_.waiter_.Consume()) {
     return true;  // caught while spinning: the window was right

@@ -143,6 +143,19 @@ TEST(CoarseTimeoutRace, ARingBetweenClaimAndFireLeavesNoTimeoutBehind) {
   ExpectARingBetweenClaimAndFireLeavesNoTimeoutBehind<UringEventfdDoorbell>();
 }
 
+// A wait of zero (or less) takes a pending ring and otherwise returns at
+// once: it announces no sleep, so it costs no system call, and a ring after
+// it needs no wake call either.
+TYPED_TEST(DoorbellTest, AZeroWaitNeitherSleepsNorAsksForAWake) {
+  TypeParam bell;
+  EXPECT_FALSE(bell.WaitFor(absl::ZeroDuration()));
+  EXPECT_FALSE(bell.WaitFor(-absl::Milliseconds(1)));
+  bell.Ring();
+  EXPECT_EQ(bell.syscalls(), 0u);
+  EXPECT_TRUE(bell.WaitFor(absl::ZeroDuration()));
+  EXPECT_EQ(bell.syscalls(), 0u);
+}
+
 TYPED_TEST(DoorbellTest, RingsAreConsumedNotCounted) {
   TypeParam bell;
   bell.Ring();

@@ -7,7 +7,9 @@
 //   void Wait();                          // the one waiter; returns after
 //                                         // a Ring() (spurious returns
 //                                         // allowed: callers re-check)
-//   bool WaitFor(absl::Duration);         // false on timeout
+//   bool WaitFor(absl::Duration);         // false on timeout; a timeout
+//                                         // of zero or less takes a
+//                                         // pending ring and never sleeps
 //   bool Peek() const;                    // a ring waits to be consumed
 //                                         // (relaxed: a hint for polling,
 //                                         // poll_for_ring.h)

@@ -113,12 +113,16 @@ class SuppressedWaiter {
   }
 
   // Blocks until rung or until `timeout` passed without a ring; false on
-  // timeout. A return without a ring before the timeout (a signal) waits
+  // timeout (at once, and without a system call, for a timeout of zero or
+  // less). A return without a ring before the timeout (a signal) waits
   // the whole timeout again. A timeout of kCoarseMin or more is the
   // ticker's (coarse_timeout.h): the backend then sleeps with none, so no
   // kernel timer is armed and cancelled on every sleep.
   bool BlockUntilRung(absl::Duration timeout) {
     if (Consume()) return true;
+    // A wait that may not sleep publishes no kSleeping: no sleep is counted
+    // for it, and no notifier makes a wake call for it.
+    if (timeout <= absl::ZeroDuration()) return false;
     const bool coarse = IsCoarse(timeout);
     if (coarse) coarse_.Arm(timeout);
     const absl::Duration kernel_timeout =
