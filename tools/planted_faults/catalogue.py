@@ -936,10 +936,26 @@ FAULTS = [
            ["//core/notify:doorbell_test"]),
     _fault("adaptive_spins_past_a_pending_ring",
            "core/notify/adaptive_doorbell.cc",
-           "  if (futex_.waiter_.Consume()) return true;\n  notify_internal::SendDeferredWakes();",
-           "  notify_internal::SendDeferredWakes();",
+           "  if (futex_.waiter_.Consume()) return true;\n"
+           "  if (timeout <= absl::ZeroDuration()) return false;",
+           "  if (timeout <= absl::ZeroDuration()) return false;",
            "adaptive: a ring that came before the wait is taken at once, without "
            "spinning",
+           ["//core/notify:doorbell_test"]),
+    _fault("late_timeout_bit_left_for_the_next_wait",
+           "core/notify/internal/waiter_word.h",
+           "    while (!(word_.load(std::memory_order_acquire) & kTimedOut)) {",
+           "    while ((word_.load(std::memory_order_acquire) & kTimedOut)) {",
+           "waiter word: a ring that lands after the ticker claimed the "
+           "timeout waits for its bit and takes it, so it cannot end the next "
+           "wait",
+           ["//core/notify:doorbell_test"]),
+    _fault("zero_wait_announces_a_sleep",
+           "core/notify/internal/waiter_word.h",
+           "    if (timeout <= absl::ZeroDuration()) return false;\n",
+           "",
+           "waiter word: a wait of zero publishes no sleep, counts no system "
+           "call and makes no ring call one",
            ["//core/notify:doorbell_test"]),
     _fault("adaptive_blind_to_other_processes",
            "core/notify/adaptive_doorbell.h",
